@@ -1,0 +1,42 @@
+package dev.fdkit;
+
+import dev.fdkit.internal.Errno;
+
+import java.io.IOException;
+
+/**
+ * A system call failed. The message names the call, its arguments and the errno, for example
+ * {@code pidfd_open(pid=123) failed: ESRCH (No such process)}.
+ */
+public final class ErrnoException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    private final String syscall;
+    private final int errno;
+
+    /**
+     * @param syscall   the call that failed, as written in its man page ({@code eventfd_write})
+     * @param arguments the arguments worth showing, already formatted ({@code fd=5, value=1}); may be empty
+     * @param errno     the positive errno value the call reported
+     */
+    public ErrnoException(String syscall, String arguments, int errno) {
+        super(syscall + "(" + arguments + ") failed: " + Errno.name(errno) + " (" + Errno.description(errno) + ")");
+        this.syscall = syscall;
+        this.errno = errno;
+    }
+
+    /** The name of the system call or libc function that failed. */
+    public String syscall() {
+        return syscall;
+    }
+
+    /** The errno value, as a positive number. */
+    public int errno() {
+        return errno;
+    }
+
+    /** The symbolic errno name, such as {@code ESRCH}; {@code errno 123} when libc does not know it. */
+    public String errnoName() {
+        return Errno.name(errno);
+    }
+}

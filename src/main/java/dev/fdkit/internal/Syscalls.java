@@ -1,0 +1,392 @@
+package dev.fdkit.internal;
+
+import dev.fdkit.ErrnoException;
+import dev.fdkit.internal.linux.epoll_event;
+import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.linux.rusage;
+import dev.fdkit.internal.linux.siginfo_t;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The syscall layer: one static method per system call, the only code that calls into native code.
+ *
+ * <h2>Errors</h2>
+ * errno is captured by the downcall itself ({@code Linker.Option.captureCallState("errno")}) into a
+ * per-thread segment, so nothing is allocated per call. A method throws {@link ErrnoException} for
+ * errors, except the errno values its documentation names as ordinary outcomes (EAGAIN on a
+ * non-blocking fd, ESRCH for a process that is gone...), which it reports through its return value.
+ *
+ * <h2>EINTR policy</h2>
+ * Applied here and nowhere else: non-blocking calls never see EINTR. Calls that can block and have a
+ * timeout ({@code epoll_wait}) report an interrupted wait as "nothing happened" (0 events); the caller
+ * loops and recomputes its deadline. {@code close} is never retried: Linux releases the descriptor
+ * even when it reports EINTR, and a retry could close a number another thread has just been given.
+ *
+ * <h2>critical</h2>
+ * Calls that never block are linked {@code Linker.Option.critical(false)} when the running JDK allows it
+ * together with errno capture (JDK 24+); on JDK 22/23 the link fails with IllegalArgumentException and
+ * they are linked as ordinary downcalls ({@link #criticalWithErrno()} tells which).
+ *
+ * <h2>syscall(2)</h2>
+ * pidfd_*, waitid (for its fifth, rusage argument), futex and io_uring go through the variadic
+ * {@code syscall(2)} with SYS_* numbers from the generated bindings, so glibc older than 2.36 works.
+ * Every variadic argument is passed as a 64-bit value: glibc reads each one with va_arg(long).
+ */
+public final class Syscalls {
+    private Syscalls() {}
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static boolean criticalLinked;
+
+    private static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
+    private static final MethodHandle READ_NONBLOCKING = link("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
+    private static final MethodHandle WRITE_NONBLOCKING = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
+    private static final MethodHandle READ = link("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
+    private static final MethodHandle WRITE = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
+    private static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), false);
+    private static final MethodHandle PIPE2 = link("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), true);
+    private static final MethodHandle EPOLL_CREATE1 = link("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), true);
+    private static final MethodHandle EPOLL_CTL = link("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), true);
+    private static final MethodHandle EPOLL_WAIT = link("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), false);
+    private static final MethodHandle KILL = link("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
+    private static final MethodHandle SYSCALL2 = linkSyscall(2, false);
+    private static final MethodHandle SYSCALL4 = linkSyscall(4, false);
+    private static final MethodHandle SYSCALL5 = linkSyscall(5, false);
+    private static final boolean CRITICAL_WITH_ERRNO = criticalLinked;
+
+    private static final int SIGINFO_SIZE = (int) siginfo_t.layout().byteSize();
+    private static final int RUSAGE_SIZE = (int) rusage.layout().byteSize();
+
+    /** Per-thread memory the calls write into: errno capture, one 64-bit word, one epoll_event, siginfo, rusage. */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static final class Scratch {
+        final MemorySegment callState;
+        final MemorySegment word;
+        final MemorySegment epollEvent;
+        final MemorySegment siginfo;
+        final MemorySegment rusage;
+
+        Scratch() {
+            MemorySegment all = Arena.ofAuto().allocate(CALL_STATE.byteSize() + 8 + 16 + SIGINFO_SIZE + RUSAGE_SIZE, 16);
+            long offset = 0;
+            callState = all.asSlice(offset, CALL_STATE.byteSize());
+            offset += 16;
+            word = all.asSlice(offset, 8);
+            offset += 8;
+            epollEvent = all.asSlice(offset, epoll_event.layout().byteSize());
+            offset += 16;
+            siginfo = all.asSlice(offset, SIGINFO_SIZE);
+            offset += SIGINFO_SIZE;
+            rusage = all.asSlice(offset, RUSAGE_SIZE);
+        }
+    }
+
+    /** True when non-blocking calls are linked {@code critical} together with errno capture (JDK 24+). */
+    public static boolean criticalWithErrno() {
+        return CRITICAL_WITH_ERRNO;
+    }
+
+    // ---------------------------------------------------------------- eventfd
+
+    /** eventfd(2): returns the new descriptor. */
+    public static int eventfd(int initialValue, int flags) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        int fd = invokeInt(EVENTFD, state, initialValue, flags);
+        if (fd < 0) throw error(state, "eventfd", "initval=" + initialValue + ", flags=0x" + Integer.toHexString(flags));
+        return fd;
+    }
+
+    /**
+     * eventfd_read on a non-blocking eventfd: the counter value (unsigned), or 0 when the counter was zero
+     * (EAGAIN). An eventfd never yields 0 from a successful read, so 0 is unambiguous.
+     */
+    public static long eventfdRead(int fd) throws ErrnoException {
+        Scratch scratch = SCRATCH.get();
+        long n = invokeLong(READ_NONBLOCKING, scratch.callState, fd, scratch.word, 8L);
+        if (n == 8) return scratch.word.get(JAVA_LONG, 0);
+        if (errno(scratch.callState) == Errno.EAGAIN) return 0;
+        throw error(scratch.callState, "eventfd_read", "fd=" + fd);
+    }
+
+    /** eventfd_write on a non-blocking eventfd: false when the counter would overflow (EAGAIN). */
+    public static boolean eventfdWrite(int fd, long value) throws ErrnoException {
+        Scratch scratch = SCRATCH.get();
+        scratch.word.set(JAVA_LONG, 0, value);
+        long n = invokeLong(WRITE_NONBLOCKING, scratch.callState, fd, scratch.word, 8L);
+        if (n == 8) return true;
+        if (errno(scratch.callState) == Errno.EAGAIN) return false;
+        throw error(scratch.callState, "eventfd_write", "fd=" + fd + ", value=" + Long.toUnsignedString(value));
+    }
+
+    // ---------------------------------------------------------------- read / write / close / pipe2
+
+    /** read(2), may block: bytes read, 0 at end of file, -1 for EAGAIN on a non-blocking descriptor. */
+    public static long read(int fd, MemorySegment buffer, long length) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        for (;;) {
+            long n = invokeLong(READ, state, fd, buffer, length);
+            if (n >= 0) return n;
+            int errno = errno(state);
+            if (errno == Errno.EAGAIN) return -1;
+            if (errno != Errno.EINTR) throw error(state, "read", "fd=" + fd + ", count=" + length);
+        }
+    }
+
+    /** write(2), may block: bytes written, -1 for EAGAIN on a non-blocking descriptor. */
+    public static long write(int fd, MemorySegment buffer, long length) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        for (;;) {
+            long n = invokeLong(WRITE, state, fd, buffer, length);
+            if (n >= 0) return n;
+            int errno = errno(state);
+            if (errno == Errno.EAGAIN) return -1;
+            if (errno != Errno.EINTR) throw error(state, "write", "fd=" + fd + ", count=" + length);
+        }
+    }
+
+    /** close(2). EINTR counts as closed (see the class comment); other errors are reported. */
+    public static void close(int fd) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        if (invokeInt(CLOSE, state, fd) < 0 && errno(state) != Errno.EINTR) throw error(state, "close", "fd=" + fd);
+    }
+
+    /** pipe2(2): returns {@code (read end) | (write end) << 32}. */
+    public static long pipe2(int flags) throws ErrnoException {
+        Scratch scratch = SCRATCH.get();
+        if (invokeInt(PIPE2, scratch.callState, scratch.word, flags) < 0) throw error(scratch.callState, "pipe2", "flags=0x" + Integer.toHexString(flags));
+        return Integer.toUnsignedLong(scratch.word.get(JAVA_INT, 0)) | ((long) scratch.word.get(JAVA_INT, 4) << 32);
+    }
+
+    // ---------------------------------------------------------------- epoll
+
+    /** epoll_create1(2): returns the new epoll descriptor. */
+    public static int epollCreate1(int flags) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        int fd = invokeInt(EPOLL_CREATE1, state, flags);
+        if (fd < 0) throw error(state, "epoll_create1", "flags=0x" + Integer.toHexString(flags));
+        return fd;
+    }
+
+    /** epoll_ctl(2) with an epoll_event of {@code events} and {@code data.u64 = data}. */
+    public static void epollCtl(int epfd, int op, int fd, int events, long data) throws ErrnoException {
+        Scratch scratch = SCRATCH.get();
+        epoll_event.events(scratch.epollEvent, events);
+        epoll_event.data(scratch.epollEvent).set(JAVA_LONG_UNALIGNED, 0, data);
+        if (invokeInt(EPOLL_CTL, scratch.callState, epfd, op, fd, scratch.epollEvent) < 0) {
+            throw error(scratch.callState, "epoll_ctl", "epfd=" + epfd + ", op=" + op + ", fd=" + fd + ", events=0x" + Integer.toHexString(events));
+        }
+    }
+
+    /** epoll_wait(2): number of ready events written to {@code events}; 0 when interrupted (EINTR). */
+    public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        int n = invokeInt(EPOLL_WAIT, state, epfd, events, maxEvents, timeoutMillis);
+        if (n >= 0) return n;
+        if (errno(state) == Errno.EINTR) return 0;
+        throw error(state, "epoll_wait", "epfd=" + epfd + ", maxevents=" + maxEvents + ", timeout=" + timeoutMillis);
+    }
+
+    // ---------------------------------------------------------------- processes
+
+    /** pidfd_open(2) through syscall(2): returns the pidfd. */
+    public static int pidfdOpen(int pid, int flags) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        long fd = invokeSyscall2(state, fdkit_h.SYS_pidfd_open(), pid, flags);
+        if (fd < 0) throw error(state, "pidfd_open", "pid=" + pid + (flags == 0 ? "" : ", flags=0x" + Integer.toHexString(flags)));
+        return (int) fd;
+    }
+
+    /** pidfd_send_signal(2) through syscall(2): false when the process has already exited (ESRCH). */
+    public static boolean pidfdSendSignal(int pidfd, int signal, int flags) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        long r;
+        try {
+            r = (long) SYSCALL4.invokeExact(state, (long) fdkit_h.SYS_pidfd_send_signal(), (long) pidfd, (long) signal, 0L, (long) flags);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+        if (r == 0) return true;
+        if (errno(state) == Errno.ESRCH) return false;
+        throw error(state, "pidfd_send_signal", "pidfd=" + pidfd + ", sig=" + signal + (flags == 0 ? "" : ", flags=0x" + Integer.toHexString(flags)));
+    }
+
+    /** kill(2): false when no such process exists (ESRCH). */
+    public static boolean kill(int pid, int signal) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        if (invokeInt(KILL, state, pid, signal) == 0) return true;
+        if (errno(state) == Errno.ESRCH) return false;
+        throw error(state, "kill", "pid=" + pid + ", sig=" + signal);
+    }
+
+    /** Result of {@link #waitid}: what siginfo and rusage said, copied out of the per-thread scratch. */
+    public record WaitResult(int pid, int code, int status, long userMicros, long systemMicros, long maxRssKilobytes) {}
+
+    /**
+     * The raw waitid syscall with its fifth (rusage) argument. Returns the result, or null when
+     * {@code WNOHANG} was given and no child was ready, or when the child is not ours or gone (ECHILD)
+     * and {@code echildIsNull} is set.
+     */
+    public static WaitResult waitid(int idType, int id, int options, boolean echildIsNull) throws ErrnoException {
+        Scratch scratch = SCRATCH.get();
+        scratch.siginfo.fill((byte) 0);
+        long r;
+        for (;;) {
+            try {
+                r = (long) SYSCALL5.invokeExact(scratch.callState, (long) fdkit_h.SYS_waitid(), (long) idType, (long) id,
+                        scratch.siginfo.address(), (long) options, scratch.rusage.address());
+            } catch (Throwable t) {
+                throw linkageFailure(t);
+            }
+            if (r == 0 || errno(scratch.callState) != Errno.EINTR) break;
+        }
+        if (r < 0) {
+            if (echildIsNull && errno(scratch.callState) == Errno.ECHILD) return null;
+            throw error(scratch.callState, "waitid", "idtype=" + idType + ", id=" + id + ", options=0x" + Integer.toHexString(options));
+        }
+        int pid = scratch.siginfo.get(JAVA_INT, SI_PID_OFFSET);
+        if (pid == 0) return null; // WNOHANG and nothing ready
+        return new WaitResult(pid, siginfo_t.si_code(scratch.siginfo), scratch.siginfo.get(JAVA_INT, SI_STATUS_OFFSET),
+                micros(rusage.ru_utime(scratch.rusage)), micros(rusage.ru_stime(scratch.rusage)),
+                rusage.ru_maxrss(scratch.rusage));
+    }
+
+    // ---------------------------------------------------------------- futex / io_uring raw calls
+
+    /** syscall(2) with up to five arguments and errno returned as {@code -errno}: for the feature probe and the futex/io_uring layers. */
+    public static long rawSyscall(long number, long a1, long a2, long a3, long a4, long a5) {
+        MemorySegment state = SCRATCH.get().callState;
+        try {
+            long r = (long) SYSCALL5.invokeExact(state, number, a1, a2, a3, a4, a5);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static final long SI_PID_OFFSET = sigchldFieldOffset("si_pid");
+    private static final long SI_STATUS_OFFSET = sigchldFieldOffset("si_status");
+
+    private static long sigchldFieldOffset(String field) {
+        return siginfo_t.layout().byteOffset(MemoryLayout.PathElement.groupElement("_sifields"),
+                MemoryLayout.PathElement.groupElement("_sigchld"), MemoryLayout.PathElement.groupElement(field));
+    }
+    private static final ValueLayout.OfLong JAVA_LONG_UNALIGNED = ValueLayout.JAVA_LONG_UNALIGNED;
+
+    private static long micros(MemorySegment timeval) {
+        return dev.fdkit.internal.linux.timeval.tv_sec(timeval) * 1_000_000L + dev.fdkit.internal.linux.timeval.tv_usec(timeval);
+    }
+
+    private static int errno(MemorySegment callState) {
+        return (int) ERRNO.get(callState, 0L);
+    }
+
+    private static ErrnoException error(MemorySegment callState, String syscall, String arguments) {
+        return new ErrnoException(syscall, arguments, errno(callState));
+    }
+
+    private static int invokeInt(MethodHandle handle, MemorySegment state, int a) {
+        try {
+            return (int) handle.invokeExact(state, a);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    private static int invokeInt(MethodHandle handle, MemorySegment state, int a, int b) {
+        try {
+            return (int) handle.invokeExact(state, a, b);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    private static int invokeInt(MethodHandle handle, MemorySegment state, MemorySegment a, int b) {
+        try {
+            return (int) handle.invokeExact(state, a, b);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    private static int invokeInt(MethodHandle handle, MemorySegment state, int a, int b, int c, MemorySegment d) {
+        try {
+            return (int) handle.invokeExact(state, a, b, c, d);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    private static int invokeInt(MethodHandle handle, MemorySegment state, int a, MemorySegment b, int c, int d) {
+        try {
+            return (int) handle.invokeExact(state, a, b, c, d);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    private static long invokeLong(MethodHandle handle, MemorySegment state, int fd, MemorySegment buffer, long length) {
+        try {
+            return (long) handle.invokeExact(state, fd, buffer, length);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    private static long invokeSyscall2(MemorySegment state, long number, long a, long b) {
+        try {
+            return (long) SYSCALL2.invokeExact(state, number, a, b);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    /** A downcall cannot throw a checked exception; anything it throws is a bug in the link itself. */
+    private static AssertionError linkageFailure(Throwable t) {
+        if (t instanceof RuntimeException r) throw r;
+        if (t instanceof Error e) throw e;
+        return new AssertionError("native call failed", t);
+    }
+
+    private static MethodHandle link(String name, FunctionDescriptor descriptor, boolean neverBlocks) {
+        MemorySegment address = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+        if (neverBlocks) {
+            try {
+                MethodHandle handle = LINKER.downcallHandle(address, descriptor, Linker.Option.critical(false), CAPTURE_ERRNO);
+                criticalLinked = true;
+                return handle;
+            } catch (IllegalArgumentException jdkBefore24) {
+                // critical + captureCallState is JDK 24+; fall through to an ordinary downcall.
+            }
+        }
+        return LINKER.downcallHandle(address, descriptor, CAPTURE_ERRNO);
+    }
+
+    private static MethodHandle linkSyscall(int argumentCount, boolean neverBlocks) {
+        ValueLayout[] arguments = new ValueLayout[argumentCount + 1];
+        java.util.Arrays.fill(arguments, JAVA_LONG);
+        FunctionDescriptor descriptor = FunctionDescriptor.of(JAVA_LONG, arguments);
+        MemorySegment address = LIBC.find("syscall").orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol syscall"));
+        return LINKER.downcallHandle(address, descriptor, Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
+    }
+}
