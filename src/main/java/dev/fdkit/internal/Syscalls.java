@@ -66,10 +66,12 @@ public final class Syscalls {
     private static final MethodHandle EPOLL_CREATE1 = link("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), true);
     private static final MethodHandle EPOLL_CTL = link("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), true);
     private static final MethodHandle EPOLL_WAIT = link("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), false);
+    private static final MethodHandle IOCTL = LINKER.downcallHandle(symbol("ioctl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
     private static final MethodHandle KILL = link("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
-    private static final MethodHandle SYSCALL2 = linkSyscall(2, false);
-    private static final MethodHandle SYSCALL4 = linkSyscall(4, false);
-    private static final MethodHandle SYSCALL5 = linkSyscall(5, false);
+    private static final MethodHandle SYSCALL2 = linkSyscall(2);
+    private static final MethodHandle SYSCALL4 = linkSyscall(4);
+    private static final MethodHandle SYSCALL5 = linkSyscall(5);
     private static final boolean CRITICAL_WITH_ERRNO = criticalLinked;
 
     private static final int SIGINFO_SIZE = (int) siginfo_t.layout().byteSize();
@@ -86,7 +88,7 @@ public final class Syscalls {
         final MemorySegment rusage;
 
         Scratch() {
-            MemorySegment all = Arena.ofAuto().allocate(CALL_STATE.byteSize() + 8 + 16 + SIGINFO_SIZE + RUSAGE_SIZE, 16);
+            MemorySegment all = Arena.ofAuto().allocate(16 + 8 + 16 + SIGINFO_SIZE + RUSAGE_SIZE, 16);
             long offset = 0;
             callState = all.asSlice(offset, CALL_STATE.byteSize());
             offset += 16;
@@ -269,6 +271,34 @@ public final class Syscalls {
                 rusage.ru_maxrss(scratch.rusage));
     }
 
+    /** ioctl(2) with a pointer argument: the result, or {@code -errno} (callers decide which errno is normal). */
+    public static int ioctl(int fd, long request, MemorySegment argument) {
+        MemorySegment state = SCRATCH.get().callState;
+        try {
+            int r = (int) IOCTL.invokeExact(state, fd, request, argument);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    /** gnu_get_libc_version(3), or "unknown" outside glibc. */
+    public static String glibcVersion() {
+        return LIBC.find("gnu_get_libc_version").map(address -> {
+            try {
+                MethodHandle handle = LINKER.downcallHandle(address, FunctionDescriptor.of(ADDRESS));
+                return ((MemorySegment) handle.invokeExact()).reinterpret(64).getString(0);
+            } catch (Throwable t) {
+                throw linkageFailure(t);
+            }
+        }).orElse("unknown");
+    }
+
+    /** Whether libc exports {@code name} (pidfd_spawnp is glibc 2.39+). */
+    public static boolean hasSymbol(String name) {
+        return LIBC.find(name).isPresent();
+    }
+
     // ---------------------------------------------------------------- futex / io_uring raw calls
 
     /** syscall(2) with up to five arguments and errno returned as {@code -errno}: for the feature probe and the futex/io_uring layers. */
@@ -369,7 +399,7 @@ public final class Syscalls {
     }
 
     private static MethodHandle link(String name, FunctionDescriptor descriptor, boolean neverBlocks) {
-        MemorySegment address = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+        MemorySegment address = symbol(name);
         if (neverBlocks) {
             try {
                 MethodHandle handle = LINKER.downcallHandle(address, descriptor, Linker.Option.critical(false), CAPTURE_ERRNO);
@@ -382,11 +412,14 @@ public final class Syscalls {
         return LINKER.downcallHandle(address, descriptor, CAPTURE_ERRNO);
     }
 
-    private static MethodHandle linkSyscall(int argumentCount, boolean neverBlocks) {
+    private static MemorySegment symbol(String name) {
+        return LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+    }
+
+    private static MethodHandle linkSyscall(int argumentCount) {
         ValueLayout[] arguments = new ValueLayout[argumentCount + 1];
         java.util.Arrays.fill(arguments, JAVA_LONG);
         FunctionDescriptor descriptor = FunctionDescriptor.of(JAVA_LONG, arguments);
-        MemorySegment address = LIBC.find("syscall").orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol syscall"));
-        return LINKER.downcallHandle(address, descriptor, Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
+        return LINKER.downcallHandle(symbol("syscall"), descriptor, Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
     }
 }

@@ -2221,6 +2221,15 @@ public class fdkit_h extends fdkit_h$shared {
     public static int IORING_FEAT_NODROP() {
         return IORING_FEAT_NODROP;
     }
+    private static final int IO_URING_OP_SUPPORTED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define IO_URING_OP_SUPPORTED 1
+     * }
+     */
+    public static int IO_URING_OP_SUPPORTED() {
+        return IO_URING_OP_SUPPORTED;
+    }
     private static final int PIDFD_THREAD = (int)128L;
     /**
      * {@snippet lang=c :

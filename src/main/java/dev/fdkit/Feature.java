@@ -1,0 +1,40 @@
+package dev.fdkit;
+
+/** A kernel, libc or JDK capability fdkit uses when present and falls back from when absent. */
+public enum Feature {
+    /** pidfd_open(2), Linux 5.3. */
+    PIDFD_OPEN("pidfd_open"),
+    /** pidfd_open(PIDFD_NONBLOCK), Linux 5.10. */
+    PIDFD_NONBLOCK("PIDFD_NONBLOCK"),
+    /** waitid(P_PIDFD), Linux 5.4. */
+    WAITID_P_PIDFD("waitid P_PIDFD"),
+    /** pidfd_send_signal(2), Linux 5.1. */
+    PIDFD_SEND_SIGNAL("pidfd_send_signal"),
+    /** ioctl(PIDFD_GET_INFO), Linux 6.13. */
+    PIDFD_GET_INFO("PIDFD_GET_INFO"),
+    /** PIDFD_INFO_EXIT: the exit status of any process through its pidfd, Linux 6.15. */
+    PIDFD_INFO_EXIT("PIDFD_INFO_EXIT"),
+    /** glibc's pidfd_spawnp, glibc 2.39. */
+    PIDFD_SPAWNP("pidfd_spawnp"),
+    /** futex_waitv(2), Linux 5.16. */
+    FUTEX_WAITV("futex_waitv"),
+    /** io_uring_setup(2), Linux 5.1; may be disabled by sysctl or seccomp. */
+    IO_URING("io_uring"),
+    /** IORING_OP_WAITID, Linux 6.7. */
+    IO_URING_WAITID("io_uring WAITID"),
+    /** IORING_OP_FUTEX_WAIT / WAKE / WAITV, Linux 6.7. */
+    IO_URING_FUTEX("io_uring FUTEX"),
+    /** Linker.Option.critical together with captureCallState, JDK 24. */
+    CRITICAL_WITH_ERRNO("critical+captureCallState");
+
+    private final String displayName;
+
+    Feature(String displayName) {
+        this.displayName = displayName;
+    }
+
+    /** The name as shown by {@code fdkit features}. */
+    public String displayName() {
+        return displayName;
+    }
+}

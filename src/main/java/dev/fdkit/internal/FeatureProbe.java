@@ -1,0 +1,215 @@
+package dev.fdkit.internal;
+
+import dev.fdkit.Capability;
+import dev.fdkit.ErrnoException;
+import dev.fdkit.Feature;
+import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.linux.io_uring_probe;
+import dev.fdkit.internal.linux.io_uring_probe_op;
+import dev.fdkit.internal.linux.io_uring_params;
+import dev.fdkit.internal.linux.pidfd_info;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Probes each {@link Feature} by trying it on harmless arguments and reading the errno:
+ * ENOSYS (kernel too old, or seccomp), EPERM (seccomp or sysctl), EINVAL (flag unknown to this kernel).
+ */
+public final class FeatureProbe {
+    private FeatureProbe() {}
+
+    /** Set {@code -Dfdkit.disable=pidfd_open,io_uring} (display names or enum names) to force fallbacks, as in tests. */
+    public static final String DISABLE_PROPERTY = "fdkit.disable";
+
+    public static List<Capability> probeAll() {
+        Map<Feature, Capability> results = new EnumMap<>(Feature.class);
+        int pid = (int) ProcessHandle.current().pid();
+        int selfPidfd = -1;
+        try {
+            try {
+                selfPidfd = Syscalls.pidfdOpen(pid, 0);
+                put(results, Feature.PIDFD_OPEN, true, "pidfd_open(self) succeeded");
+            } catch (ErrnoException e) {
+                put(results, Feature.PIDFD_OPEN, false, explain(e.errno(), "5.3"));
+            }
+            if (selfPidfd < 0) {
+                for (Feature f : List.of(Feature.PIDFD_NONBLOCK, Feature.WAITID_P_PIDFD, Feature.PIDFD_SEND_SIGNAL,
+                        Feature.PIDFD_GET_INFO, Feature.PIDFD_INFO_EXIT)) {
+                    put(results, f, false, "needs pidfd_open, which is unavailable");
+                }
+            } else {
+                probePidfd(results, pid, selfPidfd);
+            }
+        } finally {
+            if (selfPidfd >= 0) closeQuietly(selfPidfd);
+        }
+        if (Syscalls.hasSymbol("pidfd_spawnp")) {
+            put(results, Feature.PIDFD_SPAWNP, true, "glibc " + glibcVersion() + " exports pidfd_spawnp");
+        } else {
+            put(results, Feature.PIDFD_SPAWNP, false, "glibc " + glibcVersion() + " has no pidfd_spawnp (glibc 2.39+); posix_spawnp + pidfd_open is used");
+        }
+        long waitv = Syscalls.rawSyscall(fdkit_h.SYS_futex_waitv(), 0, 0, 0, 0, 0);
+        if (waitv == -Errno.EINVAL) put(results, Feature.FUTEX_WAITV, true, "futex_waitv(nr=0) answered EINVAL as expected");
+        else put(results, Feature.FUTEX_WAITV, false, explain((int) -waitv, "5.16"));
+        probeIoUring(results);
+        if (Syscalls.criticalWithErrno()) {
+            put(results, Feature.CRITICAL_WITH_ERRNO, true, "JDK " + Runtime.version().feature() + " links critical downcalls with errno capture");
+        } else {
+            put(results, Feature.CRITICAL_WITH_ERRNO, false, "JDK " + Runtime.version().feature() + " cannot combine critical with captureCallState (JDK 24+)");
+        }
+        List<Capability> all = new ArrayList<>();
+        for (Feature f : Feature.values()) all.add(results.get(f));
+        return List.copyOf(all);
+    }
+
+    private static void probePidfd(Map<Feature, Capability> results, int pid, int selfPidfd) {
+        try {
+            closeQuietly(Syscalls.pidfdOpen(pid, fdkit_h.PIDFD_NONBLOCK()));
+            put(results, Feature.PIDFD_NONBLOCK, true, "pidfd_open(self, PIDFD_NONBLOCK) succeeded");
+        } catch (ErrnoException e) {
+            put(results, Feature.PIDFD_NONBLOCK, false, explain(e.errno(), "5.10"));
+        }
+        try {
+            // Our own process is not our child: a kernel that knows P_PIDFD answers ECHILD, an older one EINVAL.
+            Syscalls.waitid(fdkit_h.P_PIDFD(), selfPidfd, fdkit_h.WEXITED() | fdkit_h.WNOHANG(), true);
+            put(results, Feature.WAITID_P_PIDFD, true, "waitid(P_PIDFD, self) answered ECHILD as expected");
+        } catch (ErrnoException e) {
+            put(results, Feature.WAITID_P_PIDFD, false, explain(e.errno(), "5.4"));
+        }
+        try {
+            Syscalls.pidfdSendSignal(selfPidfd, 0, 0);
+            put(results, Feature.PIDFD_SEND_SIGNAL, true, "pidfd_send_signal(self, 0) succeeded");
+        } catch (ErrnoException e) {
+            put(results, Feature.PIDFD_SEND_SIGNAL, false, explain(e.errno(), "5.1"));
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(pidfd_info.layout());
+            pidfd_info.mask(info, fdkit_h.PIDFD_INFO_PID() | fdkit_h.PIDFD_INFO_EXIT());
+            int r = Syscalls.ioctl(selfPidfd, fdkit_h.PIDFD_GET_INFO(), info);
+            if (r < 0) {
+                String cause = -r == Errno.ENOTTY || -r == Errno.EINVAL ? "kernel " + kernelRelease() + " has no PIDFD_GET_INFO (Linux 6.13+)" : explain(-r, "6.13");
+                put(results, Feature.PIDFD_GET_INFO, false, cause);
+                put(results, Feature.PIDFD_INFO_EXIT, false, "needs PIDFD_GET_INFO, which is unavailable");
+            } else {
+                put(results, Feature.PIDFD_GET_INFO, true, "ioctl(PIDFD_GET_INFO) on self succeeded");
+                // A live process never reports PIDFD_INFO_EXIT, so the answer comes from the release that added it.
+                if (kernelAtLeast(6, 15)) put(results, Feature.PIDFD_INFO_EXIT, true, "kernel " + kernelRelease() + " >= 6.15");
+                else put(results, Feature.PIDFD_INFO_EXIT, false, "kernel " + kernelRelease() + " is older than 6.15");
+            }
+        }
+    }
+
+    private static void probeIoUring(Map<Feature, Capability> results) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment params = arena.allocate(io_uring_params.layout());
+            long fd = Syscalls.rawSyscall(fdkit_h.SYS_io_uring_setup(), 1, params.address(), 0, 0, 0);
+            if (fd < 0) {
+                String cause = fd == -Errno.EPERM && ioUringSysctl() != null
+                        ? "disabled: sysctl kernel.io_uring_disabled=" + ioUringSysctl() + " (EPERM)"
+                        : explain((int) -fd, "5.1");
+                put(results, Feature.IO_URING, false, cause);
+                put(results, Feature.IO_URING_WAITID, false, "needs io_uring, which is unavailable");
+                put(results, Feature.IO_URING_FUTEX, false, "needs io_uring, which is unavailable");
+                return;
+            }
+            try {
+                put(results, Feature.IO_URING, true, "io_uring_setup(1) succeeded");
+                int opCount = 256;
+                MemorySegment probe = arena.allocate(io_uring_probe.layout().byteSize() + opCount * io_uring_probe_op.layout().byteSize(), 8);
+                long r = Syscalls.rawSyscall(fdkit_h.SYS_io_uring_register(), fd, fdkit_h.IORING_REGISTER_PROBE(), probe.address(), opCount, 0);
+                if (r < 0) {
+                    String cause = "IORING_REGISTER_PROBE failed: " + Errno.name((int) -r);
+                    put(results, Feature.IO_URING_WAITID, false, cause);
+                    put(results, Feature.IO_URING_FUTEX, false, cause);
+                    return;
+                }
+                boolean waitid = opSupported(probe, fdkit_h.FDKIT_IORING_OP_WAITID());
+                boolean futex = opSupported(probe, fdkit_h.FDKIT_IORING_OP_FUTEX_WAIT()) && opSupported(probe, fdkit_h.FDKIT_IORING_OP_FUTEX_WAKE())
+                        && opSupported(probe, fdkit_h.FDKIT_IORING_OP_FUTEX_WAITV());
+                put(results, Feature.IO_URING_WAITID, waitid, waitid ? "IORING_REGISTER_PROBE lists it" : "not in IORING_REGISTER_PROBE (Linux 6.7+)");
+                put(results, Feature.IO_URING_FUTEX, futex, futex ? "IORING_REGISTER_PROBE lists them" : "not in IORING_REGISTER_PROBE (Linux 6.7+)");
+            } finally {
+                closeQuietly((int) fd);
+            }
+        }
+    }
+
+    private static boolean opSupported(MemorySegment probe, int op) {
+        int opsLength = Byte.toUnsignedInt(io_uring_probe.ops_len(probe));
+        if (op >= opsLength) return false;
+        MemorySegment entry = probe.asSlice(io_uring_probe.layout().byteSize() + op * io_uring_probe_op.layout().byteSize(),
+                io_uring_probe_op.layout().byteSize());
+        return (io_uring_probe_op.flags(entry) & fdkit_h.IO_URING_OP_SUPPORTED()) != 0;
+    }
+
+    private static void put(Map<Feature, Capability> results, Feature feature, boolean available, String cause) {
+        if (available && isDisabled(feature)) {
+            results.put(feature, new Capability(feature, false, "disabled by -D" + DISABLE_PROPERTY));
+        } else {
+            results.put(feature, new Capability(feature, available, cause));
+        }
+    }
+
+    private static boolean isDisabled(Feature feature) {
+        String disabled = System.getProperty(DISABLE_PROPERTY, "");
+        for (String name : disabled.split(",")) {
+            String n = name.trim();
+            if (n.equalsIgnoreCase(feature.name()) || n.equalsIgnoreCase(feature.displayName())) return true;
+        }
+        return false;
+    }
+
+    private static String explain(int errno, String sinceLinux) {
+        if (errno == Errno.ENOSYS) return "ENOSYS: kernel " + kernelRelease() + " lacks it (Linux " + sinceLinux + "+) or seccomp blocks it";
+        if (errno == Errno.EPERM) return "EPERM: blocked, most likely by a seccomp profile (container)";
+        if (errno == Errno.EINVAL) return "EINVAL: kernel " + kernelRelease() + " does not know it (Linux " + sinceLinux + "+)";
+        return Errno.name(errno) + " (" + Errno.description(errno) + ")";
+    }
+
+    private static String ioUringSysctl() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/io_uring_disabled")).trim();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void closeQuietly(int fd) {
+        try {
+            Syscalls.close(fd);
+        } catch (ErrnoException ignored) {
+            // probe descriptors: nothing to recover
+        }
+    }
+
+    public static String kernelRelease() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
+        } catch (IOException e) {
+            return System.getProperty("os.version");
+        }
+    }
+
+    public static String glibcVersion() {
+        return Syscalls.glibcVersion();
+    }
+
+    static boolean kernelAtLeast(int major, int minor) {
+        String[] parts = kernelRelease().split("[.-]");
+        try {
+            int ma = Integer.parseInt(parts[0]);
+            int mi = Integer.parseInt(parts[1]);
+            return ma > major || (ma == major && mi >= minor);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+}
