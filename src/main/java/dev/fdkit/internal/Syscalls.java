@@ -3,6 +3,7 @@ package dev.fdkit.internal;
 import dev.fdkit.ErrnoException;
 import dev.fdkit.internal.linux.epoll_event;
 import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.linux.pidfd_info;
 import dev.fdkit.internal.linux.rusage;
 import dev.fdkit.internal.linux.siginfo_t;
 
@@ -68,6 +69,11 @@ public final class Syscalls {
     private static final MethodHandle EPOLL_WAIT = link("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), false);
     private static final MethodHandle IOCTL = LINKER.downcallHandle(symbol("ioctl"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+    private static final MethodHandle OPEN = LINKER.downcallHandle(symbol("open"),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+    private static final MethodHandle FCNTL = LINKER.downcallHandle(symbol("fcntl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+    private static final MethodHandle POLL = link("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), false);
     private static final MethodHandle KILL = link("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
     private static final MethodHandle SYSCALL2 = linkSyscall(2);
     private static final MethodHandle SYSCALL4 = linkSyscall(4);
@@ -178,6 +184,56 @@ public final class Syscalls {
         return Integer.toUnsignedLong(scratch.word.get(JAVA_INT, 0)) | ((long) scratch.word.get(JAVA_INT, 4) << 32);
     }
 
+    /** open(2) with O_CLOEXEC always added: returns the descriptor. */
+    public static int open(String path, int flags, int mode) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        try (Arena arena = Arena.ofConfined()) { // one path string per open: opens are not a hot path
+            MemorySegment cPath = arena.allocateFrom(path);
+            for (;;) {
+                int fd = (int) OPEN.invokeExact(state, cPath, flags | fdkit_h.O_CLOEXEC(), mode);
+                if (fd >= 0) return fd;
+                if (errno(state) != Errno.EINTR) throw error(state, "open", "\"" + path + "\", flags=0x" + Integer.toHexString(flags));
+            }
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    /** fcntl(2) with an int argument (F_GETFL, F_SETFL, F_GETFD...): returns the result. */
+    public static int fcntl(int fd, int command, int argument) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        try {
+            int r = (int) FCNTL.invokeExact(state, fd, command, argument);
+            if (r < 0) throw error(state, "fcntl", "fd=" + fd + ", cmd=" + command + ", arg=0x" + Integer.toHexString(argument));
+            return r;
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    /** poll(2) on one descriptor: the revents, or 0 on timeout or EINTR. */
+    public static int poll(int fd, int events, int timeoutMillis) throws ErrnoException {
+        Scratch scratch = SCRATCH.get();
+        MemorySegment pollfd = scratch.word; // struct pollfd is 8 bytes: {int fd; short events; short revents}
+        dev.fdkit.internal.linux.pollfd.fd(pollfd, fd);
+        dev.fdkit.internal.linux.pollfd.events(pollfd, (short) events);
+        dev.fdkit.internal.linux.pollfd.revents(pollfd, (short) 0);
+        try {
+            int r = (int) POLL.invokeExact(scratch.callState, pollfd, 1L, timeoutMillis);
+            if (r > 0) return Short.toUnsignedInt(dev.fdkit.internal.linux.pollfd.revents(pollfd));
+            if (r == 0 || errno(scratch.callState) == Errno.EINTR) return 0;
+            throw error(scratch.callState, "poll", "fd=" + fd + ", timeout=" + timeoutMillis);
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
     // ---------------------------------------------------------------- epoll
 
     /** epoll_create1(2): returns the new epoll descriptor. */
@@ -282,6 +338,17 @@ public final class Syscalls {
         }
     }
 
+    /** sigabbrev_np(3) with the SIG prefix ({@code SIGKILL}), or {@code signal N} for an unknown number. */
+    public static String signalName(int signal) {
+        try {
+            MemorySegment abbrev = fdkit_h.sigabbrev_np(signal);
+            if (!abbrev.equals(MemorySegment.NULL)) return "SIG" + abbrev.reinterpret(32).getString(0);
+        } catch (RuntimeException | LinkageError missingSymbol) {
+            // glibc older than 2.32
+        }
+        return "signal " + signal;
+    }
+
     /** gnu_get_libc_version(3), or "unknown" outside glibc. */
     public static String glibcVersion() {
         return LIBC.find("gnu_get_libc_version").map(address -> {
@@ -292,6 +359,20 @@ public final class Syscalls {
                 throw linkageFailure(t);
             }
         }).orElse("unknown");
+    }
+
+    /**
+     * ioctl(PIDFD_GET_INFO) asking for PIDFD_INFO_EXIT (Linux 6.15): the wait(2)-style status of the exited
+     * process, or null while the kernel has none (still running, or not yet reaped by its parent).
+     */
+    public static Integer pidfdExitStatus(int pidfd) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) { // rare path: once per watched non-child exit
+            MemorySegment info = arena.allocate(pidfd_info.layout());
+            pidfd_info.mask(info, fdkit_h.PIDFD_INFO_EXIT());
+            int r = ioctl(pidfd, fdkit_h.PIDFD_GET_INFO(), info);
+            if (r < 0) throw new ErrnoException("ioctl", "pidfd=" + pidfd + ", PIDFD_GET_INFO", -r);
+            return (pidfd_info.mask(info) & fdkit_h.PIDFD_INFO_EXIT()) != 0 ? pidfd_info.exit_code(info) : null;
+        }
     }
 
     /** Whether libc exports {@code name} (pidfd_spawnp is glibc 2.39+). */

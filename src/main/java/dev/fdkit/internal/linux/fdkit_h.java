@@ -104,6 +104,15 @@ public class fdkit_h extends fdkit_h$shared {
     public static int F_GETFL() {
         return F_GETFL;
     }
+    private static final int F_SETFL = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define F_SETFL 4
+     * }
+     */
+    public static int F_SETFL() {
+        return F_SETFL;
+    }
     private static final int FD_CLOEXEC = (int)1L;
     /**
      * {@snippet lang=c :
@@ -436,6 +445,15 @@ public class fdkit_h extends fdkit_h$shared {
      */
     public static int POLLOUT() {
         return POLLOUT;
+    }
+    private static final int POLLHUP = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define POLLHUP 16
+     * }
+     */
+    public static int POLLHUP() {
+        return POLLHUP;
     }
     private static final int EPOLL_CTL_ADD = (int)1L;
     /**
@@ -830,6 +848,66 @@ public class fdkit_h extends fdkit_h$shared {
                 traceDowncall("strerrorname_np", __err);
             }
             return (MemorySegment)mh$.invokeExact(__err);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class sigabbrev_np {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            fdkit_h.C_POINTER,
+            fdkit_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("sigabbrev_np").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern const char *sigabbrev_np(int __sig)
+     * }
+     */
+    public static FunctionDescriptor sigabbrev_np$descriptor() {
+        return sigabbrev_np.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern const char *sigabbrev_np(int __sig)
+     * }
+     */
+    public static MethodHandle sigabbrev_np$handle() {
+        return sigabbrev_np.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern const char *sigabbrev_np(int __sig)
+     * }
+     */
+    public static MemorySegment sigabbrev_np$address() {
+        return sigabbrev_np.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern const char *sigabbrev_np(int __sig)
+     * }
+     */
+    public static MemorySegment sigabbrev_np(int __sig) {
+        var mh$ = sigabbrev_np.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("sigabbrev_np", __sig);
+            }
+            return (MemorySegment)mh$.invokeExact(__sig);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -1,0 +1,112 @@
+package dev.fdkit;
+
+import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.Syscalls;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.locks.ReentrantLock;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+/** Our end of a child's stdin pipe, non-blocking: a full pipe waits through the shared poller. */
+final class PipeWriter extends OutputStream implements FdOwner {
+    private static final int CHUNK = 16 * 1024;
+
+    private final Fd fd;
+    private final String name;
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private MemorySegment buffer; // guarded by writeLock
+    private Poller.Registration registration; // guarded by writeLock
+    private volatile CompletableFuture<Void> writable;
+
+    PipeWriter(int fd, String name) {
+        this.fd = new Fd(fd, name);
+        this.name = name;
+    }
+
+    @Override
+    public Fd descriptor() {
+        return fd;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] bytes, int offset, int length) throws IOException {
+        Objects.checkFromIndexSize(offset, length, bytes.length);
+        writeLock.lock();
+        try {
+            if (buffer == null) buffer = Arena.ofAuto().allocate(CHUNK);
+            while (length > 0) {
+                int chunk = Math.min(length, CHUNK);
+                MemorySegment.copy(bytes, offset, buffer, JAVA_BYTE, 0, chunk);
+                long n = writeChunk(chunk);
+                if (n < 0) {
+                    awaitWritable();
+                    continue;
+                }
+                offset += (int) n;
+                length -= (int) n;
+            }
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        fd.close();
+        CompletableFuture<Void> waiter = writable;
+        if (waiter != null) waiter.completeExceptionally(new IOException(name + " closed"));
+    }
+
+    private long writeChunk(int length) throws IOException {
+        int number = fd.tryAcquire();
+        if (number < 0) throw new IOException(name + " closed");
+        try {
+            return Syscalls.write(number, buffer, length);
+        } finally {
+            fd.release();
+        }
+    }
+
+    private void awaitWritable() throws IOException {
+        CompletableFuture<Void> waiter = new CompletableFuture<>();
+        writable = waiter;
+        try {
+            if (registration == null) {
+                registration = Poller.shared().register(this, Poller.WRITABLE, Poller.Trigger.ONE_SHOT, (r, events) -> {
+                    CompletableFuture<Void> w = writable;
+                    if (w != null) w.complete(null);
+                });
+            } else {
+                registration.rearm();
+            }
+            waiter.get();
+        } catch (IllegalStateException closed) {
+            throw new IOException(name + " closed", closed);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while writing " + name);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } finally {
+            writable = null;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + "(fd=" + fd.number() + (fd.isClosed() ? ", closed)" : ")");
+    }
+}

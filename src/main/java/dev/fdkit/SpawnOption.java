@@ -1,0 +1,14 @@
+package dev.fdkit;
+
+/** Spawn options beyond what java.lang.ProcessBuilder expresses. */
+public enum SpawnOption {
+    /** The child starts a new session (setsid): no controlling terminal, its own process group. */
+    NEW_SESSION,
+    /** The child starts a new process group whose id is its pid (setpgid(0, 0)). */
+    NEW_PROCESS_GROUP,
+    /**
+     * Closing the descriptor (or dropping it unclosed) sends SIGKILL to a child that is still running, then
+     * reaps it: FreeBSD's pdfork without PD_DAEMON.
+     */
+    KILL_ON_CLOSE
+}

@@ -1,0 +1,151 @@
+package dev.fdkit.internal;
+
+import dev.fdkit.ErrnoException;
+import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.linux.posix_spawn_file_actions_t;
+import dev.fdkit.internal.linux.posix_spawnattr_t;
+import dev.fdkit.internal.linux.sigset_t;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * posix_spawnp through FFM: no fork of the JVM, no helper executable. The child gets an empty signal
+ * mask and default dispositions for every signal, and exactly descriptors 0-2 (as asked) plus nothing
+ * else: everything fdkit opens is close-on-exec.
+ * <p>
+ * With glibc 2.39+ pidfd_spawnp returns the pidfd directly. Otherwise posix_spawnp is followed at once
+ * by pidfd_open(pid). That is race-free: the child is ours and unreaped, and nothing else in the JVM
+ * reaps it (the JDK only waits for the pids it spawned itself, and nobody sets SIGCHLD to SIG_IGN), so
+ * its pid cannot be recycled before the pidfd is open.
+ */
+public final class Spawner {
+    private Spawner() {}
+
+    /**
+     * @param argv         program and arguments; argv[0] is searched on PATH
+     * @param environment  "NAME=value" entries, the child's whole environment
+     * @param directory    working directory, or null for ours
+     * @param stdio        for descriptors 0, 1, 2: our descriptor to dup2 onto it, or -1 to inherit ours
+     */
+    public record Request(List<String> argv, List<String> environment, String directory, int[] stdio,
+                          boolean newSession, boolean newProcessGroup) {}
+
+    /** A started child: its pid and, when pidfds are available, the pidfd (else -1). */
+    public record Child(int pid, int pidfd) {}
+
+    private static final MethodHandle PIDFD_SPAWNP = optional("pidfd_spawnp",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle PIDFD_GETPID = optional("pidfd_getpid", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+
+    /** Spawns the child. Failures (exec included: ENOENT, EACCES, ENOEXEC) throw naming the program. */
+    public static Child spawn(Request request, boolean withPidfd) throws ErrnoException {
+        String program = request.argv().getFirst();
+        try (Arena arena = Arena.ofConfined()) { // one per spawn, freed before we return
+            MemorySegment argv = cStrings(arena, request.argv());
+            MemorySegment envp = cStrings(arena, request.environment());
+            MemorySegment file = arena.allocateFrom(program);
+            MemorySegment actions = arena.allocate(posix_spawn_file_actions_t.layout());
+            MemorySegment attributes = arena.allocate(posix_spawnattr_t.layout());
+            check(fdkit_h.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init", program);
+            try {
+                check(fdkit_h.posix_spawnattr_init(attributes), "posix_spawnattr_init", program);
+                try {
+                    describe(arena, request, actions, attributes, program);
+                    MemorySegment out = arena.allocate(JAVA_INT);
+                    if (withPidfd && PIDFD_SPAWNP != null && PIDFD_GETPID != null) {
+                        check(invoke(PIDFD_SPAWNP, out, file, actions, attributes, argv, envp), "pidfd_spawnp", program);
+                        int pidfd = out.get(JAVA_INT, 0);
+                        return new Child(pidOf(pidfd), pidfd);
+                    }
+                    check(fdkit_h.posix_spawnp(out, file, actions, attributes, argv, envp), "posix_spawnp", program);
+                    int pid = out.get(JAVA_INT, 0);
+                    return new Child(pid, withPidfd ? Syscalls.pidfdOpen(pid, 0) : -1);
+                } finally {
+                    fdkit_h.posix_spawnattr_destroy(attributes);
+                }
+            } finally {
+                fdkit_h.posix_spawn_file_actions_destroy(actions);
+            }
+        }
+    }
+
+    private static void describe(Arena arena, Request request, MemorySegment actions, MemorySegment attributes, String program)
+            throws ErrnoException {
+        for (int target = 0; target < 3; target++) {
+            int source = request.stdio()[target];
+            // dup2 clears close-on-exec on the target; glibc 2.29+ also does so when source == target.
+            if (source >= 0) check(fdkit_h.posix_spawn_file_actions_adddup2(actions, source, target), "posix_spawn_file_actions_adddup2", program);
+        }
+        if (request.directory() != null) {
+            check(fdkit_h.posix_spawn_file_actions_addchdir_np(actions, arena.allocateFrom(request.directory())),
+                    "posix_spawn_file_actions_addchdir_np", program);
+        }
+        MemorySegment emptyMask = arena.allocate(sigset_t.layout());
+        MemorySegment allSignals = arena.allocate(sigset_t.layout());
+        fdkit_h.sigemptyset(emptyMask);
+        fdkit_h.sigfillset(allSignals); // glibc skips SIGKILL/SIGSTOP and its own internal signals
+        check(fdkit_h.posix_spawnattr_setsigmask(attributes, emptyMask), "posix_spawnattr_setsigmask", program);
+        check(fdkit_h.posix_spawnattr_setsigdefault(attributes, allSignals), "posix_spawnattr_setsigdefault", program);
+        int flags = fdkit_h.POSIX_SPAWN_SETSIGMASK() | fdkit_h.POSIX_SPAWN_SETSIGDEF();
+        if (request.newSession()) flags |= fdkit_h.POSIX_SPAWN_SETSID();
+        if (request.newProcessGroup()) {
+            flags |= fdkit_h.POSIX_SPAWN_SETPGROUP();
+            check(fdkit_h.posix_spawnattr_setpgroup(attributes, 0), "posix_spawnattr_setpgroup", program);
+        }
+        check(fdkit_h.posix_spawnattr_setflags(attributes, (short) flags), "posix_spawnattr_setflags", program);
+    }
+
+    /** A NULL-terminated char*[] of the strings. */
+    private static MemorySegment cStrings(Arena arena, List<String> strings) {
+        MemorySegment array = arena.allocate(ADDRESS, strings.size() + 1);
+        for (int i = 0; i < strings.size(); i++) array.setAtIndex(ADDRESS, i, arena.allocateFrom(strings.get(i)));
+        array.setAtIndex(ADDRESS, strings.size(), MemorySegment.NULL);
+        return array;
+    }
+
+    /** posix_spawn* functions return the error number instead of setting errno. */
+    private static void check(int error, String function, String program) throws ErrnoException {
+        if (error != 0) throw new ErrnoException(function, "\"" + program + "\"", error);
+    }
+
+    private static int pidOf(int pidfd) throws ErrnoException {
+        try {
+            int pid = (int) PIDFD_GETPID.invokeExact(pidfd);
+            if (pid > 0) return pid;
+        } catch (Throwable t) {
+            throw new AssertionError("pidfd_getpid failed", t);
+        }
+        // The fallback reads "Pid:" from fdinfo, which every pidfd kernel prints.
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + pidfd))) {
+                if (line.startsWith("Pid:")) return Integer.parseInt(line.substring(4).trim());
+            }
+        } catch (java.io.IOException e) {
+            // fall through
+        }
+        throw new ErrnoException("pidfd_getpid", "pidfd=" + pidfd, Errno.EINVAL);
+    }
+
+    private static int invoke(MethodHandle h, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment d, MemorySegment e, MemorySegment f) {
+        try {
+            return (int) h.invokeExact(a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw new AssertionError("pidfd_spawnp failed", t);
+        }
+    }
+
+    private static MethodHandle optional(String name, FunctionDescriptor descriptor) {
+        Linker linker = Linker.nativeLinker();
+        return linker.defaultLookup().find(name).map(address -> linker.downcallHandle(address, descriptor)).orElse(null);
+    }
+}
