@@ -15,6 +15,12 @@ public final class Main {
 
             commands:
               features                 what this kernel, glibc and JDK offer fdkit (probe table)
+              run [-j N] [-n COUNT] [-q] -- CMD [ARGS...]
+                                       run CMD (COUNT times, default 1) at most N at once (default: cores)
+              run [-j N] [-q]          run each line of stdin as a /bin/sh -c command, at most N at once
+                                       both print each exit status and the totals (wall, CPU, threads)
+              wait PID...              wait until each process exits (need not be our child), print its
+                                       exit status where the kernel can tell it
             """;
 
     public static void main(String[] args) {
@@ -30,6 +36,8 @@ public final class Main {
         try {
             return switch (args[0]) {
                 case "features" -> features(out);
+                case "run" -> RunCommand.run(rest, out, err);
+                case "wait" -> WaitCommand.run(rest, out, err);
                 default -> {
                     err.println("fdkit: unknown command '" + args[0] + "'");
                     err.print(USAGE);
@@ -39,6 +47,9 @@ public final class Main {
         } catch (UsageException e) {
             err.println("fdkit " + args[0] + ": " + e.getMessage());
             return 2;
+        } catch (Exception e) {
+            err.println("fdkit " + args[0] + ": " + e.getMessage());
+            return 1;
         }
     }
 
