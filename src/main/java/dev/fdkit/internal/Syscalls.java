@@ -75,6 +75,13 @@ public final class Syscalls {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
     private static final MethodHandle POLL = link("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), false);
     private static final MethodHandle KILL = link("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
+    /** syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3): pointers as segments, so the memory stays alive during the call. */
+    private static final MethodHandle FUTEX = LINKER.downcallHandle(symbol("syscall"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
+    private static final MethodHandle FUTEX_WAITV = LINKER.downcallHandle(symbol("syscall"),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
     private static final MethodHandle SYSCALL2 = linkSyscall(2);
     private static final MethodHandle SYSCALL4 = linkSyscall(4);
     private static final MethodHandle SYSCALL5 = linkSyscall(5);
@@ -92,9 +99,11 @@ public final class Syscalls {
         final MemorySegment epollEvent;
         final MemorySegment siginfo;
         final MemorySegment rusage;
+        final MemorySegment timespec;
+        MemorySegment waitv; // futex_waitv entries, allocated on first use
 
         Scratch() {
-            MemorySegment all = Arena.ofAuto().allocate(16 + 8 + 16 + SIGINFO_SIZE + RUSAGE_SIZE, 16);
+            MemorySegment all = Arena.ofAuto().allocate(16 + 8 + 16 + SIGINFO_SIZE + RUSAGE_SIZE + 16, 16);
             long offset = 0;
             callState = all.asSlice(offset, CALL_STATE.byteSize());
             offset += 16;
@@ -105,6 +114,8 @@ public final class Syscalls {
             siginfo = all.asSlice(offset, SIGINFO_SIZE);
             offset += SIGINFO_SIZE;
             rusage = all.asSlice(offset, RUSAGE_SIZE);
+            offset += RUSAGE_SIZE;
+            timespec = all.asSlice(offset, timespecSize());
         }
     }
 
@@ -393,7 +404,58 @@ public final class Syscalls {
         }
     }
 
+    // ---------------------------------------------------------------- futex
+
+    /** A relative or absolute timeout for the futex calls, in the per-thread scratch; NULL for none. */
+    public static MemorySegment futexTimeout(long nanos) {
+        if (nanos < 0) return MemorySegment.NULL;
+        MemorySegment ts = SCRATCH.get().timespec;
+        dev.fdkit.internal.linux.timespec.tv_sec(ts, nanos / 1_000_000_000L);
+        dev.fdkit.internal.linux.timespec.tv_nsec(ts, nanos % 1_000_000_000L);
+        return ts;
+    }
+
+    /**
+     * futex(2): the result, or {@code -errno}. Waits report EINTR as 0 (a spurious wake-up, which
+     * futex users re-check anyway): the EINTR policy for blocking calls.
+     */
+    public static long futex(MemorySegment word, int op, int value, MemorySegment timeout, MemorySegment word2, int value3) {
+        MemorySegment state = SCRATCH.get().callState;
+        try {
+            long r = (long) FUTEX.invokeExact(state, (long) fdkit_h.SYS_futex(), word, (long) op, (long) value, timeout, word2, (long) value3);
+            if (r >= 0) return r;
+            int errno = errno(state);
+            return errno == Errno.EINTR ? 0 : -errno;
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    /** Per-thread room for futex_waitv's entries (at most FUTEX_WAITV_MAX). */
+    public static MemorySegment futexWaitvEntries() {
+        Scratch scratch = SCRATCH.get();
+        if (scratch.waitv == null) {
+            scratch.waitv = Arena.ofAuto().allocate(dev.fdkit.internal.linux.futex_waitv.layout(), fdkit_h.FUTEX_WAITV_MAX());
+        }
+        return scratch.waitv;
+    }
+
+    /** futex_waitv(2): the index woken, or {@code -errno} (EINTR reported as -EINTR: the caller re-waits). */
+    public static long futexWaitv(MemorySegment entries, int count, MemorySegment timeout, int clock) {
+        MemorySegment state = SCRATCH.get().callState;
+        try {
+            long r = (long) FUTEX_WAITV.invokeExact(state, (long) fdkit_h.SYS_futex_waitv(), entries, (long) count, 0L, timeout, (long) clock);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    private static long timespecSize() {
+        return dev.fdkit.internal.linux.timespec.layout().byteSize();
+    }
 
     private static final long SI_PID_OFFSET = sigchldFieldOffset("si_pid");
     private static final long SI_STATUS_OFFSET = sigchldFieldOffset("si_status");

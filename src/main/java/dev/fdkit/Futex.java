@@ -1,0 +1,264 @@
+package dev.fdkit;
+
+import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.Syscalls;
+import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.linux.futex_waitv;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * A futex: a 4-byte-aligned 32-bit word in native memory that threads — or processes sharing the memory
+ * — wait on and wake through futex(2).
+ * <p>
+ * {@link #privateWord} is for ordinary memory used within this process (FUTEX_PRIVATE_FLAG, the faster
+ * kernel path). {@link #sharedWord} is for MAP_SHARED memory — a file mapped with
+ * {@code FileChannel.map(READ_WRITE, ..., arena)} or memory handed to a child — so two JVMs, or a JVM and a
+ * C program, wait and wake each other.
+ * <p>
+ * Every argument is checked before any syscall: the segment must be native, writable, alive, and hold the
+ * word at a 4-byte-aligned address, so no EFAULT ever reaches the kernel. The segment is passed to the
+ * kernel as a segment, so its arena cannot be closed while a thread waits on it.
+ * <p>
+ * <b>Blocking</b>: the wait methods block in the kernel and pin a virtual thread's carrier thread; use
+ * them from platform threads, or wait through a Uring where available.
+ */
+public final class Futex {
+    /** Which clock an absolute deadline is measured on. */
+    public enum Clock {
+        /** CLOCK_MONOTONIC: the clock of {@link System#nanoTime()} on Linux. */
+        MONOTONIC,
+        /** CLOCK_REALTIME: wall-clock time, nanoseconds since the epoch. */
+        REALTIME
+    }
+
+    /** How a wait ended. */
+    public enum WaitResult {
+        /** Woken by a wake call (or spuriously, by a signal: re-check the word). */
+        WOKEN,
+        /** The word did not hold the expected value: the wait did not start (EAGAIN). */
+        VALUE_MISMATCH,
+        /** The timeout or deadline passed. */
+        TIMED_OUT
+    }
+
+    /** Result of {@link #awaitAny}: which futex woke the caller (index -1 unless WOKEN). */
+    public record Woken(WaitResult result, int index) {}
+
+    /** The most futexes one {@link #awaitAny} can wait on (FUTEX_WAITV_MAX). */
+    public static final int MAX_WAITERS = fdkit_h.FUTEX_WAITV_MAX();
+
+    private static final VarHandle INT = JAVA_INT.varHandle();
+    private static final int WAIT = fdkit_h.FUTEX_WAIT();
+    private static final int WAKE = fdkit_h.FUTEX_WAKE();
+
+    private final MemorySegment word;
+    private final boolean shared;
+    private final int privateFlag;
+
+    private Futex(MemorySegment memory, long offset, boolean shared) {
+        Objects.requireNonNull(memory, "memory");
+        if (!memory.isNative()) throw new IllegalArgumentException("memory must be a native segment (heap memory moves), was " + memory);
+        if (memory.isReadOnly()) throw new IllegalArgumentException("memory must be writable, was read-only");
+        if (!memory.scope().isAlive()) throw new IllegalStateException("memory is already closed");
+        if (offset < 0 || offset > memory.byteSize() - 4) {
+            throw new IllegalArgumentException("offset must leave 4 bytes in a segment of " + memory.byteSize() + " bytes, was " + offset);
+        }
+        if ((memory.address() + offset) % 4 != 0) {
+            throw new IllegalArgumentException("the word must be 4-byte aligned, address 0x" + Long.toHexString(memory.address() + offset) + " is not");
+        }
+        this.word = memory.asSlice(offset, 4);
+        this.shared = shared;
+        this.privateFlag = shared ? 0 : fdkit_h.FUTEX_PRIVATE_FLAG();
+    }
+
+    /** A process-private futex at {@code offset} in {@code memory}. */
+    public static Futex privateWord(MemorySegment memory, long offset) {
+        return new Futex(memory, offset, false);
+    }
+
+    /** A futex other processes mapping the same memory can wait on and wake. */
+    public static Futex sharedWord(MemorySegment memory, long offset) {
+        return new Futex(memory, offset, true);
+    }
+
+    public boolean isShared() {
+        return shared;
+    }
+
+    /** The 4-byte segment holding the word. */
+    public MemorySegment word() {
+        return word;
+    }
+
+    /** Volatile read of the word. */
+    public int get() {
+        return (int) INT.getVolatile(word, 0L);
+    }
+
+    /** Volatile write of the word (wakes nobody: call {@link #wake}). */
+    public void set(int value) {
+        INT.setVolatile(word, 0L, value);
+    }
+
+    public boolean compareAndSet(int expected, int value) {
+        return INT.compareAndSet(word, 0L, expected, value);
+    }
+
+    public int getAndAdd(int delta) {
+        return (int) INT.getAndAdd(word, 0L, delta);
+    }
+
+    // ------------------------------------------------------------------ waiting
+
+    /** Waits while the word holds {@code expected}, with no timeout. */
+    public WaitResult await(int expected) {
+        return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
+    }
+
+    /** Waits while the word holds {@code expected}, at most {@code timeout} (measured on CLOCK_MONOTONIC). */
+    public WaitResult await(int expected, Duration timeout) {
+        long nanos = checkTimeout(timeout);
+        return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
+    }
+
+    /**
+     * Waits while the word holds {@code expected}, until an absolute deadline (FUTEX_WAIT_BITSET).
+     *
+     * @param deadlineNanos nanoseconds on {@code clock}: a {@link System#nanoTime()} value for MONOTONIC,
+     *                      nanoseconds since the epoch for REALTIME
+     */
+    public WaitResult awaitUntil(int expected, long deadlineNanos, Clock clock) {
+        return awaitBitset(expected, fdkit_h.FUTEX_BITSET_MATCH_ANY(), deadlineNanos, clock);
+    }
+
+    /** {@link #awaitUntil(int, long, Clock)} for a wall-clock deadline. */
+    public WaitResult awaitUntil(int expected, Instant deadline) {
+        Objects.requireNonNull(deadline, "deadline");
+        return awaitUntil(expected, Math.addExact(Math.multiplyExact(deadline.getEpochSecond(), 1_000_000_000L), deadline.getNano()), Clock.REALTIME);
+    }
+
+    /**
+     * Waits while the word holds {@code expected}, to be woken only by {@link #wakeBitset} calls whose bitset
+     * shares a bit with {@code bitset}; until {@code deadlineNanos} on {@code clock}, or forever if
+     * {@code clock} is null.
+     */
+    public WaitResult awaitBitset(int expected, int bitset, long deadlineNanos, Clock clock) {
+        if (bitset == 0) throw new IllegalArgumentException("bitset must not be 0");
+        if (clock != null && deadlineNanos < 0) throw new IllegalArgumentException("deadlineNanos must not be negative, was " + deadlineNanos);
+        int op = fdkit_h.FUTEX_WAIT_BITSET() | privateFlag | (clock == Clock.REALTIME ? fdkit_h.FUTEX_CLOCK_REALTIME() : 0);
+        MemorySegment timeout = clock == null ? MemorySegment.NULL : Syscalls.futexTimeout(deadlineNanos);
+        return waitResult(Syscalls.futex(word, op, expected, timeout, MemorySegment.NULL, bitset), "FUTEX_WAIT_BITSET");
+    }
+
+    /**
+     * Waits on up to 128 ({@link #MAX_WAITERS}) futexes at once (futex_waitv, Linux 5.16): returns when any
+     * is woken, when one does not hold its expected value, or after {@code timeout} (null: no timeout).
+     */
+    public static Woken awaitAny(List<Futex> futexes, int[] expected, Duration timeout) {
+        Objects.requireNonNull(futexes, "futexes");
+        Objects.requireNonNull(expected, "expected");
+        if (futexes.isEmpty() || futexes.size() > MAX_WAITERS) {
+            throw new IllegalArgumentException("futexes must hold 1 to " + MAX_WAITERS + " words, held " + futexes.size());
+        }
+        if (expected.length != futexes.size()) {
+            throw new IllegalArgumentException("expected must have one value per futex: " + expected.length + " values for " + futexes.size() + " futexes");
+        }
+        long deadline = timeout == null ? -1 : System.nanoTime() + checkTimeout(timeout);
+        if (!Linux.has(Feature.FUTEX_WAITV)) throw new UnsupportedOperationException("futex_waitv: " + Linux.feature(Feature.FUTEX_WAITV).cause());
+        MemorySegment entries = Syscalls.futexWaitvEntries();
+        long size = futex_waitv.layout().byteSize();
+        for (int i = 0; i < futexes.size(); i++) {
+            Futex f = Objects.requireNonNull(futexes.get(i), "futexes[" + i + "]");
+            if (!f.word.scope().isAlive()) throw new IllegalStateException("futexes[" + i + "]: memory is already closed");
+            MemorySegment entry = entries.asSlice(i * size, size);
+            futex_waitv.val(entry, Integer.toUnsignedLong(expected[i]));
+            futex_waitv.uaddr(entry, f.word.address());
+            futex_waitv.flags(entry, fdkit_h.FUTEX2_SIZE_U32() | (f.shared ? 0 : fdkit_h.FUTEX2_PRIVATE()));
+            futex_waitv.__reserved(entry, 0);
+        }
+        for (;;) {
+            long r = Syscalls.futexWaitv(entries, futexes.size(), Syscalls.futexTimeout(deadline), fdkit_h.CLOCK_MONOTONIC());
+            if (r >= 0) return new Woken(WaitResult.WOKEN, (int) r);
+            if (r == -Errno.EINTR) continue; // absolute deadline: waiting again is exact
+            if (r == -Errno.EAGAIN) return new Woken(WaitResult.VALUE_MISMATCH, -1);
+            if (r == -Errno.ETIMEDOUT) return new Woken(WaitResult.TIMED_OUT, -1);
+            throw new IllegalStateException(new ErrnoException("futex_waitv", "nr_futexes=" + futexes.size(), (int) -r));
+        }
+    }
+
+    // ------------------------------------------------------------------ waking
+
+    /** Wakes at most {@code count} waiters; returns how many were woken. */
+    public int wake(int count) {
+        if (count < 1) throw new IllegalArgumentException("count must be at least 1, was " + count);
+        return (int) check(Syscalls.futex(word, WAKE | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAKE");
+    }
+
+    /** Wakes every waiter; returns how many were woken. */
+    public int wakeAll() {
+        return wake(Integer.MAX_VALUE);
+    }
+
+    /** Wakes at most {@code count} waiters whose wait bitset shares a bit with {@code bitset}. */
+    public int wakeBitset(int count, int bitset) {
+        if (count < 1) throw new IllegalArgumentException("count must be at least 1, was " + count);
+        if (bitset == 0) throw new IllegalArgumentException("bitset must not be 0");
+        return (int) check(Syscalls.futex(word, fdkit_h.FUTEX_WAKE_BITSET() | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, bitset),
+                "FUTEX_WAKE_BITSET");
+    }
+
+    /**
+     * FUTEX_CMP_REQUEUE: if this word still holds {@code expected}, wakes up to {@code wakeCount} waiters and
+     * moves up to {@code requeueCount} others to wait on {@code target}.
+     *
+     * @return woken plus requeued, or -1 if the word no longer held {@code expected} (nothing was done)
+     */
+    public int requeue(int expected, int wakeCount, int requeueCount, Futex target) {
+        Objects.requireNonNull(target, "target");
+        if (wakeCount < 0 || requeueCount < 0) throw new IllegalArgumentException("wakeCount and requeueCount must not be negative");
+        if (target.shared != shared) throw new IllegalArgumentException("target must be shared exactly when this futex is");
+        // The timeout argument slot carries val2 (the requeue count) for this operation.
+        long r = Syscalls.futex(word, fdkit_h.FUTEX_CMP_REQUEUE() | privateFlag, wakeCount, MemorySegment.ofAddress(requeueCount),
+                target.word, expected);
+        if (r == -Errno.EAGAIN) return -1;
+        return (int) check(r, "FUTEX_CMP_REQUEUE");
+    }
+
+    @Override
+    public String toString() {
+        return "Futex(" + (shared ? "shared" : "private") + ", 0x" + Long.toHexString(word.address()) + ")";
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static long checkTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        try {
+            return timeout.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE / 2;
+        }
+    }
+
+    private static WaitResult waitResult(long r, String op) {
+        if (r >= 0) return WaitResult.WOKEN;
+        if (r == -Errno.EAGAIN) return WaitResult.VALUE_MISMATCH;
+        if (r == -Errno.ETIMEDOUT) return WaitResult.TIMED_OUT;
+        throw new IllegalStateException(new ErrnoException("futex", op, (int) -r));
+    }
+
+    private static long check(long r, String op) {
+        if (r >= 0) return r;
+        throw new IllegalStateException(new ErrnoException("futex", op, (int) -r));
+    }
+}
