@@ -12,6 +12,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
@@ -28,8 +32,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * word at a 4-byte-aligned address, so no EFAULT ever reaches the kernel. The segment is passed to the
  * kernel as a segment, so its arena cannot be closed while a thread waits on it.
  * <p>
- * <b>Blocking</b>: the wait methods block in the kernel and pin a virtual thread's carrier thread; use
- * them from platform threads, or wait through a Uring where available.
+ * <b>Blocking and virtual threads</b>: {@link #await(int)} and {@link #await(int, Duration)} called on a
+ * virtual thread wait through io_uring (IORING_OP_FUTEX_WAIT, Linux 6.7) when it is available: the kernel
+ * waits and the virtual thread parks in Java, pinning no carrier. Otherwise — and always for the deadline,
+ * bitset and multi-futex waits — the thread blocks in futex(2), which pins a virtual thread's carrier.
  */
 public final class Futex {
     /** Which clock an absolute deadline is measured on. */
@@ -121,12 +127,14 @@ public final class Futex {
 
     /** Waits while the word holds {@code expected}, with no timeout. */
     public WaitResult await(int expected) {
+        if (Thread.currentThread().isVirtual() && Linux.has(Feature.IO_URING_FUTEX)) return awaitThroughUring(expected, -1);
         return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
 
     /** Waits while the word holds {@code expected}, at most {@code timeout} (measured on CLOCK_MONOTONIC). */
     public WaitResult await(int expected, Duration timeout) {
         long nanos = checkTimeout(timeout);
+        if (Thread.currentThread().isVirtual() && Linux.has(Feature.IO_URING_FUTEX)) return awaitThroughUring(expected, nanos);
         return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
 
@@ -239,6 +247,34 @@ public final class Futex {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /**
+     * The kernel waits (IORING_OP_FUTEX_WAIT on the shared Uring) while this virtual thread parks. A timeout
+     * or an interrupt cancels the operation; a wake that wins the race with the cancel still counts.
+     */
+    private WaitResult awaitThroughUring(int expected, long timeoutNanos) {
+        Uring uring = Uring.shared();
+        long cookie = uring.nextCookie();
+        CompletableFuture<Completion> wait = uring.submit(new Uring.FutexWait(this, expected, cookie));
+        try {
+            return uringResult(timeoutNanos < 0 ? wait.get() : wait.get(timeoutNanos, TimeUnit.NANOSECONDS), WaitResult.WOKEN);
+        } catch (TimeoutException e) {
+            uring.cancel(cookie);
+            return uringResult(wait.join(), WaitResult.TIMED_OUT);
+        } catch (InterruptedException e) {
+            uring.cancel(cookie);
+            Thread.currentThread().interrupt();
+            return uringResult(wait.join(), WaitResult.WOKEN); // a spurious wake-up: callers re-check the word
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("IORING_OP_FUTEX_WAIT failed", e.getCause());
+        }
+    }
+
+    private static WaitResult uringResult(Completion completion, WaitResult ifCancelled) {
+        long res = completion.res();
+        if (res == -Errno.ECANCELED) return ifCancelled;
+        return waitResult(res, "IORING_OP_FUTEX_WAIT");
+    }
 
     private static long checkTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");

@@ -82,6 +82,9 @@ public final class Syscalls {
     private static final MethodHandle FUTEX_WAITV = LINKER.downcallHandle(symbol("syscall"),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
             Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
+    private static final MethodHandle SYSCALL6 = linkSyscall(6);
+    private static final MethodHandle MMAP = link("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), false);
+    private static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), false);
     private static final MethodHandle SYSCALL2 = linkSyscall(2);
     private static final MethodHandle SYSCALL4 = linkSyscall(4);
     private static final MethodHandle SYSCALL5 = linkSyscall(5);
@@ -449,6 +452,64 @@ public final class Syscalls {
         } catch (Throwable t) {
             throw linkageFailure(t);
         }
+    }
+
+    // ---------------------------------------------------------------- mmap / io_uring
+
+    /** mmap(2) of {@code length} bytes of {@code fd} at {@code offset}, shared read-write: the mapping. */
+    public static MemorySegment mmapShared(int fd, long length, long offset, String what) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        try {
+            MemorySegment address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length,
+                    fdkit_h.PROT_READ() | fdkit_h.PROT_WRITE(), fdkit_h.MAP_SHARED() | fdkit_h.MAP_POPULATE(), fd, offset);
+            if (address.address() == -1L) throw error(state, "mmap", what + ", length=" + length);
+            return address.reinterpret(length);
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    /** munmap(2). */
+    public static void munmap(MemorySegment mapping) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        try {
+            if ((int) MUNMAP.invokeExact(state, mapping, mapping.byteSize()) < 0) throw error(state, "munmap", "length=" + mapping.byteSize());
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    /** io_uring_setup(2): the ring descriptor; {@code params} is filled in by the kernel. */
+    public static int ioUringSetup(int entries, MemorySegment params) throws ErrnoException {
+        long r = rawSyscall(fdkit_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0);
+        if (r < 0) throw new ErrnoException("io_uring_setup", "entries=" + entries, (int) -r);
+        return (int) r;
+    }
+
+    /**
+     * io_uring_enter(2): the number of SQEs submitted, or {@code -errno} (EAGAIN/EBUSY: completions must be
+     * reaped first; EINTR: a wait was interrupted, the caller reaps and goes on).
+     */
+    public static int ioUringEnter(int fd, int toSubmit, int minComplete, int flags) {
+        MemorySegment state = SCRATCH.get().callState;
+        try {
+            long r = (long) SYSCALL6.invokeExact(state, (long) fdkit_h.SYS_io_uring_enter(), (long) fd, (long) toSubmit, (long) minComplete,
+                    (long) flags, 0L, 0L);
+            return r >= 0 ? (int) r : -errno(state);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    /** io_uring_register(2). */
+    public static int ioUringRegister(int fd, int opcode, MemorySegment argument, int count) throws ErrnoException {
+        long r = rawSyscall(fdkit_h.SYS_io_uring_register(), fd, opcode, argument.address(), count, 0);
+        if (r < 0) throw new ErrnoException("io_uring_register", "fd=" + fd + ", opcode=" + opcode, (int) -r);
+        return (int) r;
     }
 
     // ---------------------------------------------------------------- helpers

@@ -221,6 +221,15 @@ public class fdkit_h extends fdkit_h$shared {
     public static int EFAULT() {
         return EFAULT;
     }
+    private static final int EBUSY = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define EBUSY 16
+     * }
+     */
+    public static int EBUSY() {
+        return EBUSY;
+    }
     private static final int EEXIST = (int)17L;
     /**
      * {@snippet lang=c :
@@ -275,6 +284,15 @@ public class fdkit_h extends fdkit_h$shared {
     public static int ENOSYS() {
         return ENOSYS;
     }
+    private static final int ETIME = (int)62L;
+    /**
+     * {@snippet lang=c :
+     * #define ETIME 62
+     * }
+     */
+    public static int ETIME() {
+        return ETIME;
+    }
     private static final int EOPNOTSUPP = (int)95L;
     /**
      * {@snippet lang=c :
@@ -292,6 +310,15 @@ public class fdkit_h extends fdkit_h$shared {
      */
     public static int ETIMEDOUT() {
         return ETIMEDOUT;
+    }
+    private static final int EALREADY = (int)114L;
+    /**
+     * {@snippet lang=c :
+     * #define EALREADY 114
+     * }
+     */
+    public static int EALREADY() {
+        return EALREADY;
     }
     private static final int ECANCELED = (int)125L;
     /**
@@ -2083,6 +2110,15 @@ public class fdkit_h extends fdkit_h$shared {
     public static int IORING_REGISTER_EVENTFD() {
         return IORING_REGISTER_EVENTFD;
     }
+    private static final int IORING_UNREGISTER_EVENTFD = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum <anonymous>.IORING_UNREGISTER_EVENTFD = 5
+     * }
+     */
+    public static int IORING_UNREGISTER_EVENTFD() {
+        return IORING_UNREGISTER_EVENTFD;
+    }
     private static final int IORING_REGISTER_PROBE = (int)8L;
     /**
      * {@snippet lang=c :
@@ -2226,6 +2262,24 @@ public class fdkit_h extends fdkit_h$shared {
      */
     public static int IORING_POLL_ADD_MULTI() {
         return IORING_POLL_ADD_MULTI;
+    }
+    private static final int IORING_ASYNC_CANCEL_ALL = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define IORING_ASYNC_CANCEL_ALL 1
+     * }
+     */
+    public static int IORING_ASYNC_CANCEL_ALL() {
+        return IORING_ASYNC_CANCEL_ALL;
+    }
+    private static final int IORING_ASYNC_CANCEL_ANY = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define IORING_ASYNC_CANCEL_ANY 4
+     * }
+     */
+    public static int IORING_ASYNC_CANCEL_ANY() {
+        return IORING_ASYNC_CANCEL_ANY;
     }
     private static final int IORING_CQE_F_MORE = (int)2L;
     /**

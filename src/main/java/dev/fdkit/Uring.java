@@ -1,0 +1,560 @@
+package dev.fdkit;
+
+import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.IoUringRing;
+import dev.fdkit.internal.Syscalls;
+import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.linux.futex_waitv;
+import dev.fdkit.internal.linux.io_uring_sqe;
+import dev.fdkit.internal.linux.siginfo_t;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * io_uring in pure Java: the kernel waits — for process exits (WAITID), futexes (FUTEX_WAIT/WAKE/WAITV),
+ * readiness (POLL_ADD), eventfd reads (READ), timeouts — and posts each result to the completion queue.
+ * <p>
+ * Every {@link Op} carries a cookie, unique among the operations in flight; its result comes back as a
+ * {@link Completion}: {@code cookie}, {@code obj} = the opcode, {@code res} = the CQE result (negative errno
+ * on failure), {@code res2} = the CQE flags. {@link #submit(Op)} returns a future for it;
+ * {@link #submit(Op, Consumer)} hands every completion of a multishot operation to a consumer.
+ * <p>
+ * An eventfd is registered with the ring (IORING_REGISTER_EVENTFD) and watched by a {@link Poller}
+ * (the shared one unless you pass yours), whose thread reaps completions and completes the futures;
+ * {@link #fd()} exposes it for a host event loop. A full completion queue loses nothing
+ * (IORING_FEAT_NODROP; the overflow is flushed while reaping).
+ * <p>
+ * Submission is thread-safe. {@link #close()} cancels what is in flight and fails those futures with an
+ * IOException. Where io_uring is unavailable (kernel, {@code kernel.io_uring_disabled}, seccomp) {@link #open}
+ * throws UnsupportedOperationException with the probe's cause, and fdkit's own blocking methods use their
+ * epoll/poller paths.
+ */
+public final class Uring implements Pollable, AutoCloseable {
+
+    /** An operation to submit. */
+    public sealed interface Op permits Nop, PollAdd, Read, Timeout, Cancel, Waitid, FutexWait, FutexWake, FutexWaitv {
+        /** Identifies the operation's completions; unique among operations in flight. */
+        long cookie();
+    }
+
+    /** IORING_OP_NOP: completes at once with res 0. */
+    public record Nop(long cookie) implements Op {}
+
+    /** IORING_OP_POLL_ADD on {@code target} for Poller.READABLE / WRITABLE / HANGUP; res is the ready poll mask. */
+    public record PollAdd(Pollable target, int events, boolean multishot, long cookie) implements Op {}
+
+    /** IORING_OP_READ into {@code buffer} (native memory, alive until completion); res is the byte count. */
+    public record Read(Pollable target, MemorySegment buffer, long cookie) implements Op {}
+
+    /** IORING_OP_TIMEOUT: completes with res -ETIME after {@code after}, or -ECANCELED. */
+    public record Timeout(Duration after, long cookie) implements Op {}
+
+    /** IORING_OP_ASYNC_CANCEL of the operation with {@code targetCookie}: res 0, -ENOENT or -EALREADY. */
+    public record Cancel(long targetCookie, long cookie) implements Op {}
+
+    /**
+     * IORING_OP_WAITID (Linux 6.7) on a process's pidfd; res 0 once it has exited. With {@code reap} the
+     * kernel reaps the child; fdkit's own children are reaped by their ProcessDescriptor, so for them use
+     * {@code reap = false} (WNOWAIT).
+     */
+    public record Waitid(ProcessDescriptor process, boolean reap, long cookie) implements Op {}
+
+    /** IORING_OP_FUTEX_WAIT (Linux 6.7): res 0 when woken, -EAGAIN if the word did not hold {@code expected}. */
+    public record FutexWait(Futex futex, int expected, long cookie) implements Op {}
+
+    /** IORING_OP_FUTEX_WAKE (Linux 6.7): res is the number of waiters woken. */
+    public record FutexWake(Futex futex, int count, long cookie) implements Op {}
+
+    /** IORING_OP_FUTEX_WAITV (Linux 6.7): res is the index of the futex that woke. */
+    public record FutexWaitv(List<Futex> futexes, int[] expected, long cookie) implements Op {}
+
+    private static final long CANCEL_ALL_COOKIE = Long.MIN_VALUE;
+    /** Operations still in flight when a ring had to be closed: the kernel may write to their buffers yet. */
+    private static final List<Object> NEVER_FREED = new ArrayList<>();
+
+    private final IoUringRing ring;
+    private final EventFd completions;
+    private final Poller.Registration registration;
+    private final ReentrantLock submitLock = new ReentrantLock();
+    private final ReentrantLock reapLock = new ReentrantLock();
+    private final Map<Long, Pending> inFlight = new ConcurrentHashMap<>();
+    private final AtomicLong internalCookies = new AtomicLong(Long.MIN_VALUE + 1);
+    private final IoUringRing.CqeHandler onCqe = this::complete;
+    private volatile boolean closed;
+
+    /** What the kernel still uses for an operation: the buffers it writes, the descriptors it holds. */
+    private static final class Pending {
+        final Op op;
+        final int opcode;
+        final CompletableFuture<Completion> future;
+        final Consumer<Completion> each; // multishot, else null
+        final MemorySegment memory; // kept reachable until the last completion
+        final Fd fd; // a use held until the last completion, or null
+        Runnable closeHook;
+
+        Pending(Op op, int opcode, CompletableFuture<Completion> future, Consumer<Completion> each, MemorySegment memory, Fd fd) {
+            this.op = op;
+            this.opcode = opcode;
+            this.future = future;
+            this.each = each;
+            this.memory = memory;
+            this.fd = fd;
+        }
+    }
+
+    private Uring(int entries, int completionEntries, Poller poller) {
+        Capability uring = Linux.feature(Feature.IO_URING);
+        if (!uring.available()) throw new UnsupportedOperationException("io_uring is unavailable: " + uring.cause());
+        try {
+            this.ring = new IoUringRing(entries, completionEntries);
+        } catch (ErrnoException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            this.completions = EventFd.open();
+            ring.registerEventFd(completions.fd());
+            this.registration = poller.register(completions, Poller.READABLE, (r, events) -> {
+                completions.tryReadValue();
+                reap();
+            });
+        } catch (ErrnoException | RuntimeException e) {
+            closeRingQuietly();
+            throw e instanceof ErrnoException ee ? new UncheckedIOException(ee) : (RuntimeException) e;
+        }
+    }
+
+    /** A ring of {@code entries} submission slots (and 8x as many completion slots), reaped by the shared poller. */
+    public static Uring open(int entries) {
+        return open(entries, Poller.shared());
+    }
+
+    /** A ring reaped by {@code poller}'s thread (drive it yourself for a Poller.open()). */
+    public static Uring open(int entries, Poller poller) {
+        if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
+        Objects.requireNonNull(poller, "poller");
+        return new Uring(entries, Math.max(2, entries * 8), poller);
+    }
+
+    /** A ring with an explicit completion queue size (a power of two ≥ entries; tiny rings exercise overflow). */
+    public static Uring open(int entries, int completionEntries, Poller poller) {
+        if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
+        if (completionEntries < entries) throw new IllegalArgumentException("completionEntries must be at least entries (" + entries + "), was " + completionEntries);
+        return new Uring(entries, completionEntries, Objects.requireNonNull(poller, "poller"));
+    }
+
+    /** The process-wide ring used by fdkit's non-pinning waits. Throws UnsupportedOperationException without io_uring. */
+    public static Uring shared() {
+        return Shared.INSTANCE;
+    }
+
+    private static final class Shared {
+        static final Uring INSTANCE = open(256);
+    }
+
+    /** The eventfd signalled on each completion: readable when {@link #reap()} has work. */
+    @Override
+    public int fd() {
+        return completions.fd();
+    }
+
+    public int submissionEntries() {
+        return ring.sqEntries();
+    }
+
+    public int completionEntries() {
+        return ring.cqEntries();
+    }
+
+    /** Operations submitted and not yet finally completed. */
+    public int inFlight() {
+        return inFlight.size();
+    }
+
+    // ------------------------------------------------------------------ submitting
+
+    /** Submits {@code op}; the future completes with its completion (for multishot: the last one). */
+    public CompletableFuture<Completion> submit(Op op) {
+        CompletableFuture<Completion> future = new CompletableFuture<>();
+        submit(op, future, null);
+        return future;
+    }
+
+    /** Submits {@code op} and hands each of its completions to {@code each} on the reaping thread. */
+    public CompletableFuture<Completion> submit(Op op, Consumer<Completion> each) {
+        CompletableFuture<Completion> future = new CompletableFuture<>();
+        submit(op, future, Objects.requireNonNull(each, "each"));
+        return future;
+    }
+
+    private void submit(Op op, CompletableFuture<Completion> future, Consumer<Completion> each) {
+        Objects.requireNonNull(op, "op");
+        if (closed) throw new IllegalStateException("Uring is closed");
+        Fd fd = targetFd(op);
+        int number = fd == null ? -1 : fd.acquire();
+        Pending pending;
+        try {
+            pending = new Pending(op, opcode(op), future, each, memoryFor(op), fd);
+        } catch (RuntimeException e) {
+            if (fd != null) fd.release();
+            throw e;
+        }
+        if (inFlight.putIfAbsent(op.cookie(), pending) != null) {
+            if (fd != null) fd.release();
+            throw new IllegalArgumentException("cookie " + op.cookie() + " is already in flight");
+        }
+        if (fd != null) {
+            // Closing the target cancels the operation, so the close(2) it waits for happens promptly.
+            pending.closeHook = () -> cancelQuietly(op.cookie());
+            fd.addCloseHook(pending.closeHook);
+        }
+        submitLock.lock();
+        try {
+            MemorySegment sqe;
+            while ((sqe = ring.nextSqe()) == null) enter();
+            prepare(sqe, op, pending, number);
+            enter();
+        } catch (RuntimeException e) {
+            finish(op.cookie(), pending);
+            throw e;
+        } finally {
+            submitLock.unlock();
+        }
+    }
+
+    /** io_uring_enter for what is prepared; reaps first when the kernel says the CQ is backed up. */
+    private void enter() {
+        for (;;) {
+            int r = ring.submit(0);
+            if (r >= 0 || r == -Errno.EINTR) {
+                if (ring.pending() == 0) return;
+                continue;
+            }
+            if (r == -Errno.EAGAIN || r == -fdkit_h.EBUSY()) {
+                reap();
+                Thread.onSpinWait();
+                continue;
+            }
+            throw new UncheckedIOException(new ErrnoException("io_uring_enter", "fd=" + ring.fd(), -r));
+        }
+    }
+
+    private void prepare(MemorySegment sqe, Op op, Pending pending, int fd) {
+        io_uring_sqe.opcode(sqe, (byte) pending.opcode);
+        io_uring_sqe.user_data(sqe, op.cookie());
+        switch (op) {
+            case Nop n -> { }
+            case PollAdd p -> {
+                io_uring_sqe.fd(sqe, fd);
+                io_uring_sqe.poll32_events(sqe, pollEvents(p.events()));
+                if (p.multishot()) io_uring_sqe.len(sqe, fdkit_h.IORING_POLL_ADD_MULTI());
+            }
+            case Read r -> {
+                io_uring_sqe.fd(sqe, fd);
+                io_uring_sqe.addr(sqe, r.buffer().address());
+                io_uring_sqe.len(sqe, (int) Math.min(r.buffer().byteSize(), Integer.MAX_VALUE));
+                io_uring_sqe.off(sqe, -1L); // the descriptor's current position (eventfds and pipes have none)
+            }
+            case Timeout t -> {
+                MemorySegment ts = pending.memory;
+                long nanos = t.after().toNanos();
+                ts.set(JAVA_LONG, 0, nanos / 1_000_000_000L);
+                ts.set(JAVA_LONG, 8, nanos % 1_000_000_000L);
+                io_uring_sqe.addr(sqe, ts.address());
+                io_uring_sqe.len(sqe, 1);
+            }
+            case Cancel c -> io_uring_sqe.addr(sqe, c.targetCookie());
+            case Waitid w -> {
+                // liburing's io_uring_prep_waitid: fd = id, len = idtype, file_index = options, addr2 = siginfo
+                io_uring_sqe.fd(sqe, fd);
+                io_uring_sqe.len(sqe, fdkit_h.P_PIDFD());
+                io_uring_sqe.file_index(sqe, fdkit_h.WEXITED() | (w.reap() ? 0 : fdkit_h.WNOWAIT()));
+                io_uring_sqe.addr2(sqe, pending.memory.address());
+            }
+            case FutexWait f -> {
+                // liburing's io_uring_prep_futex_wait: fd = futex2 flags, addr = word, off = value, addr3 = mask
+                io_uring_sqe.fd(sqe, futex2Flags(f.futex()));
+                io_uring_sqe.addr(sqe, f.futex().word().address());
+                io_uring_sqe.off(sqe, Integer.toUnsignedLong(f.expected()));
+                io_uring_sqe.addr3(sqe, Integer.toUnsignedLong(fdkit_h.FUTEX_BITSET_MATCH_ANY()));
+            }
+            case FutexWake f -> {
+                io_uring_sqe.fd(sqe, futex2Flags(f.futex()));
+                io_uring_sqe.addr(sqe, f.futex().word().address());
+                io_uring_sqe.off(sqe, f.count());
+                io_uring_sqe.addr3(sqe, Integer.toUnsignedLong(fdkit_h.FUTEX_BITSET_MATCH_ANY()));
+            }
+            case FutexWaitv v -> {
+                io_uring_sqe.addr(sqe, pending.memory.address());
+                io_uring_sqe.len(sqe, v.futexes().size());
+            }
+        }
+        if (op.cookie() == CANCEL_ALL_COOKIE) io_uring_sqe.cancel_flags(sqe, fdkit_h.IORING_ASYNC_CANCEL_ANY());
+    }
+
+    // ------------------------------------------------------------------ completing
+
+    /** Reaps available completions now, on this thread; returns how many. The poller calls it for you. */
+    public int reap() {
+        reapLock.lock();
+        try {
+            return ring.reap(onCqe);
+        } finally {
+            reapLock.unlock();
+        }
+    }
+
+    private void complete(long cookie, int res, int flags) {
+        Pending pending = inFlight.get(cookie);
+        if (pending == null) return; // the close-time cancel-all, or a cancelled operation's late echo
+        Completion completion = new Completion(cookie, pending.opcode, res, Integer.toUnsignedLong(flags));
+        boolean more = (flags & fdkit_h.IORING_CQE_F_MORE()) != 0;
+        if (!more) finish(cookie, pending);
+        if (pending.each != null) {
+            try {
+                pending.each.accept(completion);
+            } catch (RuntimeException e) {
+                System.getLogger("dev.fdkit.Uring").log(System.Logger.Level.WARNING, "completion consumer threw", e);
+            }
+        }
+        if (more) return;
+        if (closed && res == -Errno.ECANCELED) pending.future.completeExceptionally(new IOException("Uring closed with the operation in flight"));
+        else pending.future.complete(completion);
+    }
+
+    private void finish(long cookie, Pending pending) {
+        inFlight.remove(cookie, pending);
+        if (pending.fd != null) {
+            pending.fd.removeCloseHook(pending.closeHook);
+            pending.fd.release();
+        }
+    }
+
+    private void cancelQuietly(long cookie) {
+        if (closed || !inFlight.containsKey(cookie)) return;
+        try {
+            submit(new Cancel(cookie, internalCookies.getAndIncrement()));
+        } catch (RuntimeException ignored) {
+            // the operation finished meanwhile, or the ring is closing and cancels everything anyway
+        }
+    }
+
+    // ------------------------------------------------------------------ non-pinning waits built on it
+
+    /** Waits in the kernel for {@code futex} to be woken: WOKEN, or VALUE_MISMATCH. The caller parks in Java. */
+    public CompletableFuture<Futex.WaitResult> awaitFutex(Futex futex, int expected) {
+        return submit(new FutexWait(futex, expected, internalCookies.getAndIncrement()))
+                .thenApply(c -> {
+                    if (c.res() >= 0) return Futex.WaitResult.WOKEN;
+                    if (c.res() == -Errno.EAGAIN) return Futex.WaitResult.VALUE_MISMATCH;
+                    throw new IllegalStateException(new ErrnoException("futex_wait", "IORING_OP_FUTEX_WAIT", (int) -c.res()));
+                });
+    }
+
+    /** Cancels the in-flight operation with {@code cookie}; completes with the cancel's own completion. */
+    public CompletableFuture<Completion> cancel(long cookie) {
+        return submit(new Cancel(cookie, internalCookies.getAndIncrement()));
+    }
+
+    /** A cookie from fdkit's internal range (negative), for callers that need no particular value. */
+    public long nextCookie() {
+        return internalCookies.getAndIncrement();
+    }
+
+    /** Reads an eventfd's counter in the kernel, without blocking a thread. */
+    public CompletableFuture<Long> read(EventFd eventFd) {
+        MemorySegment word = Arena.ofAuto().allocate(JAVA_LONG);
+        return submit(new Read(eventFd, word, internalCookies.getAndIncrement())).thenApply(c -> {
+            if (c.res() != 8) throw new IllegalStateException(new ErrnoException("read", "eventfd " + eventFd, (int) -c.res()));
+            return word.get(JAVA_LONG, 0);
+        });
+    }
+
+    /** The exit of {@code process}, noticed by the kernel (WAITID; not reaped here, see {@link Waitid}). */
+    public CompletableFuture<ExitStatus> exitOf(ProcessDescriptor process) {
+        Waitid op = new Waitid(process, false, internalCookies.getAndIncrement());
+        return submit(op).thenCompose(c -> {
+            if (c.res() < 0) return CompletableFuture.failedFuture(new ErrnoException("waitid", "IORING_OP_WAITID, pid=" + process.pid(), (int) -c.res()));
+            return process.onExit();
+        });
+    }
+
+    // ------------------------------------------------------------------ closing
+
+    /**
+     * Cancels every operation in flight (their futures fail with an IOException), stops reaping, unmaps the
+     * rings and closes the descriptors. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (this == Shared.INSTANCE) throw new IllegalStateException("the shared Uring cannot be closed");
+        submitLock.lock();
+        try {
+            if (closed) return;
+            closed = true;
+        } finally {
+            submitLock.unlock();
+        }
+        drainInFlight();
+        registration.cancel();
+        IOException closedError = new IOException("Uring closed with the operation in flight");
+        for (Map.Entry<Long, Pending> e : inFlight.entrySet()) {
+            synchronized (NEVER_FREED) {
+                NEVER_FREED.add(e.getValue()); // the kernel may still write into its memory
+            }
+            finish(e.getKey(), e.getValue());
+            e.getValue().future.completeExceptionally(closedError);
+        }
+        closeRingQuietly();
+    }
+
+    /** Asks the kernel to cancel everything and reaps until nothing is in flight (at most about a second). */
+    private void drainInFlight() {
+        if (inFlight.isEmpty()) return;
+        submitLock.lock();
+        try {
+            MemorySegment sqe;
+            while ((sqe = ring.nextSqe()) == null) ring.submit(0);
+            io_uring_sqe.opcode(sqe, (byte) fdkit_h.IORING_OP_ASYNC_CANCEL());
+            io_uring_sqe.user_data(sqe, CANCEL_ALL_COOKIE);
+            io_uring_sqe.cancel_flags(sqe, fdkit_h.IORING_ASYNC_CANCEL_ANY());
+            ring.submit(0);
+        } finally {
+            submitLock.unlock();
+        }
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
+            if (reap() == 0) Thread.onSpinWait();
+        }
+    }
+
+    private void closeRingQuietly() {
+        try {
+            ring.close();
+        } catch (ErrnoException ignored) {
+            // nothing more to release
+        }
+        if (completions != null) completions.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Uring(sq=" + ring.sqEntries() + ", cq=" + ring.cqEntries() + ", inFlight=" + inFlight.size() + (closed ? ", closed" : "") + ")";
+    }
+
+    // ------------------------------------------------------------------ per-op details
+
+    private static int opcode(Op op) {
+        return switch (op) {
+            case Nop n -> fdkit_h.IORING_OP_NOP();
+            case PollAdd p -> fdkit_h.IORING_OP_POLL_ADD();
+            case Read r -> fdkit_h.IORING_OP_READ();
+            case Timeout t -> fdkit_h.IORING_OP_TIMEOUT();
+            case Cancel c -> fdkit_h.IORING_OP_ASYNC_CANCEL();
+            case Waitid w -> requireOp(Feature.IO_URING_WAITID, fdkit_h.FDKIT_IORING_OP_WAITID());
+            case FutexWait f -> requireOp(Feature.IO_URING_FUTEX, fdkit_h.FDKIT_IORING_OP_FUTEX_WAIT());
+            case FutexWake f -> requireOp(Feature.IO_URING_FUTEX, fdkit_h.FDKIT_IORING_OP_FUTEX_WAKE());
+            case FutexWaitv f -> requireOp(Feature.IO_URING_FUTEX, fdkit_h.FDKIT_IORING_OP_FUTEX_WAITV());
+        };
+    }
+
+    private static int requireOp(Feature feature, int opcode) {
+        Capability c = Linux.feature(feature);
+        if (!c.available()) throw new UnsupportedOperationException(feature.displayName() + " is unavailable: " + c.cause());
+        return opcode;
+    }
+
+    /** The descriptor the kernel will use, held for the operation's lifetime; null if none. */
+    private static Fd targetFd(Op op) {
+        Pollable target = switch (op) {
+            case PollAdd p -> Objects.requireNonNull(p.target(), "target");
+            case Read r -> Objects.requireNonNull(r.target(), "target");
+            case Waitid w -> Objects.requireNonNull(w.process(), "process");
+            default -> null;
+        };
+        if (target == null) return null;
+        if (target instanceof FdOwner owner) return owner.descriptor();
+        throw new IllegalArgumentException("target must be an fdkit object (EventFd, ProcessDescriptor, Poller, CompletionRing...), was " + target);
+    }
+
+    /** Memory the kernel reads or writes for the operation, validated here, before any syscall. */
+    private static MemorySegment memoryFor(Op op) {
+        return switch (op) {
+            case PollAdd p -> {
+                if (p.events() == 0 || (p.events() & ~(Poller.READABLE | Poller.WRITABLE | Poller.HANGUP)) != 0) {
+                    throw new IllegalArgumentException("events must combine Poller.READABLE, WRITABLE, HANGUP; was 0x" + Integer.toHexString(p.events()));
+                }
+                yield null;
+            }
+            case Read r -> {
+                MemorySegment b = Objects.requireNonNull(r.buffer(), "buffer");
+                if (!b.isNative() || b.isReadOnly() || b.byteSize() == 0) throw new IllegalArgumentException("buffer must be native, writable and non-empty");
+                yield b;
+            }
+            case Timeout t -> {
+                Objects.requireNonNull(t.after(), "after");
+                if (t.after().isNegative()) throw new IllegalArgumentException("after must not be negative, was " + t.after());
+                yield Arena.ofAuto().allocate(16, 8); // struct __kernel_timespec
+            }
+            case Waitid w -> Arena.ofAuto().allocate(siginfo_t.layout());
+            case FutexWait f -> {
+                Objects.requireNonNull(f.futex(), "futex");
+                yield null;
+            }
+            case FutexWake f -> {
+                Objects.requireNonNull(f.futex(), "futex");
+                if (f.count() < 1) throw new IllegalArgumentException("count must be at least 1, was " + f.count());
+                yield null;
+            }
+            case FutexWaitv v -> waitvEntries(v);
+            case Nop n -> null;
+            case Cancel c -> null;
+        };
+    }
+
+    private static MemorySegment waitvEntries(FutexWaitv v) {
+        List<Futex> futexes = Objects.requireNonNull(v.futexes(), "futexes");
+        if (futexes.isEmpty() || futexes.size() > Futex.MAX_WAITERS) {
+            throw new IllegalArgumentException("futexes must hold 1 to " + Futex.MAX_WAITERS + " words, held " + futexes.size());
+        }
+        if (v.expected() == null || v.expected().length != futexes.size()) throw new IllegalArgumentException("expected must have one value per futex");
+        MemoryLayout entry = futex_waitv.layout();
+        MemorySegment entries = Arena.ofAuto().allocate(entry, futexes.size());
+        for (int i = 0; i < futexes.size(); i++) {
+            MemorySegment e = entries.asSlice(i * entry.byteSize(), entry.byteSize());
+            futex_waitv.val(e, Integer.toUnsignedLong(v.expected()[i]));
+            futex_waitv.uaddr(e, futexes.get(i).word().address());
+            futex_waitv.flags(e, futex2Flags(futexes.get(i)));
+        }
+        return entries;
+    }
+
+    private static int futex2Flags(Futex futex) {
+        return fdkit_h.FUTEX2_SIZE_U32() | (futex.isShared() ? 0 : fdkit_h.FUTEX2_PRIVATE());
+    }
+
+    private static int pollEvents(int events) {
+        int e = 0;
+        if ((events & Poller.READABLE) != 0) e |= fdkit_h.POLLIN();
+        if ((events & Poller.WRITABLE) != 0) e |= fdkit_h.POLLOUT();
+        if ((events & Poller.HANGUP) != 0) e |= fdkit_h.POLLHUP();
+        return e;
+    }
+}
