@@ -55,6 +55,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     static final int HEADER = 256;
     static final int RECORD = 32;
     private static final long CAPACITY_OFFSET = 8;
+    private static final long RECORD_SIZE_OFFSET = 12;
     private static final long TAIL = 64;
     private static final long HEAD = 128;
     private static final long ARMED = 192;
@@ -120,9 +121,14 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             int magic = memory.get(JAVA_INT, 0);
             int version = memory.get(JAVA_INT, 4);
             int capacity = memory.get(JAVA_INT, CAPACITY_OFFSET);
+            int recordSize = memory.get(JAVA_INT, RECORD_SIZE_OFFSET);
             if (magic != MAGIC) throw new IOException(file + " is not a completion ring (magic 0x" + Integer.toHexString(magic) + ")");
             if (version != VERSION) throw new IOException(file + ": ring version " + version + ", this fdkit reads version " + VERSION);
-            if (Integer.bitCount(capacity) != 1 || byteSize(capacity) != size) {
+            if (recordSize != RECORD) throw new IOException(file + ": record size " + recordSize + ", this fdkit reads " + RECORD + "-byte records");
+            // The same rule as create(): with one slot, a producer finds a published, unconsumed slot's
+            // sequence equal to its own position and overwrites it, and the consumer never sees it again.
+            if (!isValidCapacity(capacity)) throw new IOException(file + ": capacity " + capacity + " is not a power of two between 2 and 2^26");
+            if (byteSize(capacity) != size) {
                 throw new IOException(file + ": capacity " + capacity + " does not match the file size " + size);
             }
             return new CompletionRing(arena, memory, capacity);
@@ -239,15 +245,27 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      * Waits (on the header's futex word, so producers in other processes can wake it) until the ring is
      * non-empty or {@code timeout} passes; returns whether it is non-empty. Blocks in the kernel: on a
      * virtual thread it pins the carrier.
+     *
+     * @throws IllegalArgumentException if {@code timeout} is negative
      */
     public boolean awaitNonEmpty(Duration timeout) {
-        long deadline = System.nanoTime() + Objects.requireNonNull(timeout, "timeout").toNanos();
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        long nanos;
+        try {
+            nanos = timeout.toNanos();
+        } catch (ArithmeticException beyond292Years) {
+            nanos = Long.MAX_VALUE;
+        }
+        // Elapsed time against the timeout, not nanoTime() + timeout as a deadline: that overflows for
+        // long timeouts and would turn "wait (practically) forever" into "do not wait".
+        long start = System.nanoTime();
         for (;;) {
             if (!isEmpty()) return true;
             int ticket = doorbell.get();
             INT.setVolatile(memory, ARMED, ARMED_FUTEX);
             if (!isEmpty()) return true;
-            long left = deadline - System.nanoTime();
+            long left = nanos - (System.nanoTime() - start);
             if (left <= 0) return false;
             doorbell.await(ticket, Duration.ofNanos(left));
         }
@@ -305,14 +323,18 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         memory.set(JAVA_INT, 0, MAGIC);
         memory.set(JAVA_INT, 4, VERSION);
         memory.set(JAVA_INT, CAPACITY_OFFSET, capacity);
-        memory.set(JAVA_INT, 12, RECORD);
+        memory.set(JAVA_INT, RECORD_SIZE_OFFSET, RECORD);
         long sequences = HEADER + (long) RECORD * capacity;
         for (long i = 0; i < capacity; i++) memory.set(JAVA_LONG, sequences + i * 8, i);
         VarHandle.fullFence();
     }
 
+    private static boolean isValidCapacity(int capacity) {
+        return capacity >= 2 && Integer.bitCount(capacity) == 1 && capacity <= (1 << 26);
+    }
+
     private static void checkCapacity(int capacity) {
-        if (capacity < 2 || Integer.bitCount(capacity) != 1 || capacity > (1 << 26)) {
+        if (!isValidCapacity(capacity)) {
             throw new IllegalArgumentException("capacity must be a power of two between 2 and 2^26, was " + capacity);
         }
     }

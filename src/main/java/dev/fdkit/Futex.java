@@ -151,7 +151,15 @@ public final class Futex {
     /** {@link #awaitUntil(int, long, Clock)} for a wall-clock deadline. */
     public WaitResult awaitUntil(int expected, Instant deadline) {
         Objects.requireNonNull(deadline, "deadline");
-        return awaitUntil(expected, Math.addExact(Math.multiplyExact(deadline.getEpochSecond(), 1_000_000_000L), deadline.getNano()), Clock.REALTIME);
+        long nanos;
+        try {
+            nanos = Math.addExact(Math.multiplyExact(deadline.getEpochSecond(), 1_000_000_000L), deadline.getNano());
+        } catch (ArithmeticException outsideYears1677To2262) {
+            // Long.MAX_VALUE nanoseconds (year 2262) is beyond any kernel timer: Instant.MAX waits until woken.
+            // Before the epoch is rejected as a negative deadline, like any other.
+            nanos = deadline.getEpochSecond() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+        return awaitUntil(expected, nanos, Clock.REALTIME);
     }
 
     /**
@@ -280,7 +288,9 @@ public final class Futex {
         Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
         try {
-            return timeout.toNanos();
+            // At most Long.MAX_VALUE / 2 (146 years): awaitAny adds it to System.nanoTime() for its absolute
+            // deadline, which must not overflow.
+            return Math.min(timeout.toNanos(), Long.MAX_VALUE / 2);
         } catch (ArithmeticException tooLong) {
             return Long.MAX_VALUE / 2;
         }

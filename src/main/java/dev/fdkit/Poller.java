@@ -149,16 +149,24 @@ public final class Poller implements Pollable, AutoCloseable {
             throw new IllegalStateException(target + " is closed");
         }
         try {
-            Syscalls.epollCtl(epollFd(), fdkit_h.EPOLL_CTL_ADD(), fd, registration.epollEvents(events), registration.token);
+            epollCtl(fdkit_h.EPOLL_CTL_ADD(), fd, registration.epollEvents(events), registration.token);
         } catch (ErrnoException e) {
             freeSlot(registration);
             throw new UncheckedIOException(e);
+        } catch (IllegalStateException pollerClosed) {
+            freeSlot(registration);
+            throw pollerClosed;
         } finally {
             registration.releaseTarget();
         }
         if (registration.owned != null && !registration.owned.addCloseHook(registration.closeHook)) {
             registration.cancel();
             throw new IllegalStateException(target + " is closed");
+        }
+        if (closed) { // close() ran meanwhile and may have cancelled this registration before it was added
+            registration.cancel();
+            if (registration.owned != null) registration.owned.removeCloseHook(registration.closeHook); // added after that cancel
+            throw new IllegalStateException("Poller is closed");
         }
         return registration;
     }
@@ -252,6 +260,7 @@ public final class Poller implements Pollable, AutoCloseable {
 
     private int pollOnce(int timeoutMillis) {
         if (!pollLock.tryLock()) {
+            if (closed) return 0; // close() holds the lock while it releases the descriptors: not a second poller
             throw new IllegalStateException("another thread is already polling this poller");
         }
         try {
@@ -341,9 +350,15 @@ public final class Poller implements Pollable, AutoCloseable {
 
     // ------------------------------------------------------------------ helpers
 
-    private int epollFd() {
-        ensureOpen();
-        return epoll.number();
+    /** epoll_ctl under a use of the epoll descriptor, so a concurrent close() cannot release its number meanwhile. */
+    private void epollCtl(int op, int fd, int events, long data) throws ErrnoException {
+        int epfd = epoll.tryAcquire();
+        if (epfd < 0) throw new IllegalStateException("Poller is closed");
+        try {
+            Syscalls.epollCtl(epfd, op, fd, events, data);
+        } finally {
+            epoll.release();
+        }
     }
 
     private void ensureOpen() {
@@ -431,8 +446,10 @@ public final class Poller implements Pollable, AutoCloseable {
             if (fd < 0) throw new IllegalStateException(target + " is closed");
             try {
                 interest = events;
-                Syscalls.epollCtl(epollFd(), fdkit_h.EPOLL_CTL_MOD(), fd, epollEvents(events), token);
+                epollCtl(fdkit_h.EPOLL_CTL_MOD(), fd, epollEvents(events), token);
             } catch (ErrnoException e) {
+                // ENOENT when a concurrent cancel() took the descriptor out after the check above
+                if (cancelled.get()) throw new IllegalStateException("registration is cancelled");
                 throw new UncheckedIOException(e);
             } finally {
                 releaseTarget();

@@ -488,6 +488,11 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
                     int number = pidfd.tryAcquire();
                     if (number < 0) return false; // closed, and the watch has let go: the process is gone
                     try {
+                        // pidfd_send_signal succeeds on a zombie: an exited process that its parent has not reaped
+                        // yet (a non-child whose parent is slow, or our child just before the poller reaps it)
+                        // would count as signalled. The pidfd is readable from exit on, so look first; a process
+                        // that exits between the look and the send only gets a signal it ignores as a zombie.
+                        if ((Syscalls.poll(number, fdkit_h.POLLIN(), 0) & fdkit_h.POLLIN()) != 0) return false;
                         return Syscalls.pidfdSendSignal(number, signal, 0);
                     } finally {
                         pidfd.release();
@@ -498,7 +503,9 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
                             + Linux.feature(Feature.PIDFD_OPEN).cause() + "): it is not our child, so its pid may be recycled");
                 }
                 synchronized (reapLock) {
-                    return !exit.isDone() && Syscalls.kill(pid, signal);
+                    // kill(2) too succeeds on a zombie: an exited child the reaper has not reached yet counts as
+                    // exited (FallbackReaper.isAlive looks with waitid WNOWAIT, under this same lock).
+                    return !exit.isDone() && FallbackReaper.isAlive(this) && Syscalls.kill(pid, signal);
                 }
             } catch (ErrnoException e) {
                 throw new UncheckedIOException(e);

@@ -67,13 +67,18 @@ public final class Uring implements Pollable, AutoCloseable {
     /** IORING_OP_TIMEOUT: completes with res -ETIME after {@code after}, or -ECANCELED. */
     public record Timeout(Duration after, long cookie) implements Op {}
 
-    /** IORING_OP_ASYNC_CANCEL of the operation with {@code targetCookie}: res 0, -ENOENT or -EALREADY. */
+    /**
+     * IORING_OP_ASYNC_CANCEL of the operation with {@code targetCookie}: res -ENOENT or -EALREADY, else not
+     * negative — 0, or for a FUTEX_* or WAITID target the number cancelled (1).
+     */
     public record Cancel(long targetCookie, long cookie) implements Op {}
 
     /**
      * IORING_OP_WAITID (Linux 6.7) on a process's pidfd; res 0 once it has exited. With {@code reap} the
      * kernel reaps the child; fdkit's own children are reaped by their ProcessDescriptor, so for them use
-     * {@code reap = false} (WNOWAIT).
+     * {@code reap = false} (WNOWAIT). Even then the descriptor's reaper, woken by the same exit, may reap
+     * the child before io_uring re-checks it: res is then -ECHILD, which for an fdkit child also means
+     * "exited" ({@link #exitOf} handles it).
      */
     public record Waitid(ProcessDescriptor process, boolean reap, long cookie) implements Op {}
 
@@ -98,7 +103,9 @@ public final class Uring implements Pollable, AutoCloseable {
     private final Map<Long, Pending> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong internalCookies = new AtomicLong(Long.MIN_VALUE + 1);
     private final IoUringRing.CqeHandler onCqe = this::complete;
+    private final boolean shared;
     private volatile boolean closed;
+    private boolean ringClosed; // guarded by reapLock
 
     /** What the kernel still uses for an operation: the buffers it writes, the descriptors it holds. */
     private static final class Pending {
@@ -120,9 +127,9 @@ public final class Uring implements Pollable, AutoCloseable {
         }
     }
 
-    private Uring(int entries, int completionEntries, Poller poller) {
-        Capability uring = Linux.feature(Feature.IO_URING);
-        if (!uring.available()) throw new UnsupportedOperationException("io_uring is unavailable: " + uring.cause());
+    private Uring(int entries, int completionEntries, Poller poller, boolean shared) {
+        requireAvailable();
+        this.shared = shared;
         try {
             this.ring = new IoUringRing(entries, completionEntries);
         } catch (ErrnoException e) {
@@ -150,23 +157,31 @@ public final class Uring implements Pollable, AutoCloseable {
     public static Uring open(int entries, Poller poller) {
         if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
         Objects.requireNonNull(poller, "poller");
-        return new Uring(entries, Math.max(2, entries * 8), poller);
+        return new Uring(entries, Math.max(2, entries * 8), poller, false);
     }
 
     /** A ring with an explicit completion queue size (a power of two ≥ entries; tiny rings exercise overflow). */
     public static Uring open(int entries, int completionEntries, Poller poller) {
         if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
         if (completionEntries < entries) throw new IllegalArgumentException("completionEntries must be at least entries (" + entries + "), was " + completionEntries);
-        return new Uring(entries, completionEntries, Objects.requireNonNull(poller, "poller"));
+        return new Uring(entries, completionEntries, Objects.requireNonNull(poller, "poller"), false);
     }
 
     /** The process-wide ring used by fdkit's non-pinning waits. Throws UnsupportedOperationException without io_uring. */
     public static Uring shared() {
+        // Checked here, not only in the constructor: a failing holder initialiser would surface as
+        // ExceptionInInitializerError, then NoClassDefFoundError, instead of this exception.
+        requireAvailable();
         return Shared.INSTANCE;
     }
 
     private static final class Shared {
-        static final Uring INSTANCE = open(256);
+        static final Uring INSTANCE = new Uring(256, 256 * 8, Poller.shared(), true);
+    }
+
+    private static void requireAvailable() {
+        Capability uring = Linux.feature(Feature.IO_URING);
+        if (!uring.available()) throw new UnsupportedOperationException("io_uring is unavailable: " + uring.cause());
     }
 
     /** The eventfd signalled on each completion: readable when {@link #reap()} has work. */
@@ -206,6 +221,7 @@ public final class Uring implements Pollable, AutoCloseable {
 
     private void submit(Op op, CompletableFuture<Completion> future, Consumer<Completion> each) {
         Objects.requireNonNull(op, "op");
+        if (op.cookie() == CANCEL_ALL_COOKIE) throw new IllegalArgumentException("cookie " + CANCEL_ALL_COOKIE + " is reserved");
         if (closed) throw new IllegalStateException("Uring is closed");
         Fd fd = targetFd(op);
         int number = fd == null ? -1 : fd.acquire();
@@ -223,10 +239,15 @@ public final class Uring implements Pollable, AutoCloseable {
         if (fd != null) {
             // Closing the target cancels the operation, so the close(2) it waits for happens promptly.
             pending.closeHook = () -> cancelQuietly(op.cookie());
-            fd.addCloseHook(pending.closeHook);
+            if (!fd.addCloseHook(pending.closeHook)) { // closed since acquire(): nobody would ever cancel it
+                finish(op.cookie(), pending);
+                throw fd.closedException();
+            }
         }
         submitLock.lock();
         try {
+            // Again under the lock: close() sets `closed` under it and then unmaps the rings.
+            if (closed) throw new IllegalStateException("Uring is closed");
             MemorySegment sqe;
             while ((sqe = ring.nextSqe()) == null) enter();
             prepare(sqe, op, pending, number);
@@ -237,6 +258,8 @@ public final class Uring implements Pollable, AutoCloseable {
         } finally {
             submitLock.unlock();
         }
+        // A close of the target that ran its hook before the SQE reached the kernel cancelled nothing.
+        if (fd != null && fd.isClosed()) cancelQuietly(op.cookie());
     }
 
     /** io_uring_enter for what is prepared; reaps first when the kernel says the CQ is backed up. */
@@ -306,7 +329,6 @@ public final class Uring implements Pollable, AutoCloseable {
                 io_uring_sqe.len(sqe, v.futexes().size());
             }
         }
-        if (op.cookie() == CANCEL_ALL_COOKIE) io_uring_sqe.cancel_flags(sqe, fdkit_h.IORING_ASYNC_CANCEL_ANY());
     }
 
     // ------------------------------------------------------------------ completing
@@ -315,6 +337,7 @@ public final class Uring implements Pollable, AutoCloseable {
     public int reap() {
         reapLock.lock();
         try {
+            if (ringClosed) return 0; // the rings are unmapped
             return ring.reap(onCqe);
         } finally {
             reapLock.unlock();
@@ -339,8 +362,9 @@ public final class Uring implements Pollable, AutoCloseable {
         else pending.future.complete(completion);
     }
 
+    /** Forgets the operation and releases its descriptor, once: close() may race a submit failing on another thread. */
     private void finish(long cookie, Pending pending) {
-        inFlight.remove(cookie, pending);
+        if (!inFlight.remove(cookie, pending)) return;
         if (pending.fd != null) {
             pending.fd.removeCloseHook(pending.closeHook);
             pending.fd.release();
@@ -391,7 +415,12 @@ public final class Uring implements Pollable, AutoCloseable {
     public CompletableFuture<ExitStatus> exitOf(ProcessDescriptor process) {
         Waitid op = new Waitid(process, false, internalCookies.getAndIncrement());
         return submit(op).thenCompose(c -> {
-            if (c.res() < 0) return CompletableFuture.failedFuture(new ErrnoException("waitid", "IORING_OP_WAITID, pid=" + process.pid(), (int) -c.res()));
+            // -ECHILD for an fdkit child: its descriptor's reaper, woken by the same exit, reaped it before
+            // io_uring re-checked (see Waitid). It has exited all the same, and onExit() has its status.
+            boolean reapedByItsDescriptor = c.res() == -Errno.ECHILD && process.isChild();
+            if (c.res() < 0 && !reapedByItsDescriptor) {
+                return CompletableFuture.failedFuture(new ErrnoException("waitid", "IORING_OP_WAITID, pid=" + process.pid(), (int) -c.res()));
+            }
             return process.onExit();
         });
     }
@@ -404,7 +433,8 @@ public final class Uring implements Pollable, AutoCloseable {
      */
     @Override
     public void close() {
-        if (this == Shared.INSTANCE) throw new IllegalStateException("the shared Uring cannot be closed");
+        // Not `this == Shared.INSTANCE`: that would initialise the holder, opening the shared ring.
+        if (shared) throw new IllegalStateException("the shared Uring cannot be closed");
         submitLock.lock();
         try {
             if (closed) return;
@@ -422,7 +452,16 @@ public final class Uring implements Pollable, AutoCloseable {
             finish(e.getKey(), e.getValue());
             e.getValue().future.completeExceptionally(closedError);
         }
-        closeRingQuietly();
+        // No submit touches the SQ any more (they all check `closed` under submitLock, set above); a reap()
+        // on another thread must not touch the CQ while it is unmapped: reapLock. Not both locks at once:
+        // reaping runs completion callbacks, which may submit (and get IllegalStateException) under reapLock.
+        reapLock.lock();
+        try {
+            ringClosed = true;
+            closeRingQuietly();
+        } finally {
+            reapLock.unlock();
+        }
     }
 
     /** Asks the kernel to cancel everything and reaps until nothing is in flight (at most about a second). */

@@ -40,7 +40,7 @@ public final class FeatureProbe {
             } catch (ErrnoException e) {
                 put(results, Feature.PIDFD_OPEN, false, explain(e.errno(), "5.3"));
             }
-            if (selfPidfd < 0) {
+            if (!results.get(Feature.PIDFD_OPEN).available()) { // also when -Dfdkit.disable turned it off
                 for (Feature f : List.of(Feature.PIDFD_NONBLOCK, Feature.WAITID_P_PIDFD, Feature.PIDFD_SEND_SIGNAL,
                         Feature.PIDFD_GET_INFO, Feature.PIDFD_INFO_EXIT)) {
                     put(results, f, false, "needs pidfd_open, which is unavailable");
@@ -101,7 +101,8 @@ public final class FeatureProbe {
             } else {
                 put(results, Feature.PIDFD_GET_INFO, true, "ioctl(PIDFD_GET_INFO) on self succeeded");
                 // A live process never reports PIDFD_INFO_EXIT, so the answer comes from the release that added it.
-                if (kernelAtLeast(6, 15)) put(results, Feature.PIDFD_INFO_EXIT, true, "kernel " + kernelRelease() + " >= 6.15");
+                if (!results.get(Feature.PIDFD_GET_INFO).available()) put(results, Feature.PIDFD_INFO_EXIT, false, "needs PIDFD_GET_INFO, which is unavailable");
+                else if (kernelAtLeast(6, 15)) put(results, Feature.PIDFD_INFO_EXIT, true, "kernel " + kernelRelease() + " >= 6.15");
                 else put(results, Feature.PIDFD_INFO_EXIT, false, "kernel " + kernelRelease() + " is older than 6.15");
             }
         }
@@ -122,6 +123,11 @@ public final class FeatureProbe {
             }
             try {
                 put(results, Feature.IO_URING, true, "io_uring_setup(1) succeeded");
+                if (!results.get(Feature.IO_URING).available()) { // disabled by -Dfdkit.disable: so are its ops
+                    put(results, Feature.IO_URING_WAITID, false, "needs io_uring, which is unavailable");
+                    put(results, Feature.IO_URING_FUTEX, false, "needs io_uring, which is unavailable");
+                    return;
+                }
                 int opCount = 256;
                 MemorySegment probe = arena.allocate(io_uring_probe.layout().byteSize() + opCount * io_uring_probe_op.layout().byteSize(), 8);
                 long r = Syscalls.rawSyscall(fdkit_h.SYS_io_uring_register(), fd, fdkit_h.IORING_REGISTER_PROBE(), probe.address(), opCount, 0);
@@ -176,7 +182,8 @@ public final class FeatureProbe {
 
     private static String ioUringSysctl() {
         try {
-            return Files.readString(Path.of("/proc/sys/kernel/io_uring_disabled")).trim();
+            // Not Files.readString: it may read 1 byte first, and integer sysctls answer EOF to any read at offset > 0.
+            return Files.readAllLines(Path.of("/proc/sys/kernel/io_uring_disabled")).get(0).trim();
         } catch (IOException e) {
             return null;
         }

@@ -21,7 +21,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 /**
  * posix_spawnp through FFM: no fork of the JVM, no helper executable. The child gets an empty signal
  * mask and default dispositions for every signal, and exactly descriptors 0-2 (as asked) plus nothing
- * else: everything fdkit opens is close-on-exec.
+ * else: everything fdkit opens is close-on-exec, and what the JVM opened without it is closed in the child.
  * <p>
  * With glibc 2.39+ pidfd_spawnp returns the pidfd directly. Otherwise posix_spawnp is followed at once
  * by pidfd_open(pid). That is race-free: the child is ours and unreaped, and nothing else in the JVM
@@ -46,6 +46,9 @@ public final class Spawner {
     private static final MethodHandle PIDFD_SPAWNP = optional("pidfd_spawnp",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle PIDFD_GETPID = optional("pidfd_getpid", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    /** glibc 2.34+; linked here, not generated, because it is optional like pidfd_spawnp. */
+    private static final MethodHandle ADDCLOSEFROM = optional("posix_spawn_file_actions_addclosefrom_np",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
 
     /** Spawns the child. Failures (exec included: ENOENT, EACCES, ENOEXEC) throw naming the program. */
     public static Child spawn(Request request, boolean withPidfd) throws ErrnoException {
@@ -69,7 +72,7 @@ public final class Spawner {
                     }
                     check(fdkit_h.posix_spawnp(out, file, actions, attributes, argv, envp), "posix_spawnp", program);
                     int pid = out.get(JAVA_INT, 0);
-                    return new Child(pid, withPidfd ? Syscalls.pidfdOpen(pid, 0) : -1);
+                    return new Child(pid, withPidfd ? pidfdOf(pid, program) : -1);
                 } finally {
                     fdkit_h.posix_spawnattr_destroy(attributes);
                 }
@@ -86,6 +89,7 @@ public final class Spawner {
             // dup2 clears close-on-exec on the target; glibc 2.29+ also does so when source == target.
             if (source >= 0) check(fdkit_h.posix_spawn_file_actions_adddup2(actions, source, target), "posix_spawn_file_actions_adddup2", program);
         }
+        closeEverythingAboveStderr(actions, program);
         if (request.directory() != null) {
             check(fdkit_h.posix_spawn_file_actions_addchdir_np(actions, arena.allocateFrom(request.directory())),
                     "posix_spawn_file_actions_addchdir_np", program);
@@ -93,7 +97,12 @@ public final class Spawner {
         MemorySegment emptyMask = arena.allocate(sigset_t.layout());
         MemorySegment allSignals = arena.allocate(sigset_t.layout());
         fdkit_h.sigemptyset(emptyMask);
-        fdkit_h.sigfillset(allSignals); // glibc skips SIGKILL/SIGSTOP and its own internal signals
+        // Every bit set by hand, not with sigfillset: sigfillset leaves out glibc's internal signals (32 and 33,
+        // SIGCANCEL and SIGSETXID), and glibc's spawn child sets each internal signal that is not in the
+        // default set to SIG_IGN -- which survives execve. The child would start with SigIgn 0x180000000, as
+        // java.lang.ProcessBuilder's children on glibc 2.36 do. posix_spawnattr_setsigdefault copies the set
+        // as it is; the child resets each member to SIG_DFL (and ignores the EINVAL for SIGKILL and SIGSTOP).
+        allSignals.fill((byte) 0xff);
         check(fdkit_h.posix_spawnattr_setsigmask(attributes, emptyMask), "posix_spawnattr_setsigmask", program);
         check(fdkit_h.posix_spawnattr_setsigdefault(attributes, allSignals), "posix_spawnattr_setsigdefault", program);
         int flags = fdkit_h.POSIX_SPAWN_SETSIGMASK() | fdkit_h.POSIX_SPAWN_SETSIGDEF();
@@ -103,6 +112,35 @@ public final class Spawner {
             check(fdkit_h.posix_spawnattr_setpgroup(attributes, 0), "posix_spawnattr_setpgroup", program);
         }
         check(fdkit_h.posix_spawnattr_setflags(attributes, (short) flags), "posix_spawnattr_setflags", program);
+    }
+
+    /**
+     * Closes descriptors 3 and up in the child, after the dup2s onto 0-2. fdkit opens everything close-on-exec,
+     * but the JVM does not: java.io streams, class-path jars and /dev/random are open without O_CLOEXEC, and
+     * posix_spawn (unlike the JDK's own launcher, which closes them) would hand them all to the child.
+     * glibc 2.34+ has posix_spawn_file_actions_addclosefrom_np (close_range in the child). Before that, each
+     * descriptor open now is closed one by one; glibc's spawn ignores EBADF for a close action, so one that is
+     * closed meanwhile does no harm, but one opened by another thread after the listing is not covered.
+     */
+    private static void closeEverythingAboveStderr(MemorySegment actions, String program) throws ErrnoException {
+        if (ADDCLOSEFROM != null) {
+            int error;
+            try {
+                error = (int) ADDCLOSEFROM.invokeExact(actions, 3);
+            } catch (Throwable t) {
+                throw new AssertionError("posix_spawn_file_actions_addclosefrom_np failed", t);
+            }
+            check(error, "posix_spawn_file_actions_addclosefrom_np", program);
+            return;
+        }
+        try (var entries = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path entry : entries) {
+                int fd = Integer.parseInt(entry.getFileName().toString());
+                if (fd > 2) check(fdkit_h.posix_spawn_file_actions_addclose(actions, fd), "posix_spawn_file_actions_addclose", program);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot list /proc/self/fd to keep descriptors from the child", e);
+        }
     }
 
     /** A NULL-terminated char*[] of the strings. */
@@ -116,6 +154,27 @@ public final class Spawner {
     /** posix_spawn* functions return the error number instead of setting errno. */
     private static void check(int error, String function, String program) throws ErrnoException {
         if (error != 0) throw new ErrnoException(function, "\"" + program + "\"", error);
+    }
+
+    /**
+     * pidfd_open on the child just spawned. If that fails (EMFILE, ENFILE, ENOMEM) the child is already
+     * running, and nothing would watch it, signal it or reap it: it would run unsupervised, then stay a
+     * zombie. So it is killed and reaped here (its pid is still ours: unreaped), and the error reported.
+     */
+    private static int pidfdOf(int pid, String program) throws ErrnoException {
+        try {
+            return Syscalls.pidfdOpen(pid, 0);
+        } catch (ErrnoException e) {
+            try {
+                Syscalls.kill(pid, fdkit_h.SIGKILL());
+                Syscalls.waitid(fdkit_h.P_PID(), pid, fdkit_h.WEXITED(), true); // SIGKILL: returns promptly
+            } catch (ErrnoException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            ErrnoException named = new ErrnoException("pidfd_open", "pid=" + pid + " of \"" + program + "\", which was killed", e.errno());
+            for (Throwable s : e.getSuppressed()) named.addSuppressed(s);
+            throw named;
+        }
     }
 
     private static int pidOf(int pidfd) throws ErrnoException {

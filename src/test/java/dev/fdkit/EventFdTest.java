@@ -1,0 +1,452 @@
+package dev.fdkit;
+
+import dev.fdkit.internal.linux.fdkit_h;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * EventFd against the real kernel. The first scenarios follow the kernel's eventfd selftests
+ * (tools/testing/selftests/filesystems/eventfd): flags through fdinfo, 100,000 writes then one read,
+ * semaphore reads, overflow.
+ */
+@ExtendWith(LeakGuard.class)
+@Timeout(60)
+class EventFdTest {
+    private static final int ITERATIONS = 100_000;
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    // ------------------------------------------------------------------ kernel selftest scenarios
+
+    @Test
+    void counterModeDescriptorIsCloseOnExecAndNonBlockingAsFdinfoShows() throws IOException {
+        try (EventFd e = EventFd.open()) {
+            Map<String, String> info = fdinfo(e.fd());
+            int flags = Integer.parseInt(info.get("flags"), 8);
+            // The kernel asserts EFD_CLOEXEC == O_CLOEXEC and EFD_NONBLOCK == O_NONBLOCK (BUILD_BUG_ON).
+            assertThat(flags & fdkit_h.O_CLOEXEC()).as("O_CLOEXEC in fdinfo flags 0%o", flags).isNotZero();
+            assertThat(flags & fdkit_h.O_NONBLOCK()).as("O_NONBLOCK in fdinfo flags 0%o", flags).isNotZero();
+            assertThat(flags & fdkit_h.O_RDWR()).as("O_RDWR in fdinfo flags 0%o", flags).isNotZero();
+            assertThat(Long.parseLong(info.get("eventfd-count"), 16)).isZero();
+            if (info.containsKey("eventfd-semaphore")) { // printed since Linux 6.6
+                assertThat(info.get("eventfd-semaphore")).isEqualTo("0");
+            }
+            assertThat(e.isSemaphore()).isFalse();
+        }
+    }
+
+    @Test
+    void semaphoreModeDescriptorIsCloseOnExecAndReportsSemaphoreInFdinfo() throws IOException {
+        try (EventFd e = EventFd.openSemaphore()) {
+            Map<String, String> info = fdinfo(e.fd());
+            int flags = Integer.parseInt(info.get("flags"), 8);
+            assertThat(flags & fdkit_h.O_CLOEXEC()).isNotZero();
+            assertThat(flags & fdkit_h.O_NONBLOCK()).isNotZero();
+            if (info.containsKey("eventfd-semaphore")) {
+                assertThat(info.get("eventfd-semaphore")).isEqualTo("1");
+            }
+            assertThat(e.isSemaphore()).isTrue();
+        }
+    }
+
+    @Test
+    void signalledValueIsWhatTheKernelCounterHolds() throws IOException {
+        try (EventFd e = EventFd.open()) {
+            assertThat(e.trySignal(0x1234_5678_9abcL)).isTrue();
+            assertThat(Long.parseLong(fdinfo(e.fd()).get("eventfd-count"), 16)).isEqualTo(0x1234_5678_9abcL);
+            assertThat(e.tryRead()).hasValue(0x1234_5678_9abcL);
+            assertThat(Long.parseLong(fdinfo(e.fd()).get("eventfd-count"), 16)).isZero();
+        }
+    }
+
+    @Test
+    void hundredThousandSignalsOfOneAreReadAsOneValue() throws InterruptedException {
+        try (EventFd e = EventFd.open()) {
+            for (int i = 0; i < ITERATIONS; i++) e.signal(1);
+            assertThat(e.read()).isEqualTo(ITERATIONS);
+            assertThat(e.tryRead()).isEmpty();
+            assertThat(e.tryReadValue()).isZero();
+        }
+    }
+
+    @Test
+    void semaphoreModeReturnsOnePerReadUntilTheCountIsUsedUp() throws InterruptedException {
+        try (EventFd e = EventFd.openSemaphore()) {
+            for (int i = 0; i < ITERATIONS; i++) e.signal(1);
+            for (int i = 0; i < ITERATIONS; i++) {
+                long value = e.read();
+                if (value != 1) throw new AssertionError("read " + i + " returned " + value);
+            }
+            assertThat(e.tryRead()).isEmpty();
+        }
+    }
+
+    @Test
+    void semaphoreModeHandsOutOneAtATimeFromALargeSignal() throws InterruptedException {
+        try (EventFd e = EventFd.openSemaphore()) {
+            e.signal(3);
+            assertThat(e.tryRead()).hasValue(1);
+            assertThat(e.read()).isEqualTo(1);
+            assertThat(e.tryRead()).hasValue(1);
+            assertThat(e.tryRead()).isEmpty();
+        }
+    }
+
+    @Test
+    void counterStopsAtTwoToTheSixtyFourMinusTwo() {
+        try (EventFd e = EventFd.open()) {
+            assertThat(e.trySignal(Long.MAX_VALUE)).isTrue();
+            assertThat(e.trySignal(Long.MAX_VALUE)).isTrue(); // 2 * (2^63 - 1) = 2^64 - 2, the maximum
+            assertThat(e.trySignal(1)).as("one more would overflow").isFalse();
+            OptionalLong value = e.tryRead();
+            assertThat(value).hasValue(EventFd.MAX_COUNT);
+            assertThat(Long.toUnsignedString(value.getAsLong())).isEqualTo("18446744073709551614");
+            assertThat(e.tryRead()).isEmpty();
+        }
+    }
+
+    @Test
+    void failedTrySignalLeavesTheCounterUnchanged() {
+        try (EventFd e = EventFd.open()) {
+            assertThat(e.trySignal(Long.MAX_VALUE)).isTrue();
+            assertThat(e.trySignal(Long.MAX_VALUE - 1)).isTrue(); // 2^64 - 3
+            assertThat(e.trySignal(2)).isFalse();
+            assertThat(e.trySignal(1)).isTrue();
+            assertThat(e.tryRead()).hasValue(EventFd.MAX_COUNT);
+        }
+    }
+
+    @Test
+    void signalThatWouldOverflowWaitsUntilAReadMakesRoom() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            e.signal(Long.MAX_VALUE);
+            e.signal(Long.MAX_VALUE);
+            CompletableFuture<Void> signalled = new CompletableFuture<>();
+            Thread writer = Thread.ofPlatform().name("overflowing-writer").start(() -> {
+                try {
+                    e.signal(1);
+                    signalled.complete(null);
+                } catch (Throwable t) {
+                    signalled.completeExceptionally(t);
+                }
+            });
+            awaitParked(writer);
+            assertThat(signalled).as("signal(1) on a full counter must wait").isNotDone();
+            assertThat(e.read()).isEqualTo(EventFd.MAX_COUNT);
+            assertThat(signalled).succeedsWithin(WAIT);
+            writer.join();
+            assertThat(e.read()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void interruptedSignalOnAFullCounterThrowsAndChangesNothing() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            e.signal(Long.MAX_VALUE);
+            e.signal(Long.MAX_VALUE);
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread writer = Thread.ofPlatform().start(() -> {
+                try {
+                    e.signal(1);
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            awaitParked(writer);
+            writer.interrupt();
+            writer.join(WAIT.toMillis());
+            assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
+            assertThat(e.tryRead()).hasValue(EventFd.MAX_COUNT);
+            assertThat(e.tryRead()).isEmpty();
+        }
+    }
+
+    // ------------------------------------------------------------------ arguments and lifetime
+
+    @Test
+    void zeroNegativeAndTwoToTheSixtyFourMinusOneAreRejectedNamingTheArgument() {
+        try (EventFd e = EventFd.open()) {
+            for (long bad : new long[] {0, -1 /* 2^64 - 1 */, -2, Long.MIN_VALUE}) {
+                assertThatThrownBy(() -> e.signal(bad)).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("n ");
+                assertThatThrownBy(() -> e.trySignal(bad)).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("n ");
+            }
+            assertThat(e.tryRead()).as("rejected signals change nothing").isEmpty();
+        }
+    }
+
+    @Test
+    void everyMethodFailsWithIllegalStateAfterClose() {
+        EventFd e = EventFd.open();
+        e.close();
+        assertThatThrownBy(() -> e.signal(1)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> e.trySignal(1)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(e::read).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(e::tryRead).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(e::tryReadValue).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(e::readAsync).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(e::fd).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThat(e.toString()).contains("closed");
+    }
+
+    @Test
+    void closeIsIdempotent() {
+        EventFd e = EventFd.open();
+        e.close();
+        assertThatCode(e::close).doesNotThrowAnyException();
+        assertThatCode(e::close).doesNotThrowAnyException();
+    }
+
+    @Test
+    void closedDescriptorNumberIsNotTouchedWhenTheKernelReusesIt() {
+        EventFd first = EventFd.open();
+        int number = first.fd();
+        first.close();
+        try (EventFd second = EventFd.open()) {
+            assertThat(second.fd()).as("the kernel hands out the lowest free number").isEqualTo(number);
+            assertThatThrownBy(() -> first.trySignal(1)).isInstanceOf(IllegalStateException.class);
+            assertThat(second.tryRead()).as("the old object must not write into the new descriptor").isEmpty();
+        }
+    }
+
+    // ------------------------------------------------------------------ blocking and asynchronous reads
+
+    @Test
+    void readBlocksUntilAnotherThreadSignals() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            blockingReadSeesSignal(e, Thread.ofPlatform().name("platform-reader").factory()::newThread);
+        }
+    }
+
+    @Test
+    void readOnAVirtualThreadBlocksUntilAnotherThreadSignals() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            blockingReadSeesSignal(e, Thread.ofVirtual().name("virtual-reader").factory()::newThread);
+        }
+    }
+
+    private static void blockingReadSeesSignal(EventFd e, java.util.function.Function<Runnable, Thread> threads) throws Exception {
+        CompletableFuture<Long> result = new CompletableFuture<>();
+        Thread reader = threads.apply(() -> {
+            try {
+                result.complete(e.read());
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        reader.start();
+        awaitParked(reader);
+        assertThat(result).isNotDone();
+        e.signal(7);
+        assertThat(result).succeedsWithin(WAIT).isEqualTo(7L);
+        reader.join();
+        assertThat(e.tryRead()).isEmpty();
+    }
+
+    @Test
+    void interruptedReadThrowsAndConsumesNothing() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                try {
+                    e.read();
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            awaitParked(reader);
+            reader.interrupt();
+            reader.join(WAIT.toMillis());
+            assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
+            e.signal(4);
+            assertThat(e.readAsync()).succeedsWithin(WAIT).isEqualTo(4L);
+        }
+    }
+
+    @Test
+    void readAsyncCompletesWhenSignalled() throws InterruptedException {
+        try (EventFd e = EventFd.open()) {
+            CompletableFuture<Long> value = e.readAsync();
+            assertThat(value).isNotDone();
+            e.signal(3);
+            assertThat(value).succeedsWithin(WAIT).isEqualTo(3L);
+        }
+    }
+
+    @Test
+    void readAsyncOnANonZeroCounterIsAlreadyComplete() throws InterruptedException {
+        try (EventFd e = EventFd.open()) {
+            e.signal(9);
+            assertThat(e.readAsync()).isCompletedWithValue(9L);
+        }
+    }
+
+    @Test
+    void pendingReadAsyncFuturesAreServedInOrderInSemaphoreMode() throws InterruptedException {
+        try (EventFd e = EventFd.openSemaphore()) {
+            List<CompletableFuture<Long>> futures = new ArrayList<>();
+            for (int i = 0; i < 5; i++) futures.add(e.readAsync());
+            e.signal(3);
+            for (int i = 0; i < 3; i++) assertThat(futures.get(i)).succeedsWithin(WAIT).isEqualTo(1L);
+            assertThat(futures.get(3)).isNotDone();
+            e.signal(2);
+            assertThat(futures.get(3)).succeedsWithin(WAIT).isEqualTo(1L);
+            assertThat(futures.get(4)).succeedsWithin(WAIT).isEqualTo(1L);
+        }
+    }
+
+    @Test
+    void cancelledReadAsyncLosesNoCount() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            // Cancel races with the poller reading the value: whichever wins, the value must end up somewhere.
+            for (int i = 1; i <= 500; i++) {
+                CompletableFuture<Long> claim = e.readAsync();
+                e.signal(i);
+                boolean cancelled = claim.cancel(false);
+                long received = cancelled ? e.readAsync().get(WAIT.toMillis(), TimeUnit.MILLISECONDS) : claim.join();
+                if (received != i) throw new AssertionError("iteration " + i + (cancelled ? " (cancelled)" : "") + " received " + received);
+                assertThat(e.tryRead()).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void cancelledReadAsyncBeforeAnySignalLeavesTheValueInTheCounter() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            CompletableFuture<Long> claim = e.readAsync();
+            assertThat(claim.cancel(false)).isTrue();
+            e.signal(11);
+            assertThat(e.readAsync()).succeedsWithin(WAIT).isEqualTo(11L);
+        }
+    }
+
+    @Test
+    void closeFailsPendingReadAsyncFutures() {
+        EventFd e = EventFd.open();
+        CompletableFuture<Long> first = e.readAsync();
+        CompletableFuture<Long> second = e.readAsync();
+        e.close();
+        for (CompletableFuture<Long> pending : List.of(first, second)) {
+            assertThat(pending).failsWithin(WAIT).withThrowableOfType(ExecutionException.class).withCauseInstanceOf(IOException.class);
+        }
+    }
+
+    @Test
+    void closeWakesABlockedReaderWithIllegalState() throws Exception {
+        EventFd e = EventFd.open();
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try {
+                e.read();
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        });
+        awaitParked(reader);
+        e.close();
+        assertThat(reader.join(WAIT)).as("reader woke").isTrue();
+        assertThat(outcome.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+
+    @Test
+    void closeWakesABlockedWriterWithIllegalState() throws Exception {
+        EventFd e = EventFd.open();
+        e.signal(Long.MAX_VALUE);
+        e.signal(Long.MAX_VALUE);
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                e.signal(1);
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        });
+        awaitParked(writer);
+        e.close();
+        writer.join(WAIT.toMillis());
+        assertThat(outcome.get()).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void thousandVirtualThreadsBlockedInReadAllCompleteAfterThousandSignals() throws Exception {
+        int readers = 1_000;
+        try (EventFd e = EventFd.openSemaphore()) {
+            AtomicLong sum = new AtomicLong();
+            List<Thread> threads = new ArrayList<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            for (int i = 0; i < readers; i++) {
+                threads.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        sum.addAndGet(e.read());
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                }));
+            }
+            for (int i = 0; i < readers; i++) e.signal(1);
+            for (Thread t : threads) {
+                assertThat(t.join(WAIT)).as("%s finished", t).isTrue();
+            }
+            assertThat(failure.get()).isNull();
+            assertThat(sum.get()).isEqualTo(readers);
+            assertThat(e.tryRead()).isEmpty();
+        }
+    }
+
+    @Test
+    void concurrentSignalsFromManyThreadsAreAllCounted() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            int perThread = 10_000;
+            List<Thread> writers = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                writers.add(Thread.ofPlatform().start(() -> {
+                    for (int i = 0; i < perThread; i++) e.trySignal(1);
+                }));
+            }
+            long total = 0;
+            for (Thread w : writers) w.join();
+            for (OptionalLong v; (v = e.tryRead()).isPresent(); ) total += v.getAsLong();
+            assertThat(total).isEqualTo(4L * perThread);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** /proc/self/fdinfo/N as key to value ({@code flags} is octal, {@code eventfd-count} hexadecimal). */
+    static Map<String, String> fdinfo(int fd) throws IOException {
+        Map<String, String> info = new HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
+            int colon = line.indexOf(':');
+            if (colon > 0) info.put(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
+        }
+        return info;
+    }
+
+    /** Waits until {@code thread} is parked (WAITING or TIMED_WAITING), as a blocked fdkit call is. */
+    static void awaitParked(Thread thread) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (thread.getState() != Thread.State.WAITING && thread.getState() != Thread.State.TIMED_WAITING) {
+            if (System.nanoTime() > deadline) throw new AssertionError(thread + " did not block; state " + thread.getState());
+            if (!thread.isAlive() && thread.getState() == Thread.State.TERMINATED) throw new AssertionError(thread + " ended instead of blocking");
+            Thread.sleep(1);
+        }
+    }
+}

@@ -1,0 +1,481 @@
+package dev.fdkit;
+
+import dev.fdkit.internal.Syscalls;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import static dev.fdkit.Processes.SIGKILL;
+import static dev.fdkit.Processes.SIGTERM;
+import static dev.fdkit.Processes.await;
+import static dev.fdkit.Processes.readAll;
+import static dev.fdkit.Processes.zombieChildrenAfter;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/** Watching, signalling and reading processes: children and processes fdkit did not start. */
+@ExtendWith(ProcessWarmUp.class) // before LeakGuard: JVM-lifetime threads and descriptors are baseline
+@ExtendWith(LeakGuard.class)
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class ProcessDescriptorWatchTest {
+
+    private static ProcessBuilder sh(String script) {
+        return new ProcessBuilder("/bin/sh", "-c", script);
+    }
+
+    private static ProcessBuilder quiet(String... argv) {
+        return new ProcessBuilder(argv).redirectInput(Redirect.PIPE).redirectOutput(Redirect.DISCARD).redirectError(Redirect.DISCARD);
+    }
+
+    /**
+     * A java.lang.Process whose shell prints the pid of a background job it then waits for: that job is
+     * neither our child nor fdkit's, and its parent (the shell) reaps it.
+     */
+    private record Grandchild(Process shell, long pid) {}
+
+    private static Grandchild grandchild(String job) throws IOException {
+        Process shell = new ProcessBuilder("/bin/sh", "-c", job + " & echo $!; wait").redirectErrorStream(true).start();
+        String line = new BufferedReader(new InputStreamReader(shell.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        return new Grandchild(shell, Long.parseLong(line.strip()));
+    }
+
+    // ------------------------------------------------------------------ processes that are not our children
+
+    @Test
+    void openWatchesAProcessThatIsNotOurChild() throws Exception {
+        Grandchild g = grandchild("sleep 0.3");
+        try (ProcessDescriptor p = ProcessDescriptor.open(g.pid())) {
+            assertThat(p.pid()).isEqualTo(g.pid());
+            assertThat(p.isChild()).isFalse();
+            assertThat(p.isAlive()).isTrue();
+            ExitStatus status = await(p.onExit(), 10);
+            if (Linux.has(Feature.PIDFD_INFO_EXIT)) {
+                assertThat(status.kind()).isEqualTo(ExitStatus.Kind.EXITED);
+                assertThat(status.code()).isZero();
+            } else {
+                assertThat(status.kind()).isEqualTo(ExitStatus.Kind.UNKNOWN);
+                assertThat(status.detail()).contains("PIDFD_INFO_EXIT");
+            }
+            assertThat(status.resourceUsage()).as("rusage is the parent's to collect").isEmpty();
+            assertThat(p.isAlive()).isFalse();
+        } finally {
+            assertThat(g.shell().waitFor()).isZero();
+        }
+    }
+
+    @Test
+    void exitCodeOfANonChildComesFromPidfdInfoExit() throws Exception {
+        assumeThat(Linux.has(Feature.PIDFD_INFO_EXIT)).as(Linux.feature(Feature.PIDFD_INFO_EXIT).cause()).isTrue();
+        Grandchild g = grandchild("(sleep 0.3; exit 42)");
+        try (ProcessDescriptor p = ProcessDescriptor.open(g.pid())) {
+            ExitStatus status = await(p.onExit(), 10);
+            assertThat(status.kind()).isEqualTo(ExitStatus.Kind.EXITED);
+            assertThat(status.code()).isEqualTo(42);
+        } finally {
+            g.shell().waitFor();
+        }
+        // ...and a non-child killed by a signal
+        Grandchild killed = grandchild("sleep 30");
+        try (ProcessDescriptor p = ProcessDescriptor.open(killed.pid())) {
+            CompletableFuture<ExitStatus> exit = p.onExit();
+            assertThat(p.terminate()).isTrue();
+            ExitStatus status = await(exit, 10);
+            assertThat(status.kind()).isEqualTo(ExitStatus.Kind.KILLED);
+            assertThat(status.signal()).isEqualTo(SIGTERM);
+        } finally {
+            killed.shell().waitFor();
+        }
+    }
+
+    @Test
+    void openingANonexistentPidFailsWithEsrch() throws Exception {
+        long pid = Processes.unusedPid();
+        assertThatThrownBy(() -> ProcessDescriptor.open(pid))
+                .isInstanceOf(ErrnoException.class)
+                .hasMessageContaining("pidfd_open(pid=" + pid)
+                .hasMessageContaining("ESRCH")
+                .satisfies(e -> assertThat(((ErrnoException) e).errnoName()).isEqualTo("ESRCH"));
+    }
+
+    @Test
+    void openingPidZeroOrNegativeIsIllegal() {
+        for (long pid : new long[] {0, -1, Long.MIN_VALUE, 1L + Integer.MAX_VALUE}) {
+            assertThatThrownBy(() -> ProcessDescriptor.open(pid)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pid");
+        }
+    }
+
+    @Test
+    void ofOurOwnProcessHandleIsAliveAndSignalable() throws Exception {
+        try (ProcessDescriptor self = ProcessDescriptor.of(ProcessHandle.current())) {
+            assertThat(self.pid()).isEqualTo(ProcessHandle.current().pid());
+            assertThat(self.isChild()).isFalse();
+            assertThat(self.isAlive()).isTrue();
+            assertThat(self.signal(0)).as("signal 0 only checks").isTrue();
+            assertThat(self.descriptor().isClosed()).isFalse();
+        }
+    }
+
+    @Test
+    void ofAJavaLangProcessHandleWatchesItsExit() throws Exception {
+        Process jdk = new ProcessBuilder("sh", "-c", "exit 5").start();
+        try (ProcessDescriptor p = ProcessDescriptor.of(jdk.toHandle())) {
+            ExitStatus status = await(p.onExit(), 10);
+            // the JDK reaps it: WNOWAIT may still see the zombie (exact status), or PIDFD_INFO_EXIT reports it
+            if (status.kind() != ExitStatus.Kind.UNKNOWN || Linux.has(Feature.PIDFD_INFO_EXIT)) {
+                assertThat(status.kind()).isEqualTo(ExitStatus.Kind.EXITED);
+                assertThat(status.code()).isEqualTo(5);
+            }
+        } catch (ErrnoException alreadyReaped) {
+            assertThat(alreadyReaped.errnoName()).isEqualTo("ESRCH"); // the JDK was quicker than our open
+        }
+        assertThat(jdk.waitFor()).isEqualTo(5);
+    }
+
+    // ------------------------------------------------------------------ signals
+
+    @Test
+    void signalAfterExitAndReapReturnsFalse() throws Exception {
+        try (ProcessDescriptor child = ProcessDescriptor.start(quiet("true"))) {
+            assertThat(child.waitFor().success()).isTrue();
+            assertThat(child.signal(0)).isFalse();
+            assertThat(child.terminate()).isFalse();
+            assertThat(child.kill()).isFalse();
+        }
+        // the kernel selftest's case: a pidfd on a process that has exited and been reaped by its parent
+        Process jdk = new ProcessBuilder("sleep", "0.2").start();
+        try (ProcessDescriptor other = ProcessDescriptor.of(jdk.toHandle())) {
+            assertThat(jdk.waitFor()).isZero(); // the JDK reaps it; we never asked for onExit
+            assertThat(other.signal(SIGTERM)).isFalse();
+            assertThat(other.kill()).isFalse();
+            assertThat(other.isAlive()).isFalse();
+        }
+    }
+
+    @Test
+    void signalToAnExitedButUnreapedProcessReportsAlreadyExited() throws Exception {
+        // sleep 0.1's parent execs into a sleep that never waits: it stays a zombie until that one exits
+        Process parent = new ProcessBuilder("/bin/sh", "-c", "sleep 0.1 & echo $!; exec sleep 3").start();
+        long pid = Long.parseLong(new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.UTF_8)).readLine().strip());
+        try (ProcessDescriptor zombie = ProcessDescriptor.open(pid)) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (Processes.stat(pid).state() != 'Z') {
+                assertThat(System.nanoTime()).as("became a zombie").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            assertThat(zombie.isAlive()).isFalse();
+            assertThat(zombie.signal(SIGTERM)).as("exited, if not yet reaped: nothing to signal").isFalse();
+            assertThat(zombie.kill()).isFalse();
+        } finally {
+            parent.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
+    void signalNumbersOutsideTheRangeAreIllegal() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "30"), SpawnOption.KILL_ON_CLOSE)) {
+            assertThatThrownBy(() -> p.signal(-1)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> p.signal(65)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void terminateAndKillEndALiveProcessWithThatSignal() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "30"))) {
+            assertThat(p.isAlive()).isTrue();
+            assertThat(p.terminate()).isTrue();
+            ExitStatus status = await(p.onExit(), 5);
+            assertThat(status.kind()).isEqualTo(ExitStatus.Kind.KILLED);
+            assertThat(status.signal()).isEqualTo(SIGTERM);
+            assertThat(p.isAlive()).isFalse();
+        }
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "30"))) {
+            assertThat(p.kill()).isTrue();
+            ExitStatus status = await(p.onExit(), 5);
+            assertThat(status.kind()).isEqualTo(ExitStatus.Kind.KILLED);
+            assertThat(status.signal()).isEqualTo(SIGKILL);
+            assertThat(status.coreDumped()).isFalse();
+            assertThat(p.isAlive()).isFalse();
+            assertThat(p.toString()).contains("killed by SIGKILL");
+        }
+    }
+
+    @Test
+    void waitForWithTimeoutIsEmptyWhileRunningAndTheStatusAfter() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "30"))) {
+            long start = System.nanoTime();
+            assertThat(p.waitFor(Duration.ofMillis(200))).isEmpty();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(190));
+            assertThat(p.waitFor(Duration.ZERO)).isEmpty();
+            assertThatThrownBy(() -> p.waitFor(Duration.ofMillis(-1))).isInstanceOf(IllegalArgumentException.class);
+            p.kill();
+            Optional<ExitStatus> status = p.waitFor(Duration.ofSeconds(5));
+            assertThat(status).hasValueSatisfying(s -> assertThat(s.signal()).isEqualTo(SIGKILL));
+            assertThat(p.waitFor(Duration.ZERO)).isEqualTo(status);
+            assertThat(p.waitFor()).isEqualTo(status.get());
+        }
+    }
+
+    @Test
+    void waitForOnTwoHundredVirtualThreads() throws Exception {
+        long start = System.nanoTime();
+        try (ExecutorService virtualThreads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<ExitStatus>> results = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                results.add(virtualThreads.submit(() -> {
+                    try (ProcessDescriptor p = ProcessDescriptor.start(quiet("true"))) {
+                        return p.waitFor();
+                    }
+                }));
+            }
+            for (Future<ExitStatus> r : results) assertThat(r.get(20, TimeUnit.SECONDS).success()).isTrue();
+        }
+        System.out.printf("200 spawn+waitFor on virtual threads: %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        assertThat(zombieChildrenAfter(Duration.ofSeconds(1))).isEmpty();
+    }
+
+    @Test
+    void onExitCompletesOnThePollerThread() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "0.2"))) {
+            CompletableFuture<String> thread = p.onExit().thenApply(status -> Thread.currentThread().getName());
+            assertThat(await(thread, 5)).isEqualTo("fdkit-poller");
+        }
+    }
+
+    @Test
+    void waitingVirtualThreadsDoNotPinTheirCarriers() throws Exception {
+        // 200 waits of 0.5 s: parked in Java they overlap (about 0.5 s plus spawning); each holding one of the
+        // few carriers (one per core) in a blocking call, they would take 200 * 0.5 s / cores
+        int carriers = Runtime.getRuntime().availableProcessors();
+        long start = System.nanoTime();
+        try (ExecutorService virtualThreads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<ExitStatus>> results = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                results.add(virtualThreads.submit(() -> {
+                    try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "0.5"))) {
+                        return p.waitFor();
+                    }
+                }));
+            }
+            for (Future<ExitStatus> r : results) assertThat(r.get(60, TimeUnit.SECONDS).success()).isTrue();
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        System.out.printf("200 overlapping 0.5 s waits on virtual threads (%d carriers): %d ms%n", carriers, took.toMillis());
+        assertThat(took).isLessThan(Duration.ofMillis(Math.max(200 * 500 / carriers / 3, 1500)));
+    }
+
+    // ------------------------------------------------------------------ pipes
+
+    @Test
+    void writingToTheStdinOfAnExitedChildFailsWithIOException() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(new ProcessBuilder("true"))) {
+            p.waitFor();
+            byte[] data = new byte[1 << 20]; // more than a pipe holds: the write cannot just land in the buffer
+            assertThatThrownBy(() -> p.stdin().write(data)).isInstanceOf(IOException.class).hasMessageContaining("EPIPE");
+            p.stdin().close();
+            assertThatThrownBy(() -> p.stdin().write(1)).isInstanceOf(IOException.class).hasMessageContaining("closed");
+        }
+    }
+
+    @Test
+    void grandchildHoldingStdoutDoesNotDelayOnExit() throws Exception {
+        ProcessBuilder pb = sh("sleep 5 & exit 7").redirectInput(Redirect.PIPE);
+        try (ProcessDescriptor p = ProcessDescriptor.start(pb, SpawnOption.NEW_PROCESS_GROUP)) {
+            CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.stdout().readAllBytes();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            long start = System.nanoTime();
+            ExitStatus status = await(p.onExit(), 2);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+            assertThat(status.kind()).isEqualTo(ExitStatus.Kind.EXITED);
+            assertThat(status.code()).isEqualTo(7);
+            Thread.sleep(100);
+            assertThat(stdout).as("the sleeping grandchild still holds the pipe").isNotDone();
+            // clean up: SIGKILL to the whole group (its leader is gone, the grandchild is still in it)
+            assertThat(Syscalls.kill((int) -p.pid(), SIGKILL)).isTrue();
+            assertThat(await(stdout, 5)).isEmpty();
+        }
+    }
+
+    @Test
+    void killWhileAnotherThreadReadsStdoutEndsTheReadWithEof() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(sh("echo started; exec sleep 30"))) {
+            CountDownLatch started = new CountDownLatch(1);
+            CompletableFuture<String> reader = CompletableFuture.supplyAsync(() -> {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                byte[] buffer = new byte[64];
+                try {
+                    for (int n; (n = p.stdout().read(buffer)) >= 0; ) {
+                        out.write(buffer, 0, n);
+                        started.countDown();
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return out.toString(StandardCharsets.UTF_8);
+            });
+            assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(50); // the reader is blocked in read again
+            p.kill();
+            assertThat(await(reader, 5)).isEqualTo("started\n");
+            assertThat(await(p.onExit(), 5).signal()).isEqualTo(SIGKILL);
+        }
+    }
+
+    @Test
+    void closeWhileAnotherThreadReadsStdoutEndsTheReadWithIOException() throws Exception {
+        ProcessDescriptor p = ProcessDescriptor.start(sh("echo started; exec sleep 30"), SpawnOption.KILL_ON_CLOSE);
+        CompletableFuture<ExitStatus> exit = p.onExit();
+        CountDownLatch started = new CountDownLatch(1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread reader = Thread.ofPlatform().name("stdout-reader").start(() -> {
+            byte[] buffer = new byte[64];
+            try {
+                while (p.stdout().read(buffer) >= 0) started.countDown();
+            } catch (IOException e) {
+                failure.set(e);
+            }
+        });
+        assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
+        Thread.sleep(50);
+        p.close();
+        reader.join(5000);
+        assertThat(reader.isAlive()).as("reader still blocked after close").isFalse();
+        // EOF (the kill came first and the pipe's writer died) or "stdout closed": both end the read, no hang
+        if (failure.get() != null) assertThat(failure.get()).isInstanceOf(IOException.class).hasMessageContaining("stdout");
+        assertThat(await(exit, 5).signal()).isEqualTo(SIGKILL);
+    }
+
+    /** Collects what a publisher delivers; request(n) is in the test's hands. */
+    private static final class Collector implements Flow.Subscriber<ByteBuffer> {
+        final CompletableFuture<Flow.Subscription> subscription = new CompletableFuture<>();
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        final AtomicInteger chunks = new AtomicInteger();
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        volatile String onNextThread;
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription.complete(s);
+        }
+
+        @Override
+        public void onNext(ByteBuffer item) {
+            onNextThread = Thread.currentThread().getName();
+            byte[] b = new byte[item.remaining()];
+            item.get(b);
+            synchronized (bytes) {
+                bytes.writeBytes(b);
+            }
+            chunks.incrementAndGet();
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+            done.completeExceptionally(throwable);
+        }
+
+        @Override
+        public void onComplete() {
+            done.complete(null);
+        }
+
+        String text() {
+            synchronized (bytes) {
+                return bytes.toString(StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    private static String seq(int n) {
+        return IntStream.rangeClosed(1, n).mapToObj(Integer::toString).collect(Collectors.joining("\n", "", "\n"));
+    }
+
+    @Test
+    void stdoutPublisherDeliversEveryByteThenCompletes() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(new ProcessBuilder("seq", "1", "20000"))) {
+            Collector c = new Collector();
+            p.stdoutPublisher().subscribe(c);
+            await(c.subscription, 5).request(Long.MAX_VALUE);
+            await(c.done, 10);
+            assertThat(c.text()).isEqualTo(seq(20000));
+            assertThat(c.onNextThread).as("delivered by the poller, no thread of its own").startsWith("fdkit");
+            assertThat(await(p.onExit(), 5).success()).isTrue();
+        }
+    }
+
+    @Test
+    void stdoutPublisherHonoursDemand() throws Exception {
+        // ~590 KB: several pipe-fulls, so the child blocks until we ask for more
+        try (ProcessDescriptor p = ProcessDescriptor.start(new ProcessBuilder("seq", "1", "100000"))) {
+            Collector c = new Collector();
+            p.stdoutPublisher().subscribe(c);
+            Flow.Subscription s = await(c.subscription, 5);
+            Thread.sleep(200);
+            assertThat(c.chunks.get()).as("no demand, no data").isZero();
+            s.request(1);
+            waitUntil(() -> c.chunks.get() >= 1);
+            Thread.sleep(300);
+            assertThat(c.chunks.get()).as("request(1) delivers exactly one chunk").isEqualTo(1);
+            s.request(2);
+            waitUntil(() -> c.chunks.get() >= 3);
+            Thread.sleep(300);
+            assertThat(c.chunks.get()).isEqualTo(3);
+            assertThat(p.isAlive()).as("blocked on the full pipe, not finished").isTrue();
+            s.request(Long.MAX_VALUE);
+            await(c.done, 10);
+            assertThat(c.text()).isEqualTo(seq(100000));
+            assertThat(await(p.onExit(), 5).success()).isTrue();
+        }
+    }
+
+    @Test
+    void aPipeHasOneConsumer() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(new ProcessBuilder("echo", "x"))) {
+            assertThat(readAll(p.stdout())).isEqualTo("x\n");
+            Collector second = new Collector();
+            p.stdoutPublisher().subscribe(second);
+            assertThatThrownBy(() -> await(second.done, 5)).hasRootCauseInstanceOf(IllegalStateException.class);
+            p.waitFor();
+        }
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("true"))) {
+            assertThatThrownBy(p::stdoutPublisher).isInstanceOf(IllegalStateException.class).hasMessageContaining("PIPE");
+            p.waitFor();
+        }
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("condition not met within 5 s");
+            Thread.sleep(5);
+        }
+    }
+}

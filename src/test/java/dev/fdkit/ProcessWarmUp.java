@@ -1,0 +1,32 @@
+package dev.fdkit;
+
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+import java.lang.ProcessBuilder.Redirect;
+import java.security.SecureRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts what lives for the whole JVM once a process test has run, so that {@link LeakGuard} (listed after
+ * this extension, so it takes its baseline afterwards) does not count it as the first class's leak:
+ * <ul>
+ * <li>ProcessDescriptor's Cleaner thread ({@code Cleaner-N}), started when the class initialises;</li>
+ * <li>the JDK's {@code CompletableFutureDelayScheduler} thread, which fdkit uses to retry PIDFD_GET_INFO for
+ *     non-children;</li>
+ * <li>/dev/random and /dev/urandom, which NativePRNG opens once and keeps (JUnit's @TempDir names its
+ *     directories with SecureRandom).</li>
+ * </ul>
+ */
+final class ProcessWarmUp implements BeforeAllCallback {
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        new SecureRandom().nextInt();
+        CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(1, TimeUnit.MILLISECONDS)).get(10, TimeUnit.SECONDS);
+        ProcessBuilder pb = new ProcessBuilder("true").redirectOutput(Redirect.DISCARD).redirectError(Redirect.DISCARD);
+        try (ProcessDescriptor p = ProcessDescriptor.start(pb)) {
+            p.onExit().get(10, TimeUnit.SECONDS);
+        }
+    }
+}

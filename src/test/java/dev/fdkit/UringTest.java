@@ -1,0 +1,534 @@
+package dev.fdkit;
+
+import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.Spawner;
+import dev.fdkit.internal.Syscalls;
+import dev.fdkit.internal.linux.fdkit_h;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Every Uring operation against the real kernel: NOP, POLL_ADD (one-shot and multishot), READ, TIMEOUT,
+ * ASYNC_CANCEL, WAITID, FUTEX_WAIT / WAKE / WAITV; argument checks; an overflowed completion queue; close()
+ * with operations in flight; and a ring reaped by a poller the test drives itself.
+ * <p>
+ * Cookies are small positive numbers chosen per test (the internal range is negative).
+ */
+@ExtendWith({UringTest.ProcessDescriptorCleanerFirst.class, LeakGuard.class})
+@Timeout(60)
+class UringTest {
+    /**
+     * ProcessDescriptor's Cleaner thread lives as long as the JVM once the class is initialised: start it
+     * before LeakGuard takes its baseline. (The shared Uring is deliberately not touched: a private ring
+     * must never open it.)
+     */
+    static final class ProcessDescriptorCleanerFirst implements BeforeAllCallback {
+        @Override
+        public void beforeAll(ExtensionContext context) throws ClassNotFoundException {
+            Class.forName(ProcessDescriptor.class.getName(), true, ProcessDescriptor.class.getClassLoader());
+        }
+    }
+
+    private static final long WAIT_SECONDS = 10;
+    private static final int POLLIN = fdkit_h.POLLIN();
+    private static final long F_MORE = fdkit_h.IORING_CQE_F_MORE();
+
+    private Uring uring;
+
+    @BeforeEach
+    void openRing() {
+        assumeTrue(Linux.has(Feature.IO_URING), () -> "io_uring: " + Linux.feature(Feature.IO_URING).cause());
+        uring = Uring.open(64);
+    }
+
+    @AfterEach
+    void closeRing() {
+        if (uring == null) return;
+        int left = uring.inFlight();
+        uring.close();
+        assertThat(left).as("operations a test left in flight").isZero();
+    }
+
+    // ------------------------------------------------------------------ NOP
+
+    @Test
+    void nopCompletesWithResultZeroItsCookieAndItsOpcode() throws Exception {
+        Completion c = get(uring.submit(new Uring.Nop(42)));
+
+        assertThat(c.cookie()).isEqualTo(42);
+        assertThat(c.obj()).isEqualTo(fdkit_h.IORING_OP_NOP());
+        assertThat(c.res()).isZero();
+        assertThat(c.res2() & F_MORE).isZero();
+        assertThat(uring.inFlight()).isZero();
+    }
+
+    @Test
+    void concurrentSubmittersThroughAFullSubmissionQueueLoseNothing() throws Exception {
+        try (Uring small = Uring.open(4)) {
+            int threads = 4, perThread = 500;
+            List<CompletableFuture<Completion>> futures = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Thread> submitters = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                long base = (long) t * perThread;
+                submitters.add(Thread.ofVirtual().start(() -> {
+                    for (int i = 0; i < perThread; i++) futures.add(small.submit(new Uring.Nop(base + i)));
+                }));
+            }
+            for (Thread t : submitters) t.join();
+
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            Set<Long> cookies = new HashSet<>();
+            for (CompletableFuture<Completion> f : futures) cookies.add(f.join().cookie());
+            assertThat(cookies).hasSize(threads * perThread);
+            assertThat(small.inFlight()).isZero();
+        }
+    }
+
+    // ------------------------------------------------------------------ POLL_ADD
+
+    @Test
+    void oneShotPollAddCompletesWithPollinAfterTheEventFdIsSignalledAndNotBefore() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            CompletableFuture<Completion> ready = uring.submit(new Uring.PollAdd(e, Poller.READABLE, false, 1));
+
+            assertThat(catchThrowable(() -> ready.get(150, TimeUnit.MILLISECONDS))).as("completed before the signal").isInstanceOf(TimeoutException.class);
+            assertThat(uring.inFlight()).isEqualTo(1);
+            e.signal(1);
+
+            Completion c = get(ready);
+            assertThat(c.obj()).isEqualTo(fdkit_h.IORING_OP_POLL_ADD());
+            assertThat(c.res() & POLLIN).as("poll mask 0x%x", c.res()).isEqualTo(POLLIN);
+            assertThat(c.res2() & F_MORE).isZero();
+            assertThat(e.tryReadValue()).as("polling consumes nothing").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void multishotPollAddDeliversACompletionWithTheMoreFlagPerSignalUntilCancelled() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            BlockingQueue<Completion> each = new LinkedBlockingQueue<>();
+            CompletableFuture<Completion> last = uring.submit(new Uring.PollAdd(e, Poller.READABLE, true, 2), each::add);
+
+            for (int round = 0; round < 3; round++) {
+                e.signal(1);
+                Completion c = each.poll(WAIT_SECONDS, TimeUnit.SECONDS);
+                assertThat(c).as("completion for signal %d", round).isNotNull();
+                assertThat(c.cookie()).isEqualTo(2);
+                assertThat(c.res() & POLLIN).isEqualTo(POLLIN);
+                assertThat(c.res2() & F_MORE).as("IORING_CQE_F_MORE on completion %d", round).isEqualTo(F_MORE);
+                assertThat(e.tryReadValue()).isEqualTo(1);
+                assertThat(last).as("a multishot poll is not finished by its completions").isNotDone();
+            }
+            assertThat(uring.inFlight()).isEqualTo(1);
+
+            Completion cancel = get(uring.cancel(2));
+            Completion end = get(last);
+
+            assertThat(cancel.res()).isZero();
+            assertThat(end.res()).isEqualTo(-Errno.ECANCELED);
+            assertThat(end.res2() & F_MORE).isZero();
+            // The consumer saw every completion, the final one included, and nothing after it.
+            List<Completion> seen = new ArrayList<>();
+            each.drainTo(seen);
+            assertThat(seen).last().isEqualTo(end);
+            assertThat(seen.subList(0, seen.size() - 1)).allSatisfy(c -> assertThat(c.res2() & F_MORE).isEqualTo(F_MORE));
+        }
+    }
+
+    @Test
+    void closingTheEventFdOfAnInFlightPollCancelsItAndReallyClosesTheDescriptor() throws Exception {
+        int before = LeakGuard.openDescriptorCount();
+        EventFd e = EventFd.open();
+        CompletableFuture<Completion> poll = uring.submit(new Uring.PollAdd(e, Poller.READABLE, false, 3));
+        assertThat(LeakGuard.openDescriptorCount()).isEqualTo(before + 1);
+
+        e.close();
+        Completion c = get(poll);
+
+        assertThat(c.res()).isEqualTo(-Errno.ECANCELED);
+        // The poll held a use of the descriptor; it is released before the future completes, and with it
+        // the deferred close(2) runs.
+        assertThat(LeakGuard.openDescriptorCount()).isEqualTo(before);
+        assertThatThrownBy(() -> uring.submit(new Uring.PollAdd(e, Poller.READABLE, false, 4))).isInstanceOf(IllegalStateException.class);
+    }
+
+    // ------------------------------------------------------------------ READ
+
+    @Test
+    void readOnAnEventFdReturnsEightBytesHoldingTheCounter() throws Exception {
+        try (EventFd e = EventFd.open(); Arena arena = Arena.ofConfined()) {
+            e.signal(42);
+            assertThat(uring.read(e).get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo(42);
+
+            MemorySegment buffer = arena.allocate(JAVA_LONG);
+            e.signal(7);
+            Completion c = get(uring.submit(new Uring.Read(e, buffer, 5)));
+            assertThat(c.obj()).isEqualTo(fdkit_h.IORING_OP_READ());
+            assertThat(c.res()).isEqualTo(8);
+            assertThat(buffer.get(JAVA_LONG, 0)).isEqualTo(7);
+            assertThat(e.tryReadValue()).as("the read reset the counter").isZero();
+        }
+    }
+
+    @Test
+    void readOfAnEmptyEventFdCompletesOnceItIsSignalled() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            CompletableFuture<Long> value = uring.read(e);
+            assertThat(catchThrowable(() -> value.get(100, TimeUnit.MILLISECONDS))).isInstanceOf(TimeoutException.class);
+
+            e.signal(9);
+
+            assertThat(value.get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo(9);
+            assertThat(e.tryReadValue()).isZero();
+        }
+    }
+
+    // ------------------------------------------------------------------ TIMEOUT and ASYNC_CANCEL
+
+    @Test
+    void timeoutCompletesWithEtimeNoEarlierThanItsDuration() throws Exception {
+        long start = System.nanoTime();
+        Completion c = get(uring.submit(new Uring.Timeout(Duration.ofMillis(100), 6)));
+        long elapsed = System.nanoTime() - start;
+
+        assertThat(c.obj()).isEqualTo(fdkit_h.IORING_OP_TIMEOUT());
+        assertThat(c.res()).isEqualTo(-fdkit_h.ETIME());
+        assertThat(elapsed).as("elapsed ns").isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(100));
+    }
+
+    @Test
+    void cancellingALongTimeoutCompletesItWithEcanceledAndTheCancelWithZero() throws Exception {
+        CompletableFuture<Completion> timeout = uring.submit(new Uring.Timeout(Duration.ofHours(1), 7));
+        CompletableFuture<Completion> cancel = uring.submit(new Uring.Cancel(7, 8));
+
+        assertThat(get(cancel).res()).isZero();
+        assertThat(get(cancel).obj()).isEqualTo(fdkit_h.IORING_OP_ASYNC_CANCEL());
+        assertThat(get(timeout).res()).isEqualTo(-Errno.ECANCELED);
+    }
+
+    @Test
+    void cancellingAnUnknownCookieCompletesWithEnoent() throws Exception {
+        assertThat(get(uring.cancel(123_456)).res()).isEqualTo(-Errno.ENOENT);
+    }
+
+    // ------------------------------------------------------------------ WAITID
+
+    @Test
+    void exitOfASpawnedChildReportsItsExitStatus() throws Exception {
+        try (ProcessDescriptor child = ProcessDescriptor.spawn("sh", "-c", "sleep 0.2; exit 7")) {
+            ExitStatus status = uring.exitOf(child).get(WAIT_SECONDS, TimeUnit.SECONDS);
+
+            assertThat(status.kind()).isEqualTo(ExitStatus.Kind.EXITED);
+            assertThat(status.code()).isEqualTo(7);
+        }
+    }
+
+    @Test
+    void exitOfAChildThatHasAlreadyExitedAndBeenReapedStillReportsItsExitStatus() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_WAITID), () -> Linux.feature(Feature.IO_URING_WAITID).cause());
+        try (ProcessDescriptor child = ProcessDescriptor.spawn("sh", "-c", "exit 5")) {
+            child.waitFor(); // its ProcessDescriptor has reaped it: the kernel's waitid now says ECHILD
+
+            ExitStatus status = uring.exitOf(child).get(WAIT_SECONDS, TimeUnit.SECONDS);
+
+            assertThat(status.code()).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void rawWaitidWithoutReapLeavesTheChildAZombieAndWithReapReapsIt() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_WAITID), () -> Linux.feature(Feature.IO_URING_WAITID).cause());
+        // A child that no reaper watches, so the kernel's answers are exact: a ProcessDescriptor.spawn child is
+        // reaped by its descriptor as soon as it exits, which races with io_uring's re-check (see Uring.Waitid).
+        List<String> environment = System.getenv().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+        Spawner.Child raw = Spawner.spawn(new Spawner.Request(List.of("sh", "-c", "sleep 0.2; exit 3"), environment, null,
+                new int[] {-1, -1, -1}, false, false), true);
+        Syscalls.close(raw.pidfd());
+        try (ProcessDescriptor child = ProcessDescriptor.open(raw.pid())) {
+            Completion noReap = get(uring.submit(new Uring.Waitid(child, false, 9)));
+            assertThat(noReap.obj()).isEqualTo(fdkit_h.FDKIT_IORING_OP_WAITID());
+            assertThat(noReap.res()).isZero();
+            assertThat(Files.readString(Path.of("/proc/" + raw.pid() + "/stat"))).as("WNOWAIT: still a zombie").contains(") Z ");
+
+            assertThat(get(uring.submit(new Uring.Waitid(child, true, 10))).res()).isZero();
+            assertThat(get(uring.submit(new Uring.Waitid(child, true, 11))).res()).as("reaped: no such child any more").isEqualTo(-Errno.ECHILD);
+        }
+    }
+
+    // ------------------------------------------------------------------ FUTEX_WAIT / WAKE / WAITV
+
+    @Test
+    void futexWaitIsWokenByAFutexWakeSyscall() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_FUTEX), () -> Linux.feature(Feature.IO_URING_FUTEX).cause());
+        Futex futex = Futex.privateWord(Arena.ofAuto().allocate(JAVA_INT), 0);
+        CompletableFuture<Completion> wait = uring.submit(new Uring.FutexWait(futex, 0, 10));
+
+        assertThat(futex.wake(1)).as("the kernel queued the waiter during submit").isEqualTo(1);
+
+        Completion c = get(wait);
+        assertThat(c.obj()).isEqualTo(fdkit_h.FDKIT_IORING_OP_FUTEX_WAIT());
+        assertThat(c.res()).isZero();
+    }
+
+    @Test
+    void futexWaitIsWokenByAFutexWakeOperation() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_FUTEX), () -> Linux.feature(Feature.IO_URING_FUTEX).cause());
+        Futex futex = Futex.sharedWord(Arena.ofAuto().allocate(JAVA_INT), 0);
+        CompletableFuture<Futex.WaitResult> wait = uring.awaitFutex(futex, 0);
+
+        Completion wake = get(uring.submit(new Uring.FutexWake(futex, 1, 11)));
+
+        assertThat(wake.obj()).isEqualTo(fdkit_h.FDKIT_IORING_OP_FUTEX_WAKE());
+        assertThat(wake.res()).as("waiters woken").isEqualTo(1);
+        assertThat(wait.get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo(Futex.WaitResult.WOKEN);
+    }
+
+    @Test
+    void futexWaitOnAWordThatDoesNotHoldTheExpectedValueIsAValueMismatch() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_FUTEX), () -> Linux.feature(Feature.IO_URING_FUTEX).cause());
+        Futex futex = Futex.privateWord(Arena.ofAuto().allocate(JAVA_INT), 0);
+        futex.set(5);
+
+        assertThat(get(uring.submit(new Uring.FutexWait(futex, 0, 12))).res()).isEqualTo(-Errno.EAGAIN);
+        assertThat(uring.awaitFutex(futex, 0).get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo(Futex.WaitResult.VALUE_MISMATCH);
+    }
+
+    @Test
+    void cancelledFutexWaitCompletesWithEcanceled() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_FUTEX), () -> Linux.feature(Feature.IO_URING_FUTEX).cause());
+        Futex futex = Futex.privateWord(Arena.ofAuto().allocate(JAVA_INT), 0);
+        CompletableFuture<Completion> wait = uring.submit(new Uring.FutexWait(futex, 0, 13));
+
+        // For futex (and waitid) targets the kernel answers with the number cancelled (1; since 6.7), where
+        // other targets give 0.
+        assertThat(get(uring.cancel(13)).res()).isIn(0L, 1L);
+
+        assertThat(get(wait).res()).isEqualTo(-Errno.ECANCELED);
+        assertThat(futex.wake(1)).as("no waiter left in the kernel").isZero();
+    }
+
+    @Test
+    void futexWaitvOfThirtyWordsReportsTheIndexOfTheOneWoken() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_FUTEX), () -> Linux.feature(Feature.IO_URING_FUTEX).cause());
+        MemorySegment words = Arena.ofAuto().allocate(JAVA_INT, 30);
+        List<Futex> futexes = new ArrayList<>();
+        for (int i = 0; i < 30; i++) futexes.add(Futex.privateWord(words, 4L * i));
+        CompletableFuture<Completion> wait = uring.submit(new Uring.FutexWaitv(futexes, new int[30], 14));
+
+        assertThat(futexes.get(29).wake(1)).isEqualTo(1);
+
+        Completion c = get(wait);
+        assertThat(c.obj()).isEqualTo(fdkit_h.FDKIT_IORING_OP_FUTEX_WAITV());
+        assertThat(c.res()).isEqualTo(29);
+    }
+
+    // ------------------------------------------------------------------ argument checks
+
+    @Test
+    void aCookieAlreadyInFlightIsRejectedAndTheFirstOperationIsUnharmed() throws Exception {
+        CompletableFuture<Completion> first = uring.submit(new Uring.Timeout(Duration.ofHours(1), 15));
+
+        assertThatThrownBy(() -> uring.submit(new Uring.Nop(15)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("15");
+        assertThat(uring.inFlight()).isEqualTo(1);
+
+        assertThat(get(uring.cancel(15)).res()).isZero();
+        assertThat(get(first).res()).isEqualTo(-Errno.ECANCELED);
+        assertThat(get(uring.submit(new Uring.Nop(15))).res()).as("the cookie is free again").isZero();
+    }
+
+    @Test
+    void badArgumentsAreRejectedBeforeAnySubmission() throws Exception {
+        uring.close(); // first: the new ring may well get the number of the old one
+        int ring = newRingDescriptor(() -> uring = Uring.open(8));
+        long tailBefore = sqTail(ring);
+        try (EventFd e = EventFd.open()) {
+            Futex futex = Futex.privateWord(Arena.ofAuto().allocate(JAVA_INT), 0);
+            List<Futex> tooMany = new ArrayList<>();
+            MemorySegment words = Arena.ofAuto().allocate(JAVA_INT, Futex.MAX_WAITERS + 1);
+            for (int i = 0; i <= Futex.MAX_WAITERS; i++) tooMany.add(Futex.privateWord(words, 4L * i));
+
+            List<Uring.Op> bad = List.of(
+                    new Uring.Timeout(Duration.ofMillis(-1), 20),
+                    new Uring.FutexWaitv(List.of(), new int[0], 21),
+                    new Uring.FutexWaitv(tooMany, new int[tooMany.size()], 22),
+                    new Uring.FutexWaitv(List.of(futex), new int[2], 23),
+                    new Uring.FutexWake(futex, 0, 24),
+                    new Uring.PollAdd(e, 0, false, 25),
+                    new Uring.PollAdd(e, 0x40, false, 26),
+                    new Uring.Read(e, MemorySegment.ofArray(new byte[8]), 27),
+                    new Uring.Read(e, Arena.ofAuto().allocate(8).asReadOnly(), 28),
+                    new Uring.PollAdd(() -> e.fd(), Poller.READABLE, false, 29), // a bare Pollable: no use count to hold
+                    new Uring.Nop(Long.MIN_VALUE)); // reserved for close()'s cancel-everything request
+            for (Uring.Op op : bad) {
+                assertThat(catchThrowable(() -> uring.submit(op))).as("%s", op).isInstanceOf(IllegalArgumentException.class);
+            }
+
+            assertThat(sqTail(ring)).as("SqTail in fdinfo: nothing reached the submission queue").isEqualTo(tailBefore);
+            assertThat(uring.inFlight()).isZero();
+            assertThat(e.tryReadValue()).isZero();
+            assertThat(get(uring.submit(new Uring.Nop(30))).res()).as("the ring still works").isZero();
+            assertThat(sqTail(ring)).isEqualTo(tailBefore + 1);
+        }
+    }
+
+    @Test
+    void aTooSmallOrTooLargeRingIsRejected() {
+        assertThatThrownBy(() -> Uring.open(0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Uring.open(32769)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Uring.open(8, 4, Poller.shared())).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    // ------------------------------------------------------------------ CQ overflow
+
+    @Test
+    void anOverflowedCompletionQueueLosesNothing() throws Exception {
+        try (Poller undriven = Poller.open(); Uring tiny = Uring.open(2, 2, undriven)) {
+            assertThat(tiny.completionEntries()).isEqualTo(2);
+            List<CompletableFuture<Completion>> nops = new ArrayList<>();
+            for (int i = 0; i < 64; i++) nops.add(tiny.submit(new Uring.Nop(100 + i)));
+            long doneBeforeReap = nops.stream().filter(CompletableFuture::isDone).count();
+
+            int reaped = tiny.reap();
+
+            assertThat(doneBeforeReap).as("nobody reaped yet").isLessThan(64);
+            assertThat(reaped).isEqualTo((int) (64 - doneBeforeReap));
+            for (int i = 0; i < 64; i++) {
+                assertThat(nops.get(i)).as("NOP %d", i).isDone();
+                assertThat(nops.get(i).join().cookie()).isEqualTo(100 + i);
+                assertThat(nops.get(i).join().res()).isZero();
+            }
+            assertThat(tiny.inFlight()).isZero();
+            assertThat(tiny.reap()).isZero();
+        }
+    }
+
+    // ------------------------------------------------------------------ close()
+
+    @Test
+    void closeWithOperationsInFlightFailsTheirFuturesAndReleasesEverything() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_FUTEX), () -> Linux.feature(Feature.IO_URING_FUTEX).cause());
+        int before = LeakGuard.openDescriptorCount();
+        try (EventFd e = EventFd.open()) {
+            Uring closing = Uring.open(8);
+            Futex futex = Futex.privateWord(Arena.ofAuto().allocate(JAVA_INT), 0);
+            List<CompletableFuture<?>> pending = List.of(
+                    closing.awaitFutex(futex, 0),
+                    closing.submit(new Uring.Timeout(Duration.ofHours(1), 1)),
+                    closing.submit(new Uring.PollAdd(e, Poller.READABLE, false, 2)),
+                    closing.submit(new Uring.PollAdd(e, Poller.READABLE, true, 3), c -> { }));
+            assertThat(closing.inFlight()).isEqualTo(4);
+
+            closing.close();
+
+            assertThat(closing.inFlight()).isZero();
+            for (CompletableFuture<?> f : pending) {
+                assertThat(f).isCompletedExceptionally();
+                assertThat(catchThrowable(f::join).getCause()).isInstanceOf(IOException.class).hasMessageContaining("Uring closed");
+            }
+            assertThat(futex.wake(1)).as("the kernel holds no waiter").isZero();
+            assertThatThrownBy(() -> closing.submit(new Uring.Nop(4))).isInstanceOf(IllegalStateException.class);
+            closing.close(); // idempotent
+            assertThat(e.tryReadValue()).as("the EventFd is still usable").isZero();
+        }
+        assertThat(LeakGuard.openDescriptorCount()).as("ring, its eventfd and the EventFd closed").isEqualTo(before);
+    }
+
+    @Test
+    void closingAPrivateRingOpensNoOtherRing() {
+        Set<Integer> before = ioUringDescriptors();
+        Uring.open(4).close();
+        assertThat(ioUringDescriptors()).isEqualTo(before);
+    }
+
+    // ------------------------------------------------------------------ a poller driven by the caller
+
+    @Test
+    void aRingOnAPollerDrivenByTheTestThreadCompletesFuturesOnThatThread() throws Exception {
+        try (Poller own = Poller.open(); Uring driven = Uring.open(4, own)) {
+            AtomicReference<Thread> completedOn = new AtomicReference<>();
+            CompletableFuture<Completion> timeout = driven.submit(new Uring.Timeout(Duration.ofMillis(20), 1));
+            timeout.whenComplete((c, t) -> completedOn.set(Thread.currentThread()));
+
+            Thread.sleep(100);
+            assertThat(timeout).as("nobody reaps until the poller is polled").isNotDone();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+            while (!timeout.isDone() && System.nanoTime() < deadline) own.poll(Duration.ofSeconds(1));
+
+            assertThat(timeout.join().res()).isEqualTo(-fdkit_h.ETIME());
+            assertThat(completedOn.get()).isSameAs(Thread.currentThread());
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static Completion get(CompletableFuture<Completion> f) throws InterruptedException, ExecutionException, TimeoutException {
+        return f.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /** The io_uring descriptor {@code open} creates. */
+    private static int newRingDescriptor(Runnable open) {
+        Set<Integer> before = ioUringDescriptors();
+        open.run();
+        Set<Integer> created = new HashSet<>(ioUringDescriptors());
+        created.removeAll(before);
+        assertThat(created).hasSize(1);
+        return created.iterator().next();
+    }
+
+    private static Set<Integer> ioUringDescriptors() {
+        Set<Integer> fds = new HashSet<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path entry : entries) {
+                try {
+                    if (Files.readSymbolicLink(entry).toString().equals("anon_inode:[io_uring]")) fds.add(Integer.parseInt(entry.getFileName().toString()));
+                } catch (IOException gone) {
+                    // the directory stream's own descriptor
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return fds;
+    }
+
+    /** The submission queue tail the kernel reports in /proc/self/fdinfo (printed by io_uring since Linux 5.x). */
+    private static long sqTail(int ring) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + ring))) {
+            if (line.startsWith("SqTail:")) return Long.parseLong(line.substring("SqTail:".length()).trim());
+        }
+        throw new AssertionError("no SqTail in fdinfo of io_uring fd " + ring);
+    }
+}

@@ -1,0 +1,172 @@
+package dev.fdkit.internal;
+
+import dev.fdkit.Capability;
+import dev.fdkit.ErrnoException;
+import dev.fdkit.Feature;
+import dev.fdkit.LeakGuard;
+import dev.fdkit.Linux;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The feature probe. What is available depends on the machine, so the tests assert what holds everywhere
+ * (one entry per feature, causes, consistency between features) and guard the rest with assumptions.
+ */
+@ExtendWith(LeakGuard.class)
+@Timeout(60)
+class FeatureProbeTest {
+    /** Features that need another one: unavailable whenever it is. */
+    private static final Map<Feature, Set<Feature>> DEPENDENTS = Map.of(
+            Feature.PIDFD_OPEN, EnumSet.of(Feature.PIDFD_NONBLOCK, Feature.WAITID_P_PIDFD, Feature.PIDFD_SEND_SIGNAL,
+                    Feature.PIDFD_GET_INFO, Feature.PIDFD_INFO_EXIT),
+            Feature.PIDFD_GET_INFO, EnumSet.of(Feature.PIDFD_INFO_EXIT),
+            Feature.IO_URING, EnumSet.of(Feature.IO_URING_WAITID, Feature.IO_URING_FUTEX));
+
+    @Test
+    void featuresListsEveryFeatureOnceInOrderEachWithACause() {
+        List<Capability> features = Linux.features();
+        assertThat(features).extracting(Capability::feature).containsExactly(Feature.values());
+        assertThat(features).allSatisfy(c -> assertThat(c.cause()).as("cause of %s", c.feature()).isNotBlank());
+    }
+
+    @Test
+    void featuresAreProbedOnceAndCached() {
+        assertThat(Linux.features()).isSameAs(Linux.features());
+        for (Feature f : Feature.values()) {
+            assertThat(Linux.feature(f)).isSameAs(Linux.features().get(f.ordinal()));
+            assertThat(Linux.has(f)).isEqualTo(Linux.feature(f).available());
+        }
+    }
+
+    @Test
+    void aFeatureIsUnavailableWheneverOneItNeedsIs() {
+        assertDependentsFollow(Linux.features());
+    }
+
+    @Test
+    void displayNamesAreDistinctAndNonEmpty() {
+        assertThat(List.of(Feature.values())).extracting(Feature::displayName).doesNotHaveDuplicates().allSatisfy(n -> assertThat(n).isNotBlank());
+    }
+
+    @Test
+    void kernelReleaseAndGlibcVersionDescribeThisMachine() throws IOException {
+        assertThat(Linux.kernelRelease()).isEqualTo(Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim());
+        assertThat(Linux.glibcVersion()).matches("\\d+\\.\\d+.*");
+    }
+
+    @Test
+    void kernelAtLeastComparesMajorThenMinor() {
+        String[] parts = Linux.kernelRelease().split("[.-]");
+        int major = Integer.parseInt(parts[0]);
+        int minor = Integer.parseInt(parts[1]);
+        assertThat(FeatureProbe.kernelAtLeast(major, minor)).isTrue();
+        assertThat(FeatureProbe.kernelAtLeast(major, minor + 1)).isFalse();
+        assertThat(FeatureProbe.kernelAtLeast(major - 1, minor + 50)).isTrue();
+        assertThat(FeatureProbe.kernelAtLeast(major + 1, 0)).isFalse();
+        assertThat(FeatureProbe.kernelAtLeast(2, 6)).isTrue();
+    }
+
+    @Test
+    void criticalWithErrnoFollowsTheJdkVersion() {
+        boolean jdk24OrLater = Runtime.version().feature() >= 24;
+        assertThat(Linux.has(Feature.CRITICAL_WITH_ERRNO)).isEqualTo(jdk24OrLater);
+        assertThat(Syscalls.criticalWithErrno()).isEqualTo(jdk24OrLater);
+    }
+
+    @Test
+    void pidfdSpawnpFollowsTheGlibcSymbol() {
+        assertThat(Linux.has(Feature.PIDFD_SPAWNP)).isEqualTo(Syscalls.hasSymbol("pidfd_spawnp"));
+        assertThat(Linux.feature(Feature.PIDFD_SPAWNP).cause()).contains(Linux.glibcVersion());
+    }
+
+    @Test
+    void availablePidfdOpenOpensAPidfdForThisProcess() throws ErrnoException {
+        assumeTrue(Linux.has(Feature.PIDFD_OPEN), () -> "pidfd_open unavailable here: " + Linux.feature(Feature.PIDFD_OPEN).cause());
+        int pidfd = Syscalls.pidfdOpen((int) ProcessHandle.current().pid(), 0);
+        try {
+            assertThat(pidfd).isNotNegative();
+            assertThat(Syscalls.pidfdSendSignal(pidfd, 0, 0)).as("signal 0 to ourselves").isTrue();
+        } finally {
+            Syscalls.close(pidfd);
+        }
+    }
+
+    @Test
+    void unavailableFeaturesSayWhy() {
+        for (Capability c : Linux.features()) {
+            if (c.available()) continue;
+            assertThat(c.cause()).as("cause of %s", c.feature())
+                    .containsAnyOf("ENOSYS", "EPERM", "EINVAL", "kernel", "glibc", "JDK", "needs", "disabled", "sysctl", "IORING_REGISTER_PROBE");
+        }
+    }
+
+    // ------------------------------------------------------------------ -Dfdkit.disable
+
+    @Test
+    void disablePropertyTurnsAvailableFeaturesOffByDisplayOrEnumName() {
+        Set<Feature> asked = EnumSet.of(Feature.FUTEX_WAITV, Feature.CRITICAL_WITH_ERRNO);
+        assumeTrue(asked.stream().anyMatch(Linux::has), "neither futex_waitv nor critical+captureCallState is available here");
+        List<Capability> probed = withDisableProperty(" futex_waitv , critical_with_errno,no-such-feature", FeatureProbe::probeAll);
+        assertThat(probed).extracting(Capability::feature).containsExactly(Feature.values());
+        for (Capability c : probed) {
+            if (asked.contains(c.feature())) {
+                assertThat(c.available()).as("%s disabled", c.feature()).isFalse();
+                if (Linux.has(c.feature())) assertThat(c.cause()).contains("disabled by -D" + FeatureProbe.DISABLE_PROPERTY);
+            } else {
+                assertThat(c.available()).as("%s untouched", c.feature()).isEqualTo(Linux.has(c.feature()));
+            }
+        }
+    }
+
+    @Test
+    void disablingAFeatureAlsoDisablesWhatNeedsIt() {
+        for (Feature base : DEPENDENTS.keySet()) {
+            if (!Linux.has(base)) continue;
+            List<Capability> probed = withDisableProperty(base.displayName(), FeatureProbe::probeAll);
+            assertThat(probed.get(base.ordinal()).available()).as("%s disabled", base).isFalse();
+            assertDependentsFollow(probed);
+        }
+    }
+
+    @Test
+    void emptyOrUnknownDisablePropertyDisablesNothing() {
+        for (String value : new String[] {"", " , ", "no_such_feature"}) {
+            List<Capability> probed = withDisableProperty(value, FeatureProbe::probeAll);
+            assertThat(probed).extracting(Capability::available).as("-D%s=%s", FeatureProbe.DISABLE_PROPERTY, value)
+                    .containsExactlyElementsOf(Linux.features().stream().map(Capability::available).toList());
+        }
+    }
+
+    private static void assertDependentsFollow(List<Capability> capabilities) {
+        DEPENDENTS.forEach((base, dependents) -> {
+            if (capabilities.get(base.ordinal()).available()) return;
+            for (Feature d : dependents) {
+                assertThat(capabilities.get(d.ordinal()).available()).as("%s without %s", d, base).isFalse();
+            }
+        });
+    }
+
+    private static <T> T withDisableProperty(String value, Supplier<T> action) {
+        String previous = System.getProperty(FeatureProbe.DISABLE_PROPERTY);
+        System.setProperty(FeatureProbe.DISABLE_PROPERTY, value);
+        try {
+            return action.get();
+        } finally {
+            if (previous == null) System.clearProperty(FeatureProbe.DISABLE_PROPERTY);
+            else System.setProperty(FeatureProbe.DISABLE_PROPERTY, previous);
+        }
+    }
+}
