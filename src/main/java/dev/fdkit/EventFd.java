@@ -5,8 +5,8 @@ import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.linux.fdkit_h;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
+import java.io.UncheckedIOException;
 import java.util.OptionalLong;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -32,7 +32,6 @@ public final class EventFd implements FdOwner, AutoCloseable {
     /** The largest value the counter can hold, 2^64-2, as an unsigned long. */
     public static final long MAX_COUNT = -2L;
 
-    private static final Cleaner CLEANER = Cleaner.create();
 
     private final Fd fd;
     private final boolean semaphore;
@@ -52,7 +51,7 @@ public final class EventFd implements FdOwner, AutoCloseable {
         }
         this.semaphore = semaphore;
         Fd owned = this.fd;
-        this.cleanable = CLEANER.register(this, owned::close); // backstop for a leaked EventFd; close() is the path
+        this.cleanable = Fd.CLEANER.register(this, owned::close); // backstop for a leaked EventFd; close() is the path
     }
 
     /** A counter-mode eventfd starting at 0. */
@@ -158,7 +157,9 @@ public final class EventFd implements FdOwner, AutoCloseable {
     /**
      * A future completed by the shared poller's thread with the next value read. Cancelling it gives up
      * the claim: a value read for a cancelled future is added back to the counter, so nothing is lost.
-     * Closing the EventFd fails pending futures with an IOException.
+     * Closing the EventFd fails pending futures with an IOException. The future completes on the shared
+     * poller's thread: dependent stages attached with the non-async methods run there, so keep them short
+     * (or use the *Async variants), or every fdkit wait in the process stalls behind them.
      */
     public CompletableFuture<Long> readAsync() {
         if (readers.isEmpty()) {

@@ -30,7 +30,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * <p>
  * Every argument is checked before any syscall: the segment must be native, writable, alive, and hold the
  * word at a 4-byte-aligned address, so no EFAULT ever reaches the kernel. The segment is passed to the
- * kernel as a segment, so its arena cannot be closed while a thread waits on it.
+ * kernel as a segment, so its arena cannot be closed while a thread waits on it — except in
+ * {@link #awaitAny}, whose words reach the kernel through futex_waitv's entry array: keep their memory open
+ * until it returns.
  * <p>
  * <b>Blocking and virtual threads</b>: {@link #await(int)} and {@link #await(int, Duration)} called on a
  * virtual thread wait through io_uring (IORING_OP_FUTEX_WAIT, Linux 6.7) when it is available: the kernel

@@ -226,7 +226,7 @@ public final class Poller implements Pollable, AutoCloseable {
      */
     @Override
     public void close() {
-        if (this == Shared.INSTANCE) throw new IllegalStateException("the shared poller cannot be closed");
+        if (ownThread != null) throw new IllegalStateException("the shared poller cannot be closed"); // only it has a thread
         if (closed) return;
         closed = true;
         for (Registration r : liveRegistrations()) r.cancel();

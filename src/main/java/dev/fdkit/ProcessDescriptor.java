@@ -47,7 +47,6 @@ import java.util.concurrent.TimeoutException;
  * race-free.
  */
 public final class ProcessDescriptor implements FdOwner, AutoCloseable {
-    private static final Cleaner CLEANER = Cleaner.create();
     private static final ExitStatus STILL_RUNNING = null;
 
     private final Watch watch;
@@ -55,7 +54,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
 
     private ProcessDescriptor(Watch watch) {
         this.watch = watch;
-        this.cleanable = CLEANER.register(this, watch); // backstop: a dropped descriptor is closed like close()
+        this.cleanable = Fd.CLEANER.register(this, watch); // backstop: a dropped descriptor is closed like close()
     }
 
     // ------------------------------------------------------------------ starting and opening
@@ -98,7 +97,13 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
             stdio.closeChildEnds();
             Watch watch = new Watch(child.pid(), child.pidfd() >= 0 ? new Fd(child.pidfd(), "ProcessDescriptor") : null,
                     true, opts.contains(SpawnOption.KILL_ON_CLOSE), stdio.stdin(), stdio.stdout(), stdio.stderr());
-            watch.watchChild();
+            try {
+                watch.watchChild();
+            } catch (RuntimeException e) { // unwatched, it would run unsupervised and end a zombie
+                Spawner.killAndReap(child.pid(), e);
+                if (watch.pidfd != null) watch.pidfd.close();
+                throw e;
+            }
             return new ProcessDescriptor(watch);
         } catch (IOException | RuntimeException e) {
             stdio.closeAll();
@@ -124,8 +129,8 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
         Fd pidfd = null;
         if (Linux.has(Feature.PIDFD_OPEN)) {
             pidfd = new Fd(Syscalls.pidfdOpen((int) pid, 0), "ProcessDescriptor");
-        } else if (!Syscalls.kill((int) pid, 0) && !java.nio.file.Files.exists(java.nio.file.Path.of("/proc/" + pid))) {
-            throw new ErrnoException("kill", "pid=" + pid + ", sig=0", Errno.ESRCH);
+        } else if (FallbackReaper.startTicks((int) pid) < 0) { // /proc, not kill(0): EPERM for others' processes
+            throw new ErrnoException("open", "/proc/" + pid + "/stat", Errno.ESRCH);
         }
         return new ProcessDescriptor(new Watch((int) pid, pidfd, false, false, null, null, null));
     }

@@ -8,7 +8,9 @@ public enum SpawnOption {
     NEW_PROCESS_GROUP,
     /**
      * Closing the descriptor (or dropping it unclosed) sends SIGKILL to a child that is still running, then
-     * reaps it: FreeBSD's pdfork without PD_DAEMON.
+     * reaps it: FreeBSD's pdfork without PD_DAEMON. Only the child itself is killed, not processes it
+     * started (a shell's own children survive): combine with {@link #NEW_PROCESS_GROUP} and signal the
+     * group yourself to end a whole tree.
      */
     KILL_ON_CLOSE
 }

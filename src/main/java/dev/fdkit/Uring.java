@@ -415,10 +415,10 @@ public final class Uring implements Pollable, AutoCloseable {
     public CompletableFuture<ExitStatus> exitOf(ProcessDescriptor process) {
         Waitid op = new Waitid(process, false, internalCookies.getAndIncrement());
         return submit(op).thenCompose(c -> {
-            // -ECHILD for an fdkit child: its descriptor's reaper, woken by the same exit, reaped it before
-            // io_uring re-checked (see Waitid). It has exited all the same, and onExit() has its status.
-            boolean reapedByItsDescriptor = c.res() == -Errno.ECHILD && process.isChild();
-            if (c.res() < 0 && !reapedByItsDescriptor) {
+            // -ECHILD: for an fdkit child, its descriptor's reaper (woken by the same exit) reaped it before
+            // io_uring re-checked (see Waitid); for someone else's process, waitid cannot see it at all. Either
+            // way onExit() knows: the status, or the poller's wait for the pidfd.
+            if (c.res() < 0 && c.res() != -Errno.ECHILD) {
                 return CompletableFuture.failedFuture(new ErrnoException("waitid", "IORING_OP_WAITID, pid=" + process.pid(), (int) -c.res()));
             }
             return process.onExit();

@@ -14,6 +14,9 @@ import java.lang.invoke.VarHandle;
  * State is one int: the sign bit says "closed", the rest counts uses in progress.
  */
 public final class Fd {
+    /** fdkit's one Cleaner: the backstop that closes what a leaked owner never closed (close() is the path). */
+    public static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
+
     private static final int CLOSED = Integer.MIN_VALUE;
     private static final VarHandle STATE;
 

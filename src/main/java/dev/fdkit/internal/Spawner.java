@@ -165,15 +165,23 @@ public final class Spawner {
         try {
             return Syscalls.pidfdOpen(pid, 0);
         } catch (ErrnoException e) {
-            try {
-                Syscalls.kill(pid, fdkit_h.SIGKILL());
-                Syscalls.waitid(fdkit_h.P_PID(), pid, fdkit_h.WEXITED(), true); // SIGKILL: returns promptly
-            } catch (ErrnoException cleanup) {
-                e.addSuppressed(cleanup);
-            }
+            killAndReap(pid, e);
             ErrnoException named = new ErrnoException("pidfd_open", "pid=" + pid + " of \"" + program + "\", which was killed", e.errno());
             for (Throwable s : e.getSuppressed()) named.addSuppressed(s);
             throw named;
+        }
+    }
+
+    /**
+     * For a child that could not be put under supervision: SIGKILL and reap it (its pid is still ours,
+     * being unreaped), so it neither runs unwatched nor stays a zombie. Cleanup errors go to {@code failure}.
+     */
+    public static void killAndReap(int pid, Throwable failure) {
+        try {
+            Syscalls.kill(pid, fdkit_h.SIGKILL());
+            Syscalls.waitid(fdkit_h.P_PID(), pid, fdkit_h.WEXITED(), true); // SIGKILL: returns promptly
+        } catch (ErrnoException cleanup) {
+            failure.addSuppressed(cleanup);
         }
     }
 
@@ -181,18 +189,12 @@ public final class Spawner {
         try {
             int pid = (int) PIDFD_GETPID.invokeExact(pidfd);
             if (pid > 0) return pid;
+            throw new ErrnoException("pidfd_getpid", "pidfd=" + pidfd, Errno.EINVAL);
+        } catch (ErrnoException e) {
+            throw e;
         } catch (Throwable t) {
             throw new AssertionError("pidfd_getpid failed", t);
         }
-        // The fallback reads "Pid:" from fdinfo, which every pidfd kernel prints.
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + pidfd))) {
-                if (line.startsWith("Pid:")) return Integer.parseInt(line.substring(4).trim());
-            }
-        } catch (java.io.IOException e) {
-            // fall through
-        }
-        throw new ErrnoException("pidfd_getpid", "pidfd=" + pidfd, Errno.EINVAL);
     }
 
     private static int invoke(MethodHandle h, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment d, MemorySegment e, MemorySegment f) {
