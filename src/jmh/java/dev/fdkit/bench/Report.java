@@ -1,0 +1,321 @@
+package dev.fdkit.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Writes bench/REPORT.md from JMH's JSON result file and the C baselines' JSON lines (run by bin/bench):
+ * the machine, then one table line per row and baseline with the ratio fdkit / baseline, its error, the
+ * row's target and whether it is met, then every raw measurement.
+ * <p>
+ * Errors: JMH's score error (the 99.9% confidence half-width over all measurement iterations); for C, the
+ * standard deviation over the program's runs. The ratio's error is propagated as for independent
+ * quantities: r·sqrt((ea/a)² + (eb/b)²).
+ * <p>
+ * Usage: {@code Report [--jmh FILE] [--c FILE] [--run FILE] [--out FILE]}; the run file (bench/run.properties,
+ * written by bin/bench) says how and when the results were measured: command, mode (quick|full), gcc,
+ * load.before, load.after, finished.
+ */
+public final class Report {
+    /** One measured figure: a JMH benchmark's primary score or a C program's best run. */
+    record Measurement(String key, double score, double error, String unit, double allocPerOp, String settings,
+                       double lowest, double highest, double cpu, double cpuError) {
+        /** The best single iteration (JMH) or run (C): lowest for times, highest for throughputs. */
+        double best(boolean lowerIsBetter) {
+            return lowerIsBetter ? lowest : highest;
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) throw new IllegalArgumentException("expected --option value, got " + args[i]);
+            options.put(args[i].substring(2), args[i + 1]);
+        }
+        Path jmhFile = Path.of(options.getOrDefault("jmh", "bench/jmh-result.json"));
+        Path cFile = Path.of(options.getOrDefault("c", "bench/c-result.json"));
+        Path out = Path.of(options.getOrDefault("out", "bench/REPORT.md"));
+        Path runFile = Path.of(options.getOrDefault("run", "bench/run.properties"));
+        Properties run = new Properties();
+        if (Files.exists(runFile)) {
+            try (var in = Files.newBufferedReader(runFile)) {
+                run.load(in);
+            }
+        }
+
+        List<Object> jmh = Files.exists(jmhFile) ? Json.array(Json.parse(Files.readString(jmhFile))) : List.of();
+        Map<String, Measurement> measurements = new LinkedHashMap<>();
+        for (Object o : jmh) {
+            Measurement m = fromJmh(Json.object(o));
+            measurements.put(m.key(), m);
+        }
+        if (Files.exists(cFile)) {
+            for (Object o : Json.array(Json.parse(Files.readString(cFile)))) {
+                Measurement m = fromC(Json.object(o));
+                measurements.put(m.key(), m);
+            }
+        }
+
+        Map<String, Object> firstJmh = jmh.isEmpty() ? Map.of() : Json.object(jmh.get(0));
+        String markdown = render(run, firstJmh, measurements, jmhFile, cFile);
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, markdown);
+        System.out.println("wrote " + out);
+    }
+
+    private static Measurement fromJmh(Map<String, Object> result) {
+        Map<String, Object> primary = Json.object(result.get("primaryMetric"));
+        Map<String, Object> secondary = Json.object(result.get("secondaryMetrics"));
+        Map<String, Object> alloc = Json.object(secondary.get("gc.alloc.rate.norm"));
+        Map<String, Object> cpu = Json.object(secondary.get("cpu.time.norm"));
+        String settings = String.format(Locale.ROOT, "%s, %.0f fork(s) × %.0f × %s after %.0f × %s warm-up",
+                result.get("mode"), Json.number(result.get("forks")), Json.number(result.get("measurementIterations")),
+                result.get("measurementTime"), Json.number(result.get("warmupIterations")), result.get("warmupTime"));
+        List<Double> iterations = Json.array(primary.get("rawData")).stream()
+                .flatMap(fork -> Json.array(fork).stream()).map(Json::number).toList();
+        return new Measurement("jmh:" + result.get("benchmark"), Json.number(primary.get("score")),
+                Json.number(primary.get("scoreError")), String.valueOf(primary.get("scoreUnit")),
+                alloc.isEmpty() ? Double.NaN : Json.number(alloc.get("score")), settings,
+                min(iterations), max(iterations),
+                cpu.isEmpty() ? Double.NaN : Json.number(cpu.get("score")), cpu.isEmpty() ? Double.NaN : Json.number(cpu.get("scoreError")));
+    }
+
+    private static Measurement fromC(Map<String, Object> result) {
+        List<Object> runs = Json.array(result.get("runs"));
+        List<Double> values = runs.stream().map(Json::number).toList();
+        return new Measurement("c:" + result.get("name"), Json.number(result.get("score")), Json.number(result.get("error")),
+                String.valueOf(result.get("unit")), Double.NaN, "best of " + runs.size() + " runs, mean " + fmt(Json.number(result.get("mean"))),
+                min(values), max(values), Json.number(result.get("cpu")), stdev(Json.array(result.get("cpu_runs"))));
+    }
+
+    private static double stdev(List<Object> runs) {
+        double[] v = runs.stream().mapToDouble(Json::number).toArray();
+        if (v.length < 2) return Double.NaN;
+        double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN), sq = 0;
+        for (double x : v) sq += (x - mean) * (x - mean);
+        return Math.sqrt(sq / (v.length - 1));
+    }
+
+    private static double min(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+    }
+
+    private static double max(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+    }
+
+    // ---------------------------------------------------------------------------------------- Markdown
+
+    private static String render(Properties run, Map<String, Object> jmhInfo,
+                                 Map<String, Measurement> measurements, Path jmhFile, Path cFile) {
+        StringBuilder md = new StringBuilder();
+        String now = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z"));
+        String date = run.getProperty("finished", now);
+        String mode = run.getProperty("mode", "full");
+        md.append("# fdkit benchmark report\n\n");
+        md.append("Measured ").append(date).append(" by `").append(run.getProperty("command", "bin/bench")).append("` (")
+                .append(mode).append(" mode").append("quick".equals(mode) ? ": short runs, wide error bars, not for quoting" : "")
+                .append(")").append(date.equals(now) ? "" : "; report written " + now)
+                .append(". Raw data: `").append(jmhFile).append("` (JMH) and `").append(cFile).append("` (C baselines).\n\n");
+
+        md.append("## Machine\n\n");
+        md.append("- **Machine:** ").append(machineLine(jmhInfo)).append('\n');
+        md.append("- CPU: ").append(cpu()).append('\n');
+        md.append("- Kernel: ").append(read("/proc/sys/kernel/osrelease")).append('\n');
+        md.append("- Mitigations (/sys/devices/system/cpu/vulnerabilities): ").append(mitigations()).append('\n');
+        md.append("- JDK: ").append(jdk(jmhInfo)).append("; JMH ").append(jmhInfo.getOrDefault("jmhVersion", "?"))
+                .append(", JVM options `").append(jvmArgs(jmhInfo)).append("`\n");
+        if (run.containsKey("gcc")) md.append("- C baselines: ").append(run.getProperty("gcc")).append(", `-O2 -pthread`\n");
+        if (run.containsKey("load.before")) {
+            md.append("- Load average (/proc/loadavg, 1/5/15 min) before the run: ").append(run.getProperty("load.before"))
+                    .append(run.containsKey("load.after") ? "; after: " + run.getProperty("load.after") : "")
+                    .append(" — the benchmarks themselves keep about one CPU busy; more means other work shared the machine\n");
+        }
+        md.append("- Date: ").append(date).append("\n\n");
+
+        md.append("## Results\n\n");
+        md.append("fdkit / baseline below 1 means fdkit is faster (for times). Errors: JMH's 99.9% confidence half-width; ")
+                .append("C: standard deviation over its runs (its score is the best run); ratios: propagated, ")
+                .append("r·√((ea/a)² + (eb/b)²). \"Met\" compares the ratio itself with the target. \"Best / best\" ")
+                .append("divides fdkit's best JMH iteration by the baseline's best iteration or run: like with like, and ")
+                .append("less sensitive to other load on the machine. \"CPU\": thread CPU time (user + system) per op — ")
+                .append("JMH's worker threads (dev.fdkit.bench.CpuTimeProfiler) and the C loop's thread (CLOCK_THREAD_CPUTIME_ID, ")
+                .append("best run) — which does not count time other processes held the CPU; on a quiet machine it is ")
+                .append("close to the wall time.\n\n");
+        md.append("| Row | fdkit | Baseline | Baseline score | fdkit / baseline | Best / best | CPU: fdkit / baseline | Target | Met |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|\n");
+        Set<String> used = new HashSet<>();
+        List<Rows.Row> missed = new ArrayList<>();
+        for (Rows.Row row : Rows.ALL) {
+            Measurement f = measurements.get(row.fdkit());
+            used.add(row.fdkit());
+            boolean first = true;
+            for (Rows.Baseline b : row.baselines()) {
+                used.add(b.key());
+                Measurement m = measurements.get(b.key());
+                boolean targeted = row.target() != null && row.target().baseline().equals(b.key());
+                boolean lowerIsBetter = row.target() == null || row.target().atMost();
+                String ratio = "not run", best = "not run", cpuRatio = "not run", met = targeted ? "not run" : "—";
+                if (f != null && m != null) {
+                    if (!f.unit().equals(m.unit())) {
+                        ratio = "units differ";
+                    } else {
+                        double r = f.score() / m.score();
+                        double e = r * Math.hypot(f.error() / f.score(), m.error() / m.score());
+                        ratio = fmtRatio(r) + " ± " + fmtRatio(e);
+                        best = fmtRatio(f.best(lowerIsBetter) / m.best(lowerIsBetter));
+                        double c = f.cpu() / m.cpu();
+                        cpuRatio = Double.isNaN(c) ? "—" : fmtRatio(c) + " ± " + fmtRatio(c * Math.hypot(f.cpuError() / f.cpu(), m.cpuError() / m.cpu()));
+                        if (targeted) {
+                            boolean ok = row.target().met(r);
+                            boolean straddles = row.target().met(r - e) != row.target().met(r + e);
+                            met = (ok ? "**yes**" : "**no**") + (straddles ? " (within error)" : "");
+                            if (!ok) missed.add(row);
+                        }
+                    }
+                }
+                md.append("| ").append(first ? row.title() : "")
+                        .append(" | ").append(first ? score(f) : "")
+                        .append(" | ").append(b.label())
+                        .append(" | ").append(score(m))
+                        .append(" | ").append(ratio)
+                        .append(" | ").append(best)
+                        .append(" | ").append(cpuRatio)
+                        .append(" | ").append(targeted ? row.target().text() : "—")
+                        .append(" | ").append(met).append(" |\n");
+                first = false;
+            }
+        }
+
+        md.append("\n## Rows\n");
+        for (Rows.Row row : Rows.ALL) {
+            md.append("\n### ").append(row.title()).append("\n\n");
+            if (!row.notes().isBlank()) md.append(row.notes().strip()).append("\n\n");
+            Measurement f = measurements.get(row.fdkit());
+            if (!row.diagnostics().isEmpty()) {
+                md.append("Diagnostics:\n\n");
+                for (String key : row.diagnostics()) {
+                    used.add(key);
+                    md.append("- `").append(key).append("`: ").append(score(measurements.get(key))).append('\n');
+                }
+                md.append('\n');
+            }
+            if (f != null && !Double.isNaN(f.allocPerOp())) {
+                md.append("fdkit allocates ").append(fmt(f.allocPerOp())).append(" B/op (JMH `-prof gc`, gc.alloc.rate.norm).\n\n");
+            }
+            if (missed.contains(row)) {
+                md.append("**Target missed.** Where the time goes: the raw FFM baselines above give the cost of the downcalls ")
+                        .append("themselves, the allocation figure rules garbage in or out; for more, run the row's benchmark ")
+                        .append("with a profiler: `bin/bench --only <Benchmark> -- -prof perfnorm` (needs hardware counters; ")
+                        .append("in a VM without them `-prof stack` or `-prof jfr`).\n\n");
+            }
+        }
+
+        md.append("## All measurements\n\n");
+        md.append("| Measurement | Score | Alloc B/op | Settings |\n|---|---|---|---|\n");
+        for (Measurement m : measurements.values()) {
+            md.append("| `").append(m.key()).append("`").append(used.contains(m.key()) ? "" : " (in no row)")
+                    .append(" | ").append(score(m))
+                    .append(" | ").append(Double.isNaN(m.allocPerOp()) ? "—" : fmt(m.allocPerOp()))
+                    .append(" | ").append(m.settings()).append(" |\n");
+        }
+        return md.toString();
+    }
+
+    private static String score(Measurement m) {
+        if (m == null) return "not run";
+        return fmt(m.score()) + " ± " + (Double.isNaN(m.error()) ? "?" : fmt(m.error())) + " " + m.unit()
+                + (Double.isNaN(m.cpu()) ? "" : " (CPU " + fmt(m.cpu()) + " ± " + fmt(m.cpuError()) + ")");
+    }
+
+    private static String fmt(double v) {
+        if (Double.isNaN(v)) return "?";
+        double a = Math.abs(v);
+        return String.format(Locale.ROOT, a >= 100 ? "%.1f" : a >= 10 ? "%.2f" : "%.3f", v);
+    }
+
+    private static String fmtRatio(double v) {
+        return Double.isNaN(v) ? "?" : String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    // ---------------------------------------------------------------------------------------- the machine
+
+    /** One line to quote with any figure from this report (README's performance table copies it). */
+    private static String machineLine(Map<String, Object> jmhInfo) {
+        return cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, Linux "
+                + read("/proc/sys/kernel/osrelease") + ", JDK " + jmhInfo.getOrDefault("jdkVersion", Runtime.version().toString());
+    }
+
+    private static String cpuModel() {
+        return cpuinfo().stream().filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).strip())
+                .findFirst().orElse(System.getProperty("os.arch"));
+    }
+
+    private static String cpu() {
+        List<String> lines = cpuinfo();
+        long logical = lines.stream().filter(l -> l.startsWith("processor")).count();
+        Set<String> cores = new HashSet<>();
+        String physical = "";
+        for (String l : lines) {
+            if (l.startsWith("physical id")) physical = l.substring(l.indexOf(':') + 1).strip();
+            if (l.startsWith("core id")) cores.add(physical + "/" + l.substring(l.indexOf(':') + 1).strip());
+        }
+        String flags = lines.stream().filter(l -> l.startsWith("flags")).findFirst().orElse("");
+        return cpuModel() + "; " + logical + " logical CPUs, " + (cores.isEmpty() ? "?" : cores.size()) + " cores"
+                + (flags.contains(" hypervisor") ? " (virtual machine)" : "");
+    }
+
+    private static List<String> cpuinfo() {
+        try {
+            return Files.readAllLines(Path.of("/proc/cpuinfo"));
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** Each vulnerability the kernel reports as anything but "Not affected", then the count of the rest. */
+    private static String mitigations() {
+        Path dir = Path.of("/sys/devices/system/cpu/vulnerabilities");
+        List<String> affected = new ArrayList<>();
+        int notAffected = 0;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : files.sorted().toList()) {
+                String state = read(p.toString());
+                if (state.equals("Not affected")) notAffected++;
+                else affected.add(p.getFileName() + ": " + state);
+            }
+        } catch (IOException e) {
+            return "unknown (" + dir + " unreadable)";
+        }
+        return (affected.isEmpty() ? "" : String.join("; ", affected) + "; ") + notAffected + " others not affected";
+    }
+
+    private static String jdk(Map<String, Object> jmhInfo) {
+        if (jmhInfo.isEmpty()) return Runtime.version() + " (the report's JVM; no JMH results)";
+        return jmhInfo.get("jdkVersion") + " (" + jmhInfo.get("vmName") + " " + jmhInfo.get("vmVersion") + ")";
+    }
+
+    private static String jvmArgs(Map<String, Object> jmhInfo) {
+        return String.join(" ", Json.array(jmhInfo.get("jvmArgs")).stream().map(String::valueOf).toList());
+    }
+
+    private static String read(String file) {
+        try {
+            return Files.readString(Path.of(file)).strip();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+}
