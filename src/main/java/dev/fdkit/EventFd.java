@@ -2,7 +2,7 @@ package dev.fdkit;
 
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.Uapi;
 
 import java.io.IOException;
 import java.lang.ref.Cleaner;
@@ -43,7 +43,7 @@ public final class EventFd implements FdOwner, AutoCloseable {
     private boolean closing; // guarded by lock
 
     private EventFd(int initialValue, boolean semaphore) {
-        int flags = fdkit_h.EFD_CLOEXEC() | fdkit_h.EFD_NONBLOCK() | (semaphore ? fdkit_h.EFD_SEMAPHORE() : 0);
+        int flags = Uapi.EFD_CLOEXEC | Uapi.EFD_NONBLOCK | (semaphore ? Uapi.EFD_SEMAPHORE : 0);
         try {
             this.fd = new Fd(Syscalls.eventfd(initialValue, flags), "EventFd");
         } catch (ErrnoException e) {

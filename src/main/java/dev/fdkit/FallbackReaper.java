@@ -1,7 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.Uapi;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,7 +35,7 @@ final class FallbackReaper {
         synchronized (watch.reapLock) {
             if (watch.exit.isDone()) return false;
             try {
-                return Syscalls.waitid(fdkit_h.P_PID(), watch.pid, fdkit_h.WEXITED() | fdkit_h.WNOHANG() | fdkit_h.WNOWAIT(), true) == null;
+                return Syscalls.waitid(Uapi.P_PID, watch.pid, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true) == null;
             } catch (ErrnoException e) {
                 return false;
             }
@@ -77,7 +77,7 @@ final class FallbackReaper {
             return;
         }
         synchronized (watch.reapLock) {
-            Syscalls.WaitResult w = Syscalls.waitid(fdkit_h.P_PID(), watch.pid, fdkit_h.WEXITED() | fdkit_h.WNOHANG(), false);
+            Syscalls.WaitResult w = Syscalls.waitid(Uapi.P_PID, watch.pid, Uapi.WEXITED | Uapi.WNOHANG, false);
             if (w == null) return;
             WATCHED.remove(watch);
             watch.completeFromFallback(ProcessDescriptor.fromWait(w));

@@ -2,8 +2,7 @@ package dev.fdkit;
 
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.linux.fdkit_h;
-import dev.fdkit.internal.linux.futex_waitv;
+import dev.fdkit.internal.Uapi;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
@@ -62,11 +61,11 @@ public final class Futex {
     public record Woken(WaitResult result, int index) {}
 
     /** The most futexes one {@link #awaitAny} can wait on (FUTEX_WAITV_MAX). */
-    public static final int MAX_WAITERS = fdkit_h.FUTEX_WAITV_MAX();
+    public static final int MAX_WAITERS = Uapi.FUTEX_WAITV_MAX;
 
     private static final VarHandle INT = JAVA_INT.varHandle();
-    private static final int WAIT = fdkit_h.FUTEX_WAIT();
-    private static final int WAKE = fdkit_h.FUTEX_WAKE();
+    private static final int WAIT = Uapi.FUTEX_WAIT;
+    private static final int WAKE = Uapi.FUTEX_WAKE;
 
     private final MemorySegment word;
     private final boolean shared;
@@ -85,7 +84,7 @@ public final class Futex {
         }
         this.word = memory.asSlice(offset, 4);
         this.shared = shared;
-        this.privateFlag = shared ? 0 : fdkit_h.FUTEX_PRIVATE_FLAG();
+        this.privateFlag = shared ? 0 : Uapi.FUTEX_PRIVATE_FLAG;
     }
 
     /** A process-private futex at {@code offset} in {@code memory}. */
@@ -147,7 +146,7 @@ public final class Futex {
      *                      nanoseconds since the epoch for REALTIME
      */
     public WaitResult awaitUntil(int expected, long deadlineNanos, Clock clock) {
-        return awaitBitset(expected, fdkit_h.FUTEX_BITSET_MATCH_ANY(), deadlineNanos, clock);
+        return awaitBitset(expected, Uapi.FUTEX_BITSET_MATCH_ANY, deadlineNanos, clock);
     }
 
     /** {@link #awaitUntil(int, long, Clock)} for a wall-clock deadline. */
@@ -172,7 +171,7 @@ public final class Futex {
     public WaitResult awaitBitset(int expected, int bitset, long deadlineNanos, Clock clock) {
         if (bitset == 0) throw new IllegalArgumentException("bitset must not be 0");
         if (clock != null && deadlineNanos < 0) throw new IllegalArgumentException("deadlineNanos must not be negative, was " + deadlineNanos);
-        int op = fdkit_h.FUTEX_WAIT_BITSET() | privateFlag | (clock == Clock.REALTIME ? fdkit_h.FUTEX_CLOCK_REALTIME() : 0);
+        int op = Uapi.FUTEX_WAIT_BITSET | privateFlag | (clock == Clock.REALTIME ? Uapi.FUTEX_CLOCK_REALTIME : 0);
         MemorySegment timeout = clock == null ? MemorySegment.NULL : Syscalls.futexTimeout(deadlineNanos);
         return waitResult(Syscalls.futex(word, op, expected, timeout, MemorySegment.NULL, bitset), "FUTEX_WAIT_BITSET");
     }
@@ -184,27 +183,12 @@ public final class Futex {
     public static Woken awaitAny(List<Futex> futexes, int[] expected, Duration timeout) {
         Objects.requireNonNull(futexes, "futexes");
         Objects.requireNonNull(expected, "expected");
-        if (futexes.isEmpty() || futexes.size() > MAX_WAITERS) {
-            throw new IllegalArgumentException("futexes must hold 1 to " + MAX_WAITERS + " words, held " + futexes.size());
-        }
-        if (expected.length != futexes.size()) {
-            throw new IllegalArgumentException("expected must have one value per futex: " + expected.length + " values for " + futexes.size() + " futexes");
-        }
+        checkWaitv(futexes, expected);
         long deadline = timeout == null ? -1 : System.nanoTime() + checkTimeout(timeout);
         if (!Linux.has(Feature.FUTEX_WAITV)) throw new UnsupportedOperationException("futex_waitv: " + Linux.feature(Feature.FUTEX_WAITV).cause());
-        MemorySegment entries = Syscalls.futexWaitvEntries();
-        long size = futex_waitv.layout().byteSize();
-        for (int i = 0; i < futexes.size(); i++) {
-            Futex f = Objects.requireNonNull(futexes.get(i), "futexes[" + i + "]");
-            if (!f.word.scope().isAlive()) throw new IllegalStateException("futexes[" + i + "]: memory is already closed");
-            MemorySegment entry = entries.asSlice(i * size, size);
-            futex_waitv.val(entry, Integer.toUnsignedLong(expected[i]));
-            futex_waitv.uaddr(entry, f.word.address());
-            futex_waitv.flags(entry, fdkit_h.FUTEX2_SIZE_U32() | (f.shared ? 0 : fdkit_h.FUTEX2_PRIVATE()));
-            futex_waitv.__reserved(entry, 0);
-        }
+        MemorySegment entries = fillWaitv(Syscalls.futexWaitvEntries(), futexes, expected);
         for (;;) {
-            long r = Syscalls.futexWaitv(entries, futexes.size(), Syscalls.futexTimeout(deadline), fdkit_h.CLOCK_MONOTONIC());
+            long r = Syscalls.futexWaitv(entries, futexes.size(), Syscalls.futexTimeout(deadline), Uapi.CLOCK_MONOTONIC);
             if (r >= 0) return new Woken(WaitResult.WOKEN, (int) r);
             if (r == -Errno.EINTR) continue; // absolute deadline: waiting again is exact
             if (r == -Errno.EAGAIN) return new Woken(WaitResult.VALUE_MISMATCH, -1);
@@ -230,7 +214,7 @@ public final class Futex {
     public int wakeBitset(int count, int bitset) {
         if (count < 1) throw new IllegalArgumentException("count must be at least 1, was " + count);
         if (bitset == 0) throw new IllegalArgumentException("bitset must not be 0");
-        return (int) check(Syscalls.futex(word, fdkit_h.FUTEX_WAKE_BITSET() | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, bitset),
+        return (int) check(Syscalls.futex(word, Uapi.FUTEX_WAKE_BITSET | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, bitset),
                 "FUTEX_WAKE_BITSET");
     }
 
@@ -245,7 +229,7 @@ public final class Futex {
         if (wakeCount < 0 || requeueCount < 0) throw new IllegalArgumentException("wakeCount and requeueCount must not be negative");
         if (target.shared != shared) throw new IllegalArgumentException("target must be shared exactly when this futex is");
         // The timeout argument slot carries val2 (the requeue count) for this operation.
-        long r = Syscalls.futex(word, fdkit_h.FUTEX_CMP_REQUEUE() | privateFlag, wakeCount, MemorySegment.ofAddress(requeueCount),
+        long r = Syscalls.futex(word, Uapi.FUTEX_CMP_REQUEUE | privateFlag, wakeCount, MemorySegment.ofAddress(requeueCount),
                 target.word, expected);
         if (r == -Errno.EAGAIN) return -1;
         return (int) check(r, "FUTEX_CMP_REQUEUE");
@@ -257,6 +241,33 @@ public final class Futex {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** The argument rules of a multi-futex wait (futex_waitv, or io_uring's FUTEX_WAITV). */
+    static void checkWaitv(List<Futex> futexes, int[] expected) {
+        if (futexes.isEmpty() || futexes.size() > MAX_WAITERS) {
+            throw new IllegalArgumentException("futexes must hold 1 to " + MAX_WAITERS + " words, held " + futexes.size());
+        }
+        if (expected.length != futexes.size()) {
+            throw new IllegalArgumentException("expected must have one value per futex: " + expected.length + " values for " + futexes.size() + " futexes");
+        }
+        for (int i = 0; i < futexes.size(); i++) {
+            Futex f = Objects.requireNonNull(futexes.get(i), "futexes[" + i + "]");
+            if (!f.word.scope().isAlive()) throw new IllegalStateException("futexes[" + i + "]: memory is already closed");
+        }
+    }
+
+    /** Writes one struct futex_waitv per word into {@code entries}. */
+    static MemorySegment fillWaitv(MemorySegment entries, List<Futex> futexes, int[] expected) {
+        for (int i = 0; i < futexes.size(); i++) {
+            Syscalls.futexWaitvEntry(entries, i, Integer.toUnsignedLong(expected[i]), futexes.get(i).word.address(), futexes.get(i).futex2Flags());
+        }
+        return entries;
+    }
+
+    /** The futex2 flags (futex_waitv, io_uring futex ops) for this word: 32-bit, private unless shared. */
+    int futex2Flags() {
+        return Uapi.FUTEX2_SIZE_U32 | (shared ? 0 : Uapi.FUTEX2_PRIVATE);
+    }
 
     /**
      * The kernel waits (IORING_OP_FUTEX_WAIT on the shared Uring) while this virtual thread parks. A timeout

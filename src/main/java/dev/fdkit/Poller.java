@@ -3,12 +3,10 @@ package dev.fdkit;
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.linux.epoll_event;
-import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.Uapi;
 
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,8 +16,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantLock;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 /**
  * Readiness for any number of descriptors through one epoll instance.
@@ -67,14 +63,11 @@ public final class Poller implements Pollable, AutoCloseable {
     private static final System.Logger LOG = System.getLogger("dev.fdkit.Poller");
     private static final int MAX_EVENTS = 512;
     private static final long WAKEUP_TOKEN = -1L;
-    private static final long EVENT_SIZE = epoll_event.layout().byteSize();
-    private static final long EVENTS_OFFSET = epoll_event.layout().byteOffset(MemoryLayout.PathElement.groupElement("events"));
-    private static final long DATA_OFFSET = epoll_event.layout().byteOffset(MemoryLayout.PathElement.groupElement("data"));
 
     private final Fd epoll;
     private final EventFd wakeup;
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
-    private final MemorySegment events = Arena.ofAuto().allocate(EVENT_SIZE * MAX_EVENTS, 8);
+    private final MemorySegment events = Syscalls.allocateEpollEvents(MAX_EVENTS);
     private final ReentrantLock pollLock = new ReentrantLock();
     private final Thread ownThread;
     private volatile boolean closed;
@@ -91,13 +84,13 @@ public final class Poller implements Pollable, AutoCloseable {
 
     private Poller(boolean withThread) {
         try {
-            this.epoll = new Fd(Syscalls.epollCreate1(fdkit_h.EPOLL_CLOEXEC()), "Poller");
+            this.epoll = new Fd(Syscalls.epollCreate1(Uapi.EPOLL_CLOEXEC), "Poller");
         } catch (ErrnoException e) {
             throw new UncheckedIOException(e);
         }
         try {
             this.wakeup = EventFd.open();
-            Syscalls.epollCtl(epoll.number(), fdkit_h.EPOLL_CTL_ADD(), wakeup.fd(), fdkit_h.EPOLLIN(), WAKEUP_TOKEN);
+            Syscalls.epollCtl(epoll.number(), Uapi.EPOLL_CTL_ADD, wakeup.fd(), Uapi.EPOLLIN, WAKEUP_TOKEN);
         } catch (ErrnoException | RuntimeException e) {
             epoll.close();
             throw e instanceof ErrnoException ee ? new UncheckedIOException(ee) : (RuntimeException) e;
@@ -149,7 +142,7 @@ public final class Poller implements Pollable, AutoCloseable {
             throw new IllegalStateException(target + " is closed");
         }
         try {
-            epollCtl(fdkit_h.EPOLL_CTL_ADD(), fd, registration.epollEvents(events), registration.token);
+            epollCtl(Uapi.EPOLL_CTL_ADD, fd, registration.epollEvents(events), registration.token);
         } catch (ErrnoException e) {
             freeSlot(registration);
             throw new UncheckedIOException(e);
@@ -277,15 +270,14 @@ public final class Poller implements Pollable, AutoCloseable {
             }
             int handled = 0;
             for (int i = 0; i < ready && !closed; i++) {
-                long offset = i * EVENT_SIZE;
-                long token = events.get(JAVA_LONG_UNALIGNED, offset + DATA_OFFSET);
+                long token = Syscalls.epollEventData(events, i);
                 if (token == WAKEUP_TOKEN) {
                     wakeupPending.set(false);
                     wakeup.tryReadValue();
                     continue;
                 }
                 Registration r = slots.get((int) token);
-                if (r != null && r.token == token && r.dispatch(fromEpoll(events.get(JAVA_INT_UNALIGNED, offset + EVENTS_OFFSET)))) {
+                if (r != null && r.token == token && r.dispatch(fromEpoll(Syscalls.epollEventMask(events, i)))) {
                     handled++;
                 }
             }
@@ -381,10 +373,10 @@ public final class Poller implements Pollable, AutoCloseable {
 
     private static int fromEpoll(int epollEvents) {
         int events = 0;
-        if ((epollEvents & fdkit_h.EPOLLIN()) != 0) events |= READABLE;
-        if ((epollEvents & fdkit_h.EPOLLOUT()) != 0) events |= WRITABLE;
-        if ((epollEvents & (fdkit_h.EPOLLHUP() | fdkit_h.EPOLLRDHUP())) != 0) events |= HANGUP;
-        if ((epollEvents & fdkit_h.EPOLLERR()) != 0) events |= ERROR;
+        if ((epollEvents & Uapi.EPOLLIN) != 0) events |= READABLE;
+        if ((epollEvents & Uapi.EPOLLOUT) != 0) events |= WRITABLE;
+        if ((epollEvents & (Uapi.EPOLLHUP | Uapi.EPOLLRDHUP)) != 0) events |= HANGUP;
+        if ((epollEvents & Uapi.EPOLLERR) != 0) events |= ERROR;
         return events;
     }
 
@@ -446,7 +438,7 @@ public final class Poller implements Pollable, AutoCloseable {
             if (fd < 0) throw new IllegalStateException(target + " is closed");
             try {
                 interest = events;
-                epollCtl(fdkit_h.EPOLL_CTL_MOD(), fd, epollEvents(events), token);
+                epollCtl(Uapi.EPOLL_CTL_MOD, fd, epollEvents(events), token);
             } catch (ErrnoException e) {
                 // ENOENT when a concurrent cancel() took the descriptor out after the check above
                 if (cancelled.get()) throw new IllegalStateException("registration is cancelled");
@@ -475,7 +467,7 @@ public final class Poller implements Pollable, AutoCloseable {
             if (fd >= 0) {
                 int epfd = epoll.tryAcquire();
                 try {
-                    if (epfd >= 0) Syscalls.epollCtl(epfd, fdkit_h.EPOLL_CTL_DEL(), fd, 0, 0);
+                    if (epfd >= 0) Syscalls.epollCtl(epfd, Uapi.EPOLL_CTL_DEL, fd, 0, 0);
                 } catch (ErrnoException e) {
                     // ENOENT: a foreign descriptor was closed first and the kernel dropped it. Nothing to undo.
                 } finally {
@@ -514,11 +506,11 @@ public final class Poller implements Pollable, AutoCloseable {
 
         int epollEvents(int events) {
             int e = 0;
-            if ((events & READABLE) != 0) e |= fdkit_h.EPOLLIN();
-            if ((events & WRITABLE) != 0) e |= fdkit_h.EPOLLOUT();
-            if ((events & HANGUP) != 0) e |= fdkit_h.EPOLLRDHUP();
-            if (trigger == Trigger.EDGE) e |= fdkit_h.EPOLLET();
-            if (trigger == Trigger.ONE_SHOT) e |= fdkit_h.EPOLLONESHOT();
+            if ((events & READABLE) != 0) e |= Uapi.EPOLLIN;
+            if ((events & WRITABLE) != 0) e |= Uapi.EPOLLOUT;
+            if ((events & HANGUP) != 0) e |= Uapi.EPOLLRDHUP;
+            if (trigger == Trigger.EDGE) e |= Uapi.EPOLLET;
+            if (trigger == Trigger.ONE_SHOT) e |= Uapi.EPOLLONESHOT;
             return e;
         }
 

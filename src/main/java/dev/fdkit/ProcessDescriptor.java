@@ -4,7 +4,7 @@ import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Spawner;
 import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.Uapi;
 
 import java.io.File;
 import java.io.IOException;
@@ -210,12 +210,12 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
 
     /** SIGTERM; false if already exited. */
     public boolean terminate() {
-        return signal(fdkit_h.SIGTERM());
+        return signal(Uapi.SIGTERM);
     }
 
     /** SIGKILL; false if already exited. */
     public boolean kill() {
-        return signal(fdkit_h.SIGKILL());
+        return signal(Uapi.SIGKILL);
     }
 
     // ------------------------------------------------------------------ streams
@@ -286,7 +286,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
             switch (redirect.type()) {
                 case INHERIT -> { }
                 case PIPE -> {
-                    long ends = Syscalls.pipe2(fdkit_h.O_CLOEXEC());
+                    long ends = Syscalls.pipe2(Uapi.O_CLOEXEC);
                     int readEnd = (int) ends;
                     int writeEnd = (int) (ends >>> 32);
                     int ours = target == 0 ? writeEnd : readEnd;
@@ -295,11 +295,11 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
                     childEndsToClose[target] = theirs;
                     childFd[target] = theirs;
                     // Only our end is non-blocking: the child must see an ordinary blocking pipe.
-                    Syscalls.fcntl(ours, fdkit_h.F_SETFL(), Syscalls.fcntl(ours, fdkit_h.F_GETFL(), 0) | fdkit_h.O_NONBLOCK());
+                    Syscalls.fcntl(ours, Uapi.F_SETFL, Syscalls.fcntl(ours, Uapi.F_GETFL, 0) | Uapi.O_NONBLOCK);
                 }
-                case READ -> openFile(target, redirect.file(), fdkit_h.O_RDONLY());
-                case WRITE -> openFile(target, redirect.file(), fdkit_h.O_WRONLY() | fdkit_h.O_CREAT() | fdkit_h.O_TRUNC());
-                case APPEND -> openFile(target, redirect.file(), fdkit_h.O_WRONLY() | fdkit_h.O_CREAT() | fdkit_h.O_APPEND());
+                case READ -> openFile(target, redirect.file(), Uapi.O_RDONLY);
+                case WRITE -> openFile(target, redirect.file(), Uapi.O_WRONLY | Uapi.O_CREAT | Uapi.O_TRUNC);
+                case APPEND -> openFile(target, redirect.file(), Uapi.O_WRONLY | Uapi.O_CREAT | Uapi.O_APPEND);
             }
         }
 
@@ -448,14 +448,14 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
         }
 
         private ExitStatus reapChild(int number) throws ErrnoException {
-            Syscalls.WaitResult w = Syscalls.waitid(fdkit_h.P_PIDFD(), number, fdkit_h.WEXITED() | fdkit_h.WNOHANG(), false);
+            Syscalls.WaitResult w = Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG, false);
             if (w == null) return STILL_RUNNING;
             return fromWait(w);
         }
 
         private ExitStatus nonChildStatus(int number) throws ErrnoException {
             // Someone else's child, possibly the JDK's: look (WNOWAIT) but leave the reaping to its owner.
-            Syscalls.WaitResult w = Syscalls.waitid(fdkit_h.P_PIDFD(), number, fdkit_h.WEXITED() | fdkit_h.WNOHANG() | fdkit_h.WNOWAIT(), true);
+            Syscalls.WaitResult w = Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true);
             if (w != null) return fromWait(w);
             return exitInfo(number);
         }
@@ -473,7 +473,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
             int number = pidfd.tryAcquire();
             if (number < 0) return !exit.isDone();
             try {
-                return (Syscalls.poll(number, fdkit_h.POLLIN(), 0) & fdkit_h.POLLIN()) == 0;
+                return (Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) == 0;
             } catch (ErrnoException e) {
                 throw new UncheckedIOException(e);
             } finally {
@@ -497,7 +497,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
                         // yet (a non-child whose parent is slow, or our child just before the poller reaps it)
                         // would count as signalled. The pidfd is readable from exit on, so look first; a process
                         // that exits between the look and the send only gets a signal it ignores as a zombie.
-                        if ((Syscalls.poll(number, fdkit_h.POLLIN(), 0) & fdkit_h.POLLIN()) != 0) return false;
+                        if ((Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) != 0) return false;
                         return Syscalls.pidfdSendSignal(number, signal, 0);
                     } finally {
                         pidfd.release();
@@ -523,7 +523,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
             closed = true;
             if (killOnClose && child && !exit.isDone()) {
                 try {
-                    sendSignal(fdkit_h.SIGKILL());
+                    sendSignal(Uapi.SIGKILL);
                 } catch (RuntimeException ignored) {
                     // already gone
                 }
@@ -545,11 +545,11 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
     static ExitStatus fromWait(Syscalls.WaitResult w) {
         ResourceUsage usage = new ResourceUsage(Duration.ofNanos(w.userMicros() * 1000), Duration.ofNanos(w.systemMicros() * 1000), w.maxRssKilobytes());
         int code = w.code();
-        if (code == fdkit_h.CLD_EXITED()) return ExitStatus.exited(w.status(), usage);
-        if (code == fdkit_h.CLD_KILLED()) return ExitStatus.killed(w.status(), false, usage);
-        if (code == fdkit_h.CLD_DUMPED()) return ExitStatus.killed(w.status(), true, usage);
-        if (code == fdkit_h.CLD_STOPPED() || code == fdkit_h.CLD_TRAPPED()) return new ExitStatus(ExitStatus.Kind.STOPPED, 0, w.status(), false, usage, "");
-        if (code == fdkit_h.CLD_CONTINUED()) return new ExitStatus(ExitStatus.Kind.CONTINUED, 0, 0, false, usage, "");
+        if (code == Uapi.CLD_EXITED) return ExitStatus.exited(w.status(), usage);
+        if (code == Uapi.CLD_KILLED) return ExitStatus.killed(w.status(), false, usage);
+        if (code == Uapi.CLD_DUMPED) return ExitStatus.killed(w.status(), true, usage);
+        if (code == Uapi.CLD_STOPPED || code == Uapi.CLD_TRAPPED) return new ExitStatus(ExitStatus.Kind.STOPPED, 0, w.status(), false, usage, "");
+        if (code == Uapi.CLD_CONTINUED) return new ExitStatus(ExitStatus.Kind.CONTINUED, 0, 0, false, usage, "");
         return ExitStatus.unknown("waitid reported si_code " + code);
     }
 }

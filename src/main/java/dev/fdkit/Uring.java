@@ -4,10 +4,7 @@ import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.IoUringRing;
 import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.linux.fdkit_h;
-import dev.fdkit.internal.linux.futex_waitv;
-import dev.fdkit.internal.linux.io_uring_sqe;
-import dev.fdkit.internal.linux.siginfo_t;
+import dev.fdkit.internal.Uapi;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -270,7 +267,7 @@ public final class Uring implements Pollable, AutoCloseable {
                 if (ring.pending() == 0) return;
                 continue;
             }
-            if (r == -Errno.EAGAIN || r == -fdkit_h.EBUSY()) {
+            if (r == -Errno.EAGAIN || r == -Uapi.EBUSY) {
                 reap();
                 Thread.onSpinWait();
                 continue;
@@ -279,55 +276,32 @@ public final class Uring implements Pollable, AutoCloseable {
         }
     }
 
+    /** The SQE fields of each op, as liburing's io_uring_prep_* functions set them. */
     private void prepare(MemorySegment sqe, Op op, Pending pending, int fd) {
-        io_uring_sqe.opcode(sqe, (byte) pending.opcode);
-        io_uring_sqe.user_data(sqe, op.cookie());
+        int code = pending.opcode;
+        long cookie = op.cookie();
         switch (op) {
-            case Nop n -> { }
-            case PollAdd p -> {
-                io_uring_sqe.fd(sqe, fd);
-                io_uring_sqe.poll32_events(sqe, pollEvents(p.events()));
-                if (p.multishot()) io_uring_sqe.len(sqe, fdkit_h.IORING_POLL_ADD_MULTI());
-            }
-            case Read r -> {
-                io_uring_sqe.fd(sqe, fd);
-                io_uring_sqe.addr(sqe, r.buffer().address());
-                io_uring_sqe.len(sqe, (int) Math.min(r.buffer().byteSize(), Integer.MAX_VALUE));
-                io_uring_sqe.off(sqe, -1L); // the descriptor's current position (eventfds and pipes have none)
-            }
+            case Nop n -> IoUringRing.prepare(sqe, code, cookie, 0, 0, 0, 0, 0, 0, 0, 0);
+            case PollAdd p -> IoUringRing.prepare(sqe, code, cookie, fd, 0, p.multishot() ? Uapi.IORING_POLL_ADD_MULTI : 0, 0,
+                    pollEvents(p.events()), 0, 0, 0);
+            // off -1: the descriptor's current position (eventfds and pipes have none)
+            case Read r -> IoUringRing.prepare(sqe, code, cookie, fd, r.buffer().address(),
+                    (int) Math.min(r.buffer().byteSize(), Integer.MAX_VALUE), -1L, 0, 0, 0, 0);
             case Timeout t -> {
-                MemorySegment ts = pending.memory;
                 long nanos = t.after().toNanos();
-                ts.set(JAVA_LONG, 0, nanos / 1_000_000_000L);
-                ts.set(JAVA_LONG, 8, nanos % 1_000_000_000L);
-                io_uring_sqe.addr(sqe, ts.address());
-                io_uring_sqe.len(sqe, 1);
+                IoUringRing.timespec(pending.memory, nanos);
+                IoUringRing.prepare(sqe, code, cookie, 0, pending.memory.address(), 1, 0, 0, 0, 0, 0);
             }
-            case Cancel c -> io_uring_sqe.addr(sqe, c.targetCookie());
-            case Waitid w -> {
-                // liburing's io_uring_prep_waitid: fd = id, len = idtype, file_index = options, addr2 = siginfo
-                io_uring_sqe.fd(sqe, fd);
-                io_uring_sqe.len(sqe, fdkit_h.P_PIDFD());
-                io_uring_sqe.file_index(sqe, fdkit_h.WEXITED() | (w.reap() ? 0 : fdkit_h.WNOWAIT()));
-                io_uring_sqe.addr2(sqe, pending.memory.address());
-            }
-            case FutexWait f -> {
-                // liburing's io_uring_prep_futex_wait: fd = futex2 flags, addr = word, off = value, addr3 = mask
-                io_uring_sqe.fd(sqe, futex2Flags(f.futex()));
-                io_uring_sqe.addr(sqe, f.futex().word().address());
-                io_uring_sqe.off(sqe, Integer.toUnsignedLong(f.expected()));
-                io_uring_sqe.addr3(sqe, Integer.toUnsignedLong(fdkit_h.FUTEX_BITSET_MATCH_ANY()));
-            }
-            case FutexWake f -> {
-                io_uring_sqe.fd(sqe, futex2Flags(f.futex()));
-                io_uring_sqe.addr(sqe, f.futex().word().address());
-                io_uring_sqe.off(sqe, f.count());
-                io_uring_sqe.addr3(sqe, Integer.toUnsignedLong(fdkit_h.FUTEX_BITSET_MATCH_ANY()));
-            }
-            case FutexWaitv v -> {
-                io_uring_sqe.addr(sqe, pending.memory.address());
-                io_uring_sqe.len(sqe, v.futexes().size());
-            }
+            case Cancel c -> IoUringRing.prepare(sqe, code, cookie, 0, c.targetCookie(), 0, 0, 0, 0, 0, 0);
+            // io_uring_prep_waitid: fd = id, len = idtype, file_index = options, addr2 = siginfo
+            case Waitid w -> IoUringRing.prepare(sqe, code, cookie, fd, 0, Uapi.P_PIDFD, 0, 0, pending.memory.address(), 0,
+                    Uapi.WEXITED | (w.reap() ? 0 : Uapi.WNOWAIT));
+            // io_uring_prep_futex_wait / _wake: fd = futex2 flags, addr = word, off = value or count, addr3 = mask
+            case FutexWait f -> IoUringRing.prepare(sqe, code, cookie, f.futex().futex2Flags(), f.futex().word().address(), 0,
+                    Integer.toUnsignedLong(f.expected()), 0, 0, Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), 0);
+            case FutexWake f -> IoUringRing.prepare(sqe, code, cookie, f.futex().futex2Flags(), f.futex().word().address(), 0,
+                    f.count(), 0, 0, Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), 0);
+            case FutexWaitv v -> IoUringRing.prepare(sqe, code, cookie, 0, pending.memory.address(), v.futexes().size(), 0, 0, 0, 0, 0);
         }
     }
 
@@ -348,7 +322,7 @@ public final class Uring implements Pollable, AutoCloseable {
         Pending pending = inFlight.get(cookie);
         if (pending == null) return; // the close-time cancel-all, or a cancelled operation's late echo
         Completion completion = new Completion(cookie, pending.opcode, res, Integer.toUnsignedLong(flags));
-        boolean more = (flags & fdkit_h.IORING_CQE_F_MORE()) != 0;
+        boolean more = (flags & Uapi.IORING_CQE_F_MORE) != 0;
         if (!more) finish(cookie, pending);
         if (pending.each != null) {
             try {
@@ -471,9 +445,7 @@ public final class Uring implements Pollable, AutoCloseable {
         try {
             MemorySegment sqe;
             while ((sqe = ring.nextSqe()) == null) ring.submit(0);
-            io_uring_sqe.opcode(sqe, (byte) fdkit_h.IORING_OP_ASYNC_CANCEL());
-            io_uring_sqe.user_data(sqe, CANCEL_ALL_COOKIE);
-            io_uring_sqe.cancel_flags(sqe, fdkit_h.IORING_ASYNC_CANCEL_ANY());
+            IoUringRing.prepare(sqe, Uapi.IORING_OP_ASYNC_CANCEL, CANCEL_ALL_COOKIE, 0, 0, 0, 0, Uapi.IORING_ASYNC_CANCEL_ANY, 0, 0, 0);
             ring.submit(0);
         } finally {
             submitLock.unlock();
@@ -502,15 +474,15 @@ public final class Uring implements Pollable, AutoCloseable {
 
     private static int opcode(Op op) {
         return switch (op) {
-            case Nop n -> fdkit_h.IORING_OP_NOP();
-            case PollAdd p -> fdkit_h.IORING_OP_POLL_ADD();
-            case Read r -> fdkit_h.IORING_OP_READ();
-            case Timeout t -> fdkit_h.IORING_OP_TIMEOUT();
-            case Cancel c -> fdkit_h.IORING_OP_ASYNC_CANCEL();
-            case Waitid w -> requireOp(Feature.IO_URING_WAITID, fdkit_h.FDKIT_IORING_OP_WAITID());
-            case FutexWait f -> requireOp(Feature.IO_URING_FUTEX, fdkit_h.FDKIT_IORING_OP_FUTEX_WAIT());
-            case FutexWake f -> requireOp(Feature.IO_URING_FUTEX, fdkit_h.FDKIT_IORING_OP_FUTEX_WAKE());
-            case FutexWaitv f -> requireOp(Feature.IO_URING_FUTEX, fdkit_h.FDKIT_IORING_OP_FUTEX_WAITV());
+            case Nop n -> Uapi.IORING_OP_NOP;
+            case PollAdd p -> Uapi.IORING_OP_POLL_ADD;
+            case Read r -> Uapi.IORING_OP_READ;
+            case Timeout t -> Uapi.IORING_OP_TIMEOUT;
+            case Cancel c -> Uapi.IORING_OP_ASYNC_CANCEL;
+            case Waitid w -> requireOp(Feature.IO_URING_WAITID, Uapi.FDKIT_IORING_OP_WAITID);
+            case FutexWait f -> requireOp(Feature.IO_URING_FUTEX, Uapi.FDKIT_IORING_OP_FUTEX_WAIT);
+            case FutexWake f -> requireOp(Feature.IO_URING_FUTEX, Uapi.FDKIT_IORING_OP_FUTEX_WAKE);
+            case FutexWaitv f -> requireOp(Feature.IO_URING_FUTEX, Uapi.FDKIT_IORING_OP_FUTEX_WAITV);
         };
     }
 
@@ -550,9 +522,9 @@ public final class Uring implements Pollable, AutoCloseable {
             case Timeout t -> {
                 Objects.requireNonNull(t.after(), "after");
                 if (t.after().isNegative()) throw new IllegalArgumentException("after must not be negative, was " + t.after());
-                yield Arena.ofAuto().allocate(16, 8); // struct __kernel_timespec
+                yield IoUringRing.allocateTimespec();
             }
-            case Waitid w -> Arena.ofAuto().allocate(siginfo_t.layout());
+            case Waitid w -> Arena.ofAuto().allocate(Syscalls.SIGINFO_SIZE, 8);
             case FutexWait f -> {
                 Objects.requireNonNull(f.futex(), "futex");
                 yield null;
@@ -570,30 +542,17 @@ public final class Uring implements Pollable, AutoCloseable {
 
     private static MemorySegment waitvEntries(FutexWaitv v) {
         List<Futex> futexes = Objects.requireNonNull(v.futexes(), "futexes");
-        if (futexes.isEmpty() || futexes.size() > Futex.MAX_WAITERS) {
-            throw new IllegalArgumentException("futexes must hold 1 to " + Futex.MAX_WAITERS + " words, held " + futexes.size());
-        }
-        if (v.expected() == null || v.expected().length != futexes.size()) throw new IllegalArgumentException("expected must have one value per futex");
-        MemoryLayout entry = futex_waitv.layout();
-        MemorySegment entries = Arena.ofAuto().allocate(entry, futexes.size());
-        for (int i = 0; i < futexes.size(); i++) {
-            MemorySegment e = entries.asSlice(i * entry.byteSize(), entry.byteSize());
-            futex_waitv.val(e, Integer.toUnsignedLong(v.expected()[i]));
-            futex_waitv.uaddr(e, futexes.get(i).word().address());
-            futex_waitv.flags(e, futex2Flags(futexes.get(i)));
-        }
-        return entries;
+        int[] expected = Objects.requireNonNull(v.expected(), "expected");
+        Futex.checkWaitv(futexes, expected);
+        return Futex.fillWaitv(Syscalls.allocateFutexWaitv(futexes.size()), futexes, expected);
     }
 
-    private static int futex2Flags(Futex futex) {
-        return fdkit_h.FUTEX2_SIZE_U32() | (futex.isShared() ? 0 : fdkit_h.FUTEX2_PRIVATE());
-    }
 
     private static int pollEvents(int events) {
         int e = 0;
-        if ((events & Poller.READABLE) != 0) e |= fdkit_h.POLLIN();
-        if ((events & Poller.WRITABLE) != 0) e |= fdkit_h.POLLOUT();
-        if ((events & Poller.HANGUP) != 0) e |= fdkit_h.POLLHUP();
+        if ((events & Poller.READABLE) != 0) e |= Uapi.POLLIN;
+        if ((events & Poller.WRITABLE) != 0) e |= Uapi.POLLOUT;
+        if ((events & Poller.HANGUP) != 0) e |= Uapi.POLLHUP;
         return e;
     }
 }

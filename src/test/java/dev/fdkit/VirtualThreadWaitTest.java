@@ -107,9 +107,16 @@ class VirtualThreadWaitTest {
 
         Thread waiter = Thread.ofVirtual().start(() -> result.set(futex.await(0)));
         awaitInFlight(before + 1);
-        futex.set(1);
 
-        assertThat(futex.wake(1)).isEqualTo(1);
+        // inFlight() counts the wait before io_uring_enter hands it to the kernel: wake until it is there.
+        // (The word stays 0: changing it first would let a late submission end in VALUE_MISMATCH.)
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        int woken = 0;
+        while (woken == 0 && System.nanoTime() < deadline) {
+            woken = futex.wake(1);
+            if (woken == 0) Thread.sleep(1);
+        }
+        assertThat(woken).isEqualTo(1);
         assertThat(waiter.join(WAIT)).isTrue();
         assertThat(result.get()).isEqualTo(Futex.WaitResult.WOKEN);
         assertThat(Uring.shared().inFlight()).isEqualTo(before);

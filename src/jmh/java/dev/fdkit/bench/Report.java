@@ -16,7 +16,8 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Writes bench/REPORT.md from JMH's JSON result file and the C baselines' JSON lines (run by bin/bench):
+ * Writes bench/REPORT.md from JMH's JSON result file, the C baselines' JSON lines and the same JSON lines
+ * from Java main programs that JMH cannot express (bench/java-result.json; run by bin/bench):
  * the machine, then one table line per row and baseline with the ratio fdkit / baseline, its error, the
  * row's target and whether it is met, then every raw measurement.
  * <p>
@@ -24,7 +25,7 @@ import java.util.stream.Stream;
  * standard deviation over the program's runs. The ratio's error is propagated as for independent
  * quantities: r·sqrt((ea/a)² + (eb/b)²).
  * <p>
- * Usage: {@code Report [--jmh FILE] [--c FILE] [--run FILE] [--out FILE]}; the run file (bench/run.properties,
+ * Usage: {@code Report [--jmh FILE] [--c FILE] [--java FILE] [--run FILE] [--out FILE]}; the run file (bench/run.properties,
  * written by bin/bench) says how and when the results were measured: command, mode (quick|full), gcc,
  * load.before, load.after, finished.
  */
@@ -46,6 +47,7 @@ public final class Report {
         }
         Path jmhFile = Path.of(options.getOrDefault("jmh", "bench/jmh-result.json"));
         Path cFile = Path.of(options.getOrDefault("c", "bench/c-result.json"));
+        Path javaFile = Path.of(options.getOrDefault("java", "bench/java-result.json"));
         Path out = Path.of(options.getOrDefault("out", "bench/REPORT.md"));
         Path runFile = Path.of(options.getOrDefault("run", "bench/run.properties"));
         Properties run = new Properties();
@@ -63,13 +65,19 @@ public final class Report {
         }
         if (Files.exists(cFile)) {
             for (Object o : Json.array(Json.parse(Files.readString(cFile)))) {
-                Measurement m = fromC(Json.object(o));
+                Measurement m = fromC("c:", Json.object(o));
+                measurements.put(m.key(), m);
+            }
+        }
+        if (Files.exists(javaFile)) { // Java main programs (not JMH) printing the C baselines' JSON lines
+            for (Object o : Json.array(Json.parse(Files.readString(javaFile)))) {
+                Measurement m = fromC("java:", Json.object(o));
                 measurements.put(m.key(), m);
             }
         }
 
         Map<String, Object> firstJmh = jmh.isEmpty() ? Map.of() : Json.object(jmh.get(0));
-        String markdown = render(run, firstJmh, measurements, jmhFile, cFile);
+        String markdown = render(run, firstJmh, measurements, jmhFile, cFile, javaFile);
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, markdown);
         System.out.println("wrote " + out);
@@ -92,11 +100,14 @@ public final class Report {
                 cpu.isEmpty() ? Double.NaN : Json.number(cpu.get("score")), cpu.isEmpty() ? Double.NaN : Json.number(cpu.get("scoreError")));
     }
 
-    private static Measurement fromC(Map<String, Object> result) {
+    /** A JSON line of a C baseline ("c:") or of a Java main program ("java:"); an optional "settings" string replaces "best of N runs". */
+    private static Measurement fromC(String prefix, Map<String, Object> result) {
         List<Object> runs = Json.array(result.get("runs"));
         List<Double> values = runs.stream().map(Json::number).toList();
-        return new Measurement("c:" + result.get("name"), Json.number(result.get("score")), Json.number(result.get("error")),
-                String.valueOf(result.get("unit")), Double.NaN, "best of " + runs.size() + " runs, mean " + fmt(Json.number(result.get("mean"))),
+        String settings = result.get("settings") instanceof String text ? text
+                : "best of " + runs.size() + " runs, mean " + fmt(Json.number(result.get("mean")));
+        return new Measurement(prefix + result.get("name"), Json.number(result.get("score")), Json.number(result.get("error")),
+                String.valueOf(result.get("unit")), Double.NaN, settings,
                 min(values), max(values), Json.number(result.get("cpu")), stdev(Json.array(result.get("cpu_runs"))));
     }
 
@@ -119,7 +130,7 @@ public final class Report {
     // ---------------------------------------------------------------------------------------- Markdown
 
     private static String render(Properties run, Map<String, Object> jmhInfo,
-                                 Map<String, Measurement> measurements, Path jmhFile, Path cFile) {
+                                 Map<String, Measurement> measurements, Path jmhFile, Path cFile, Path javaFile) {
         StringBuilder md = new StringBuilder();
         String now = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z"));
         String date = run.getProperty("finished", now);
@@ -128,7 +139,8 @@ public final class Report {
         md.append("Measured ").append(date).append(" by `").append(run.getProperty("command", "bin/bench")).append("` (")
                 .append(mode).append(" mode").append("quick".equals(mode) ? ": short runs, wide error bars, not for quoting" : "")
                 .append(")").append(date.equals(now) ? "" : "; report written " + now)
-                .append(". Raw data: `").append(jmhFile).append("` (JMH) and `").append(cFile).append("` (C baselines).\n\n");
+                .append(". Raw data: `").append(jmhFile).append("` (JMH), `").append(cFile).append("` (C baselines) and `").append(javaFile)
+                .append("` (Java main programs: measurements JMH cannot make).\n\n");
 
         md.append("## Machine\n\n");
         md.append("- **Machine:** ").append(machineLine(jmhInfo)).append('\n');
@@ -165,7 +177,8 @@ public final class Report {
             for (Rows.Baseline b : row.baselines()) {
                 used.add(b.key());
                 Measurement m = measurements.get(b.key());
-                boolean targeted = row.target() != null && row.target().baseline().equals(b.key());
+                boolean absolute = row.target() != null && row.target().absolute(); // a bound on fdkit's score: judged on the first line
+                boolean targeted = row.target() != null && (absolute ? first : row.target().baseline().equals(b.key()));
                 boolean lowerIsBetter = row.target() == null || row.target().atMost();
                 String ratio = "not run", best = "not run", cpuRatio = "not run", met = targeted ? "not run" : "—";
                 if (f != null && m != null) {
@@ -178,13 +191,19 @@ public final class Report {
                         best = fmtRatio(f.best(lowerIsBetter) / m.best(lowerIsBetter));
                         double c = f.cpu() / m.cpu();
                         cpuRatio = Double.isNaN(c) ? "—" : fmtRatio(c) + " ± " + fmtRatio(c * Math.hypot(f.cpuError() / f.cpu(), m.cpuError() / m.cpu()));
-                        if (targeted) {
+                        if (targeted && !absolute) {
                             boolean ok = row.target().met(r);
                             boolean straddles = row.target().met(r - e) != row.target().met(r + e);
                             met = (ok ? "**yes**" : "**no**") + (straddles ? " (within error)" : "");
                             if (!ok) missed.add(row);
                         }
                     }
+                }
+                if (targeted && absolute && f != null) {
+                    boolean ok = row.target().met(f.score());
+                    boolean straddles = row.target().met(f.score() - f.error()) != row.target().met(f.score() + f.error());
+                    met = (ok ? "**yes**" : "**no**") + (straddles ? " (within error)" : "");
+                    if (!ok) missed.add(row);
                 }
                 md.append("| ").append(first ? row.title() : "")
                         .append(" | ").append(first ? score(f) : "")

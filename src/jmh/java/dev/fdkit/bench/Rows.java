@@ -23,11 +23,26 @@ final class Rows {
             return new Target(baseline, false, bound, source);
         }
 
+        /**
+         * A bound on fdkit's own score, not on a ratio (e.g. at most 2 threads): {@code what} names the unit
+         * and the source, as in "fdkit threads (issue 3)". Judged once per row, on its first baseline line.
+         */
+        static Target atMostValue(double bound, String what) {
+            return new Target(ABSOLUTE, true, bound, what);
+        }
+
+        private static final String ABSOLUTE = "";
+
+        boolean absolute() {
+            return baseline.equals(ABSOLUTE);
+        }
+
         boolean met(double ratio) {
             return atMost ? ratio <= bound : ratio >= bound;
         }
 
         String text() {
+            if (absolute()) return (atMost ? "≤ " : "≥ ") + (bound == Math.rint(bound) ? String.valueOf((long) bound) : String.valueOf(bound)) + " " + source;
             return (atMost ? "≤ " : "≥ ") + bound + "× " + source;
         }
     }

@@ -1,6 +1,7 @@
 package dev.fdkit.internal;
 
 import dev.fdkit.ErrnoException;
+import dev.fdkit.internal.linux.__kernel_timespec;
 import dev.fdkit.internal.linux.fdkit_h;
 import dev.fdkit.internal.linux.io_cqring_offsets;
 import dev.fdkit.internal.linux.io_sqring_offsets;
@@ -158,6 +159,35 @@ public final class IoUringRing implements AutoCloseable {
             if (!cqOverflowPending()) return reaped;
             Syscalls.ioUringEnter(fd, 0, 0, fdkit_h.IORING_ENTER_GETEVENTS()); // flush the overflow list, then reap again
         }
+    }
+
+    /**
+     * Fills a zeroed SQE, as liburing's io_uring_prep_rw does, plus the fields some ops add: {@code opFlags}
+     * is the union at offset 28 (poll32_events, timeout/cancel/futex flags), {@code fileIndex} the one at 44.
+     */
+    public static void prepare(MemorySegment sqe, int opcode, long userData, int fd, long addr, int len, long off, int opFlags,
+                               long addr2, long addr3, int fileIndex) {
+        io_uring_sqe.opcode(sqe, (byte) opcode);
+        io_uring_sqe.user_data(sqe, userData);
+        io_uring_sqe.fd(sqe, fd);
+        io_uring_sqe.addr(sqe, addr);
+        io_uring_sqe.len(sqe, len);
+        io_uring_sqe.off(sqe, off);
+        io_uring_sqe.rw_flags(sqe, opFlags);
+        if (addr2 != 0) io_uring_sqe.addr2(sqe, addr2);
+        io_uring_sqe.addr3(sqe, addr3);
+        io_uring_sqe.file_index(sqe, fileIndex);
+    }
+
+    /** Room for one struct __kernel_timespec, alive while the caller keeps it. */
+    public static MemorySegment allocateTimespec() {
+        return Arena.ofAuto().allocate(__kernel_timespec.layout());
+    }
+
+    /** Writes a struct __kernel_timespec of {@code nanos} into {@code timespec}. */
+    public static void timespec(MemorySegment timespec, long nanos) {
+        __kernel_timespec.tv_sec(timespec, nanos / 1_000_000_000L);
+        __kernel_timespec.tv_nsec(timespec, nanos % 1_000_000_000L);
     }
 
     /** IORING_SQ_CQ_OVERFLOW: the kernel holds completions that did not fit in the CQ. */

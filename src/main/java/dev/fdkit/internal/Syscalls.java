@@ -3,6 +3,7 @@ package dev.fdkit.internal;
 import dev.fdkit.ErrnoException;
 import dev.fdkit.internal.linux.epoll_event;
 import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.linux.futex_waitv;
 import dev.fdkit.internal.linux.pidfd_info;
 import dev.fdkit.internal.linux.rusage;
 import dev.fdkit.internal.linux.siginfo_t;
@@ -96,7 +97,8 @@ public final class Syscalls {
     private static final MethodHandle SYSCALL5 = linkSyscall(5);
     private static final boolean CRITICAL_WITH_ERRNO = criticalLinked;
 
-    private static final int SIGINFO_SIZE = (int) siginfo_t.layout().byteSize();
+    /** sizeof(siginfo_t). */
+    public static final int SIGINFO_SIZE = (int) siginfo_t.layout().byteSize();
     private static final int RUSAGE_SIZE = (int) rusage.layout().byteSize();
 
     /** Per-thread memory the calls write into: errno capture, one 64-bit word, one epoll_event, siginfo, rusage. */
@@ -290,6 +292,25 @@ public final class Syscalls {
         throw error(state, "epoll_wait", "epfd=" + epfd + ", maxevents=" + maxEvents + ", timeout=" + timeoutMillis);
     }
 
+    private static final long EPOLL_EVENT_SIZE = epoll_event.layout().byteSize();
+    private static final long EPOLL_EVENTS_OFFSET = epoll_event.layout().byteOffset(MemoryLayout.PathElement.groupElement("events"));
+    private static final long EPOLL_DATA_OFFSET = epoll_event.layout().byteOffset(MemoryLayout.PathElement.groupElement("data"));
+
+    /** Room for {@code count} struct epoll_event (packed to 12 bytes on x86_64, 16 on aarch64). */
+    public static MemorySegment allocateEpollEvents(int count) {
+        return Arena.ofAuto().allocate(EPOLL_EVENT_SIZE * count, 8);
+    }
+
+    /** events[index].events, as epoll_wait wrote it. */
+    public static int epollEventMask(MemorySegment events, int index) {
+        return events.get(ValueLayout.JAVA_INT_UNALIGNED, index * EPOLL_EVENT_SIZE + EPOLL_EVENTS_OFFSET);
+    }
+
+    /** events[index].data.u64, as epoll_wait wrote it. */
+    public static long epollEventData(MemorySegment events, int index) {
+        return events.get(JAVA_LONG_UNALIGNED, index * EPOLL_EVENT_SIZE + EPOLL_DATA_OFFSET);
+    }
+
     // ---------------------------------------------------------------- processes
 
     /** pidfd_open(2) through syscall(2): returns the pidfd. */
@@ -451,9 +472,25 @@ public final class Syscalls {
     public static MemorySegment futexWaitvEntries() {
         Scratch scratch = SCRATCH.get();
         if (scratch.waitv == null) {
-            scratch.waitv = Arena.ofAuto().allocate(dev.fdkit.internal.linux.futex_waitv.layout(), fdkit_h.FUTEX_WAITV_MAX());
+            scratch.waitv = allocateFutexWaitv(fdkit_h.FUTEX_WAITV_MAX());
         }
         return scratch.waitv;
+    }
+
+    private static final long FUTEX_WAITV_SIZE = futex_waitv.layout().byteSize();
+
+    /** Room for {@code count} struct futex_waitv, kept alive by the caller while the kernel may read it. */
+    public static MemorySegment allocateFutexWaitv(int count) {
+        return Arena.ofAuto().allocate(futex_waitv.layout(), count);
+    }
+
+    /** entries[index] = {val, uaddr, flags, 0}. */
+    public static void futexWaitvEntry(MemorySegment entries, int index, long value, long address, int flags) {
+        MemorySegment entry = entries.asSlice(index * FUTEX_WAITV_SIZE, FUTEX_WAITV_SIZE);
+        futex_waitv.val(entry, value);
+        futex_waitv.uaddr(entry, address);
+        futex_waitv.flags(entry, flags);
+        futex_waitv.__reserved(entry, 0);
     }
 
     /** futex_waitv(2): the index woken, or {@code -errno} (EINTR reported as -EINTR: the caller re-waits). */
