@@ -5,14 +5,11 @@ import dev.fdkit.internal.Syscalls;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -31,16 +28,16 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
     private final Fd fd;
     private final String name;
     private final ReentrantLock readLock = new ReentrantLock();
-    private final Object armLock = new Object();
+    private final Object subscribeLock = new Object();
     private MemorySegment buffer; // guarded by readLock; allocated on first read
-    private Poller.Registration registration; // guarded by armLock
-    private volatile CompletableFuture<Void> readable; // the blocked InputStream reader's wake-up
+    private final ReadinessWait readable;
     private volatile Subscription subscription;
     private volatile boolean streamUsed;
 
     PipeReader(int fd, String name) {
         this.fd = new Fd(fd, name);
         this.name = name;
+        this.readable = new ReadinessWait(this, Poller.READABLE, name);
     }
 
     @Override
@@ -71,7 +68,7 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
                     return (int) n;
                 }
                 if (n == 0) return -1;
-                awaitReadable();
+                readable.await();
             }
         } finally {
             readLock.unlock();
@@ -86,8 +83,7 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
     @Override
     public void close() {
         fd.close(); // the close hook cancels our registration
-        CompletableFuture<Void> waiter = readable;
-        if (waiter != null) waiter.completeExceptionally(new IOException(name + " closed"));
+        readable.closed();
         Subscription s = subscription;
         if (s != null) s.cancel();
     }
@@ -104,47 +100,13 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
         }
     }
 
-    private void awaitReadable() throws IOException {
-        CompletableFuture<Void> waiter = new CompletableFuture<>();
-        readable = waiter;
-        arm(() -> {
-            CompletableFuture<Void> w = readable;
-            if (w != null) w.complete(null);
-        });
-        try {
-            waiter.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while reading " + name);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        } finally {
-            readable = null;
-        }
-    }
-
-    /** One-shot readable interest on the shared poller, registered once and re-armed per wait. */
-    private void arm(Runnable onReadable) throws IOException {
-        synchronized (armLock) {
-            try {
-                if (registration == null) {
-                    registration = Poller.shared().register(this, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> onReadable.run());
-                } else {
-                    registration.rearm();
-                }
-            } catch (IllegalStateException closed) {
-                throw new IOException(name + " closed", closed);
-            }
-        }
-    }
-
     // ------------------------------------------------------------------ Flow.Publisher
 
     @Override
     public void subscribe(Flow.Subscriber<? super ByteBuffer> subscriber) {
         Objects.requireNonNull(subscriber, "subscriber");
         Subscription s = new Subscription(subscriber);
-        synchronized (armLock) {
+        synchronized (subscribeLock) {
             if (subscription != null || streamUsed) {
                 subscriber.onSubscribe(new Subscription(subscriber));
                 subscriber.onError(new IllegalStateException(name + " already has a reader; a pipe can be consumed once"));
@@ -182,7 +144,7 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
 
         private void armForDemand() {
             try {
-                arm(this::drain);
+                readable.arm(this::drain);
             } catch (IOException e) {
                 finish(e);
             }

@@ -4,13 +4,10 @@ import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Syscalls;
 
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -23,12 +20,12 @@ final class PipeWriter extends OutputStream implements FdOwner {
     private final String name;
     private final ReentrantLock writeLock = new ReentrantLock();
     private MemorySegment buffer; // guarded by writeLock
-    private Poller.Registration registration; // guarded by writeLock
-    private volatile CompletableFuture<Void> writable;
+    private final ReadinessWait writable;
 
     PipeWriter(int fd, String name) {
         this.fd = new Fd(fd, name);
         this.name = name;
+        this.writable = new ReadinessWait(this, Poller.WRITABLE, name);
     }
 
     @Override
@@ -52,7 +49,7 @@ final class PipeWriter extends OutputStream implements FdOwner {
                 MemorySegment.copy(bytes, offset, buffer, JAVA_BYTE, 0, chunk);
                 long n = writeChunk(chunk);
                 if (n < 0) {
-                    awaitWritable();
+                    writable.await();
                     continue;
                 }
                 offset += (int) n;
@@ -65,9 +62,8 @@ final class PipeWriter extends OutputStream implements FdOwner {
 
     @Override
     public void close() {
-        fd.close();
-        CompletableFuture<Void> waiter = writable;
-        if (waiter != null) waiter.completeExceptionally(new IOException(name + " closed"));
+        fd.close(); // the close hook cancels our registration
+        writable.closed();
     }
 
     private long writeChunk(int length) throws IOException {
@@ -77,31 +73,6 @@ final class PipeWriter extends OutputStream implements FdOwner {
             return Syscalls.write(number, buffer, length);
         } finally {
             fd.release();
-        }
-    }
-
-    private void awaitWritable() throws IOException {
-        CompletableFuture<Void> waiter = new CompletableFuture<>();
-        writable = waiter;
-        try {
-            if (registration == null) {
-                registration = Poller.shared().register(this, Poller.WRITABLE, Poller.Trigger.ONE_SHOT, (r, events) -> {
-                    CompletableFuture<Void> w = writable;
-                    if (w != null) w.complete(null);
-                });
-            } else {
-                registration.rearm();
-            }
-            waiter.get();
-        } catch (IllegalStateException closed) {
-            throw new IOException(name + " closed", closed);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while writing " + name);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-        } finally {
-            writable = null;
         }
     }
 
