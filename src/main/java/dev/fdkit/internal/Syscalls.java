@@ -56,46 +56,65 @@ public final class Syscalls {
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static boolean criticalLinked;
 
-    private static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
-    private static final MethodHandle WRITE_NONBLOCKING = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
     // eventfd fast path: critical and without errno capture (measured ~15-35 ns per write+read pair,
     // bench/REPORT.md). The caller holds a use of an fdkit-owned non-blocking eventfd and passes an 8-byte
     // buffer, so a failed read can only be EAGAIN (EBADF, EFAULT, EINVAL are excluded by construction and
     // non-blocking reads never see EINTR). A failed write re-issues through the capturing handle, to tell
     // EAGAIN (overflow) from EINVAL exactly.
-    private static final MethodHandle READ_FAST = linkWithoutErrno("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle WRITE_FAST = linkWithoutErrno("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle READ = link("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
-    private static final MethodHandle WRITE = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
-    private static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), false);
-    private static final MethodHandle PIPE2 = link("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), true);
-    private static final MethodHandle EPOLL_CREATE1 = link("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), true);
-    private static final MethodHandle EPOLL_CTL = link("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), true);
-    private static final MethodHandle EPOLL_WAIT = link("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), false);
-    private static final MethodHandle IOCTL = LINKER.downcallHandle(symbol("ioctl"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
-    private static final MethodHandle OPEN = LINKER.downcallHandle(symbol("open"),
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
-    private static final MethodHandle FCNTL = LINKER.downcallHandle(symbol("fcntl"),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
-    private static final MethodHandle POLL = link("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), false);
-    private static final MethodHandle KILL = link("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
     /** syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3): pointers as segments, so the memory stays alive during the call. */
-    private static final MethodHandle FUTEX = LINKER.downcallHandle(symbol("syscall"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG),
-            Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
-    private static final MethodHandle FUTEX_WAITV = LINKER.downcallHandle(symbol("syscall"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
-            Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
-    private static final MethodHandle SYSCALL6 = linkSyscall(6);
-    private static final MethodHandle MMAP = link("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), false);
-    private static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), false);
-    private static final MethodHandle SYSCALL2 = linkSyscall(2);
-    private static final MethodHandle SYSCALL4 = linkSyscall(4);
-    private static final MethodHandle SYSCALL5 = linkSyscall(5);
-    private static final boolean CRITICAL_WITH_ERRNO = criticalLinked;
+
+
+    // Downcall handles, linked on first use of their group: linking costs milliseconds per handle, and a
+    // program that only spawns processes should not pay for io_uring's.
+    private static final class EventfdCalls {
+        static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
+        static final MethodHandle WRITE_NONBLOCKING = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
+        static final MethodHandle READ_FAST = linkWithoutErrno("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        static final MethodHandle WRITE_FAST = linkWithoutErrno("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+
+    private static final class FileCalls {
+        static final MethodHandle READ = link("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
+        static final MethodHandle WRITE = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
+        static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), false);
+        static final MethodHandle PIPE2 = link("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), true);
+        static final MethodHandle OPEN = LINKER.downcallHandle(symbol("open"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+        static final MethodHandle FCNTL = LINKER.downcallHandle(symbol("fcntl"),
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+        static final MethodHandle POLL = link("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), false);
+        static final MethodHandle IOCTL = LINKER.downcallHandle(symbol("ioctl"),
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+    }
+
+    private static final class EpollCalls {
+        static final MethodHandle EPOLL_CREATE1 = link("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), true);
+        static final MethodHandle EPOLL_CTL = link("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), true);
+        static final MethodHandle EPOLL_WAIT = link("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), false);
+    }
+
+    private static final class ProcessCalls {
+        static final MethodHandle KILL = link("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
+        static final MethodHandle SYSCALL2 = linkSyscall(2);
+        static final MethodHandle SYSCALL4 = linkSyscall(4);
+        static final MethodHandle SYSCALL5 = linkSyscall(5);
+    }
+
+    private static final class FutexCalls {
+        static final MethodHandle FUTEX = LINKER.downcallHandle(symbol("syscall"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
+        static final MethodHandle FUTEX_WAITV = LINKER.downcallHandle(symbol("syscall"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
+    }
+
+    private static final class UringCalls {
+        static final MethodHandle SYSCALL6 = linkSyscall(6);
+        static final MethodHandle MMAP = link("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), false);
+        static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), false);
+    }
 
     /** sizeof(siginfo_t). */
     public static final int SIGINFO_SIZE = (int) siginfo_t.layout().byteSize();
@@ -132,7 +151,7 @@ public final class Syscalls {
 
     /** True when non-blocking calls are linked {@code critical} together with errno capture (JDK 24+). */
     public static boolean criticalWithErrno() {
-        return CRITICAL_WITH_ERRNO;
+        return CriticalProbe.AVAILABLE;
     }
 
     // ---------------------------------------------------------------- eventfd
@@ -140,7 +159,7 @@ public final class Syscalls {
     /** eventfd(2): returns the new descriptor. */
     public static int eventfd(int initialValue, int flags) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
-        int fd = invokeInt(EVENTFD, state, initialValue, flags);
+        int fd = invokeInt(EventfdCalls.EVENTFD, state, initialValue, flags);
         if (fd < 0) throw error(state, "eventfd", "initval=" + initialValue + ", flags=0x" + Integer.toHexString(flags));
         return fd;
     }
@@ -152,7 +171,7 @@ public final class Syscalls {
     public static long eventfdRead(int fd) throws ErrnoException {
         Scratch scratch = SCRATCH.get();
         try {
-            if ((long) READ_FAST.invokeExact(fd, scratch.word, 8L) == 8) return scratch.word.get(JAVA_LONG, 0);
+            if ((long) EventfdCalls.READ_FAST.invokeExact(fd, scratch.word, 8L) == 8) return scratch.word.get(JAVA_LONG, 0);
         } catch (Throwable t) {
             throw linkageFailure(t);
         }
@@ -164,11 +183,11 @@ public final class Syscalls {
         Scratch scratch = SCRATCH.get();
         scratch.word.set(JAVA_LONG, 0, value);
         try {
-            if ((long) WRITE_FAST.invokeExact(fd, scratch.word, 8L) == 8) return true;
+            if ((long) EventfdCalls.WRITE_FAST.invokeExact(fd, scratch.word, 8L) == 8) return true;
         } catch (Throwable t) {
             throw linkageFailure(t);
         }
-        long n = invokeLong(WRITE_NONBLOCKING, scratch.callState, fd, scratch.word, 8L);
+        long n = invokeLong(EventfdCalls.WRITE_NONBLOCKING, scratch.callState, fd, scratch.word, 8L);
         if (n == 8) return true;
         if (errno(scratch.callState) == Errno.EAGAIN) return false;
         throw error(scratch.callState, "eventfd_write", "fd=" + fd + ", value=" + Long.toUnsignedString(value));
@@ -180,7 +199,7 @@ public final class Syscalls {
     public static long read(int fd, MemorySegment buffer, long length) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
-            long n = invokeLong(READ, state, fd, buffer, length);
+            long n = invokeLong(FileCalls.READ, state, fd, buffer, length);
             if (n >= 0) return n;
             int errno = errno(state);
             if (errno == Errno.EAGAIN) return -1;
@@ -192,7 +211,7 @@ public final class Syscalls {
     public static long write(int fd, MemorySegment buffer, long length) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
-            long n = invokeLong(WRITE, state, fd, buffer, length);
+            long n = invokeLong(FileCalls.WRITE, state, fd, buffer, length);
             if (n >= 0) return n;
             int errno = errno(state);
             if (errno == Errno.EAGAIN) return -1;
@@ -203,13 +222,13 @@ public final class Syscalls {
     /** close(2). EINTR counts as closed (see the class comment); other errors are reported. */
     public static void close(int fd) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
-        if (invokeInt(CLOSE, state, fd) < 0 && errno(state) != Errno.EINTR) throw error(state, "close", "fd=" + fd);
+        if (invokeInt(FileCalls.CLOSE, state, fd) < 0 && errno(state) != Errno.EINTR) throw error(state, "close", "fd=" + fd);
     }
 
     /** pipe2(2): returns {@code (read end) | (write end) << 32}. */
     public static long pipe2(int flags) throws ErrnoException {
         Scratch scratch = SCRATCH.get();
-        if (invokeInt(PIPE2, scratch.callState, scratch.word, flags) < 0) throw error(scratch.callState, "pipe2", "flags=0x" + Integer.toHexString(flags));
+        if (invokeInt(FileCalls.PIPE2, scratch.callState, scratch.word, flags) < 0) throw error(scratch.callState, "pipe2", "flags=0x" + Integer.toHexString(flags));
         return Integer.toUnsignedLong(scratch.word.get(JAVA_INT, 0)) | ((long) scratch.word.get(JAVA_INT, 4) << 32);
     }
 
@@ -219,7 +238,7 @@ public final class Syscalls {
         try (Arena arena = Arena.ofConfined()) { // one path string per open: opens are not a hot path
             MemorySegment cPath = arena.allocateFrom(path);
             for (;;) {
-                int fd = (int) OPEN.invokeExact(state, cPath, flags | fdkit_h.O_CLOEXEC(), mode);
+                int fd = (int) FileCalls.OPEN.invokeExact(state, cPath, flags | fdkit_h.O_CLOEXEC(), mode);
                 if (fd >= 0) return fd;
                 if (errno(state) != Errno.EINTR) throw error(state, "open", "\"" + path + "\", flags=0x" + Integer.toHexString(flags));
             }
@@ -234,7 +253,7 @@ public final class Syscalls {
     public static int fcntl(int fd, int command, int argument) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
         try {
-            int r = (int) FCNTL.invokeExact(state, fd, command, argument);
+            int r = (int) FileCalls.FCNTL.invokeExact(state, fd, command, argument);
             if (r < 0) throw error(state, "fcntl", "fd=" + fd + ", cmd=" + command + ", arg=0x" + Integer.toHexString(argument));
             return r;
         } catch (ErrnoException e) {
@@ -252,7 +271,7 @@ public final class Syscalls {
         dev.fdkit.internal.linux.pollfd.events(pollfd, (short) events);
         dev.fdkit.internal.linux.pollfd.revents(pollfd, (short) 0);
         try {
-            int r = (int) POLL.invokeExact(scratch.callState, pollfd, 1L, timeoutMillis);
+            int r = (int) FileCalls.POLL.invokeExact(scratch.callState, pollfd, 1L, timeoutMillis);
             if (r > 0) return Short.toUnsignedInt(dev.fdkit.internal.linux.pollfd.revents(pollfd));
             if (r == 0 || errno(scratch.callState) == Errno.EINTR) return 0;
             throw error(scratch.callState, "poll", "fd=" + fd + ", timeout=" + timeoutMillis);
@@ -268,7 +287,7 @@ public final class Syscalls {
     /** epoll_create1(2): returns the new epoll descriptor. */
     public static int epollCreate1(int flags) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
-        int fd = invokeInt(EPOLL_CREATE1, state, flags);
+        int fd = invokeInt(EpollCalls.EPOLL_CREATE1, state, flags);
         if (fd < 0) throw error(state, "epoll_create1", "flags=0x" + Integer.toHexString(flags));
         return fd;
     }
@@ -278,7 +297,7 @@ public final class Syscalls {
         Scratch scratch = SCRATCH.get();
         epoll_event.events(scratch.epollEvent, events);
         epoll_event.data(scratch.epollEvent).set(JAVA_LONG_UNALIGNED, 0, data);
-        if (invokeInt(EPOLL_CTL, scratch.callState, epfd, op, fd, scratch.epollEvent) < 0) {
+        if (invokeInt(EpollCalls.EPOLL_CTL, scratch.callState, epfd, op, fd, scratch.epollEvent) < 0) {
             throw error(scratch.callState, "epoll_ctl", "epfd=" + epfd + ", op=" + op + ", fd=" + fd + ", events=0x" + Integer.toHexString(events));
         }
     }
@@ -286,7 +305,7 @@ public final class Syscalls {
     /** epoll_wait(2): number of ready events written to {@code events}; 0 when interrupted (EINTR). */
     public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
-        int n = invokeInt(EPOLL_WAIT, state, epfd, events, maxEvents, timeoutMillis);
+        int n = invokeInt(EpollCalls.EPOLL_WAIT, state, epfd, events, maxEvents, timeoutMillis);
         if (n >= 0) return n;
         if (errno(state) == Errno.EINTR) return 0;
         throw error(state, "epoll_wait", "epfd=" + epfd + ", maxevents=" + maxEvents + ", timeout=" + timeoutMillis);
@@ -326,7 +345,7 @@ public final class Syscalls {
         MemorySegment state = SCRATCH.get().callState;
         long r;
         try {
-            r = (long) SYSCALL4.invokeExact(state, (long) fdkit_h.SYS_pidfd_send_signal(), (long) pidfd, (long) signal, 0L, (long) flags);
+            r = (long) ProcessCalls.SYSCALL4.invokeExact(state, (long) fdkit_h.SYS_pidfd_send_signal(), (long) pidfd, (long) signal, 0L, (long) flags);
         } catch (Throwable t) {
             throw linkageFailure(t);
         }
@@ -338,7 +357,7 @@ public final class Syscalls {
     /** kill(2): false when no such process exists (ESRCH). */
     public static boolean kill(int pid, int signal) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
-        if (invokeInt(KILL, state, pid, signal) == 0) return true;
+        if (invokeInt(ProcessCalls.KILL, state, pid, signal) == 0) return true;
         if (errno(state) == Errno.ESRCH) return false;
         throw error(state, "kill", "pid=" + pid + ", sig=" + signal);
     }
@@ -357,7 +376,7 @@ public final class Syscalls {
         long r;
         for (;;) {
             try {
-                r = (long) SYSCALL5.invokeExact(scratch.callState, (long) fdkit_h.SYS_waitid(), (long) idType, (long) id,
+                r = (long) ProcessCalls.SYSCALL5.invokeExact(scratch.callState, (long) fdkit_h.SYS_waitid(), (long) idType, (long) id,
                         scratch.siginfo.address(), (long) options, scratch.rusage.address());
             } catch (Throwable t) {
                 throw linkageFailure(t);
@@ -379,7 +398,7 @@ public final class Syscalls {
     public static int ioctl(int fd, long request, MemorySegment argument) {
         MemorySegment state = SCRATCH.get().callState;
         try {
-            int r = (int) IOCTL.invokeExact(state, fd, request, argument);
+            int r = (int) FileCalls.IOCTL.invokeExact(state, fd, request, argument);
             return r >= 0 ? r : -errno(state);
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -434,7 +453,7 @@ public final class Syscalls {
     public static long rawSyscall(long number, long a1, long a2, long a3, long a4, long a5) {
         MemorySegment state = SCRATCH.get().callState;
         try {
-            long r = (long) SYSCALL5.invokeExact(state, number, a1, a2, a3, a4, a5);
+            long r = (long) ProcessCalls.SYSCALL5.invokeExact(state, number, a1, a2, a3, a4, a5);
             return r >= 0 ? r : -errno(state);
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -459,7 +478,7 @@ public final class Syscalls {
     public static long futex(MemorySegment word, int op, int value, MemorySegment timeout, MemorySegment word2, int value3) {
         MemorySegment state = SCRATCH.get().callState;
         try {
-            long r = (long) FUTEX.invokeExact(state, (long) fdkit_h.SYS_futex(), word, (long) op, (long) value, timeout, word2, (long) value3);
+            long r = (long) FutexCalls.FUTEX.invokeExact(state, (long) fdkit_h.SYS_futex(), word, (long) op, (long) value, timeout, word2, (long) value3);
             if (r >= 0) return r;
             int errno = errno(state);
             return errno == Errno.EINTR ? 0 : -errno;
@@ -497,7 +516,7 @@ public final class Syscalls {
     public static long futexWaitv(MemorySegment entries, int count, MemorySegment timeout, int clock) {
         MemorySegment state = SCRATCH.get().callState;
         try {
-            long r = (long) FUTEX_WAITV.invokeExact(state, (long) fdkit_h.SYS_futex_waitv(), entries, (long) count, 0L, timeout, (long) clock);
+            long r = (long) FutexCalls.FUTEX_WAITV.invokeExact(state, (long) fdkit_h.SYS_futex_waitv(), entries, (long) count, 0L, timeout, (long) clock);
             return r >= 0 ? r : -errno(state);
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -510,7 +529,7 @@ public final class Syscalls {
     public static MemorySegment mmapShared(int fd, long length, long offset, String what) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
         try {
-            MemorySegment address = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length,
+            MemorySegment address = (MemorySegment) UringCalls.MMAP.invokeExact(state, MemorySegment.NULL, length,
                     fdkit_h.PROT_READ() | fdkit_h.PROT_WRITE(), fdkit_h.MAP_SHARED() | fdkit_h.MAP_POPULATE(), fd, offset);
             if (address.address() == -1L) throw error(state, "mmap", what + ", length=" + length);
             return address.reinterpret(length);
@@ -525,7 +544,7 @@ public final class Syscalls {
     public static void munmap(MemorySegment mapping) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
         try {
-            if ((int) MUNMAP.invokeExact(state, mapping, mapping.byteSize()) < 0) throw error(state, "munmap", "length=" + mapping.byteSize());
+            if ((int) UringCalls.MUNMAP.invokeExact(state, mapping, mapping.byteSize()) < 0) throw error(state, "munmap", "length=" + mapping.byteSize());
         } catch (ErrnoException e) {
             throw e;
         } catch (Throwable t) {
@@ -547,7 +566,7 @@ public final class Syscalls {
     public static int ioUringEnter(int fd, int toSubmit, int minComplete, int flags) {
         MemorySegment state = SCRATCH.get().callState;
         try {
-            long r = (long) SYSCALL6.invokeExact(state, (long) fdkit_h.SYS_io_uring_enter(), (long) fd, (long) toSubmit, (long) minComplete,
+            long r = (long) UringCalls.SYSCALL6.invokeExact(state, (long) fdkit_h.SYS_io_uring_enter(), (long) fd, (long) toSubmit, (long) minComplete,
                     (long) flags, 0L, 0L);
             return r >= 0 ? (int) r : -errno(state);
         } catch (Throwable t) {
@@ -639,7 +658,7 @@ public final class Syscalls {
 
     private static long invokeSyscall2(MemorySegment state, long number, long a, long b) {
         try {
-            return (long) SYSCALL2.invokeExact(state, number, a, b);
+            return (long) ProcessCalls.SYSCALL2.invokeExact(state, number, a, b);
         } catch (Throwable t) {
             throw linkageFailure(t);
         }
@@ -654,14 +673,8 @@ public final class Syscalls {
 
     private static MethodHandle link(String name, FunctionDescriptor descriptor, boolean neverBlocks) {
         MemorySegment address = symbol(name);
-        if (neverBlocks) {
-            try {
-                MethodHandle handle = LINKER.downcallHandle(address, descriptor, Linker.Option.critical(false), CAPTURE_ERRNO);
-                criticalLinked = true;
-                return handle;
-            } catch (IllegalArgumentException jdkBefore24) {
-                // critical + captureCallState is JDK 24+; fall through to an ordinary downcall.
-            }
+        if (neverBlocks && CriticalProbe.AVAILABLE) {
+            return LINKER.downcallHandle(address, descriptor, Linker.Option.critical(false), CAPTURE_ERRNO);
         }
         return LINKER.downcallHandle(address, descriptor, CAPTURE_ERRNO);
     }
@@ -669,6 +682,20 @@ public final class Syscalls {
     /** A never-blocking call linked critical (JDK 22+) with no errno capture: for fast paths that re-issue on failure. */
     private static MethodHandle linkWithoutErrno(String name, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.critical(false));
+    }
+
+    /** Whether this JDK links critical downcalls that capture errno (JDK 24+; JDK 22/23 refuse the combination). */
+    private static final class CriticalProbe {
+        static final boolean AVAILABLE = probe();
+
+        private static boolean probe() {
+            try {
+                LINKER.downcallHandle(symbol("getpid"), FunctionDescriptor.of(JAVA_INT), Linker.Option.critical(false), CAPTURE_ERRNO);
+                return true;
+            } catch (IllegalArgumentException jdkBefore24) {
+                return false;
+            }
+        }
     }
 
     private static MemorySegment symbol(String name) {
