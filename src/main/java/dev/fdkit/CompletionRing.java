@@ -148,6 +148,11 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return (int) Math.max(0, Math.min(size, capacity));
     }
 
+    /** No producer has claimed a slot the consumer has not consumed: the arming side of the Dekker pair in offer(). */
+    private boolean nothingClaimed() {
+        return (long) LONG.getVolatile(memory, TAIL) == (long) LONG.getVolatile(memory, HEAD);
+    }
+
     public boolean isEmpty() {
         long head = (long) LONG.getVolatile(memory, HEAD);
         return (long) LONG.getVolatile(memory, sequences + (head & mask) * 8) != head + 1;
@@ -172,15 +177,18 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             }
             Thread.onSpinWait();
         }
+        // Dekker with the consumer: our claim (a CAS, a full fence) comes before this load of `armed`; the
+        // consumer's store to `armed` comes before its re-check of TAIL (claims, not publications). So either
+        // we see it armed and ring, or it sees our claim and does not sleep. That lets the publication below
+        // be a plain release store, as in Agrona, instead of a second full fence.
+        boolean ringAfterPublishing = (int) INT.getVolatile(memory, ARMED) != IDLE;
         long record = HEADER + (position & mask) * RECORD;
         memory.set(JAVA_LONG, record, cookie);
         memory.set(JAVA_LONG, record + 8, obj);
         memory.set(JAVA_LONG, record + 16, res);
         memory.set(JAVA_LONG, record + 24, res2);
-        // Volatile (not only release): it must be ordered before the load of `armed` below, as the
-        // consumer's store to `armed` is ordered before its re-check of this sequence (Dekker).
-        LONG.setVolatile(memory, sequences + (position & mask) * 8, position + 1);
-        if ((int) INT.getVolatile(memory, ARMED) != IDLE) ring();
+        LONG.setRelease(memory, sequences + (position & mask) * 8, position + 1);
+        if (ringAfterPublishing) ring();
         return true;
     }
 
@@ -238,7 +246,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      */
     public boolean armDoorbell() {
         INT.setVolatile(memory, ARMED, ARMED_EVENTFD);
-        return isEmpty();
+        return nothingClaimed();
     }
 
     /**
@@ -264,7 +272,11 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             if (!isEmpty()) return true;
             int ticket = doorbell.get();
             INT.setVolatile(memory, ARMED, ARMED_FUTEX);
-            if (!isEmpty()) return true;
+            if (!nothingClaimed()) { // claimed: published at once, or very soon
+                if (!isEmpty()) return true;
+                Thread.onSpinWait();
+                continue;
+            }
             long left = nanos - (System.nanoTime() - start);
             if (left <= 0) return false;
             doorbell.await(ticket, Duration.ofNanos(left));
