@@ -12,7 +12,8 @@
  *
  * Each variant runs 7 times for about 1 s (--quick: 3 × 0.5 s) after a warm-up; the score is the best run
  * (wall-clock ms per spawn + reap), the error the standard deviation over the runs; "cpu" is the lowest
- * CPU time of the calling thread per op (CLOCK_THREAD_CPUTIME_ID: the child's own time is not in it).
+ * CPU time of the calling thread per op in ns (CLOCK_THREAD_CPUTIME_ID: the child's own time is not in it;
+ * ns as JMH's cpu.time.norm, whatever the score's unit).
  *
  * Output: one JSON object per line, the format every C baseline in src/jmh/c prints (see eventfd_roundtrip.c):
  *   {"name":"spawn_reap.posix_spawn","unit":"ms/op","score":..,"error":..,"mean":..,"cpu":..,"runs":[..],"cpu_runs":[..]}
@@ -99,7 +100,7 @@ static void as_fdkit(void) {
     close(pidfd);
 }
 
-/* ms per spawn + reap over about run_ns of wall time; *cpu: the thread's CPU ms per op. */
+/* ms per spawn + reap over about run_ns of wall time; *cpu: the thread's CPU ns per op (ns, like JMH's cpu.time.norm). */
 static double run(void (*op)(void), uint64_t run_ns, double *cpu) {
     uint64_t ops = 0, cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID), start = clock_ns(CLOCK_MONOTONIC), elapsed;
     do {
@@ -107,7 +108,7 @@ static double run(void (*op)(void), uint64_t run_ns, double *cpu) {
         ops++;
         elapsed = clock_ns(CLOCK_MONOTONIC) - start;
     } while (elapsed < run_ns);
-    *cpu = (double) (clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start) / 1e6 / (double) ops;
+    *cpu = (double) (clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start) / (double) ops;
     return (double) elapsed / 1e6 / (double) ops;
 }
 
@@ -123,11 +124,11 @@ static void measure(const char *name, void (*op)(void), int runs, uint64_t run_n
     double mean = sum / runs;
     for (int r = 0; r < runs; r++) sq += (scores[r] - mean) * (scores[r] - mean);
     double stdev = runs > 1 ? sqrt(sq / (runs - 1)) : 0;
-    printf("{\"name\":\"%s\",\"unit\":\"ms/op\",\"score\":%.5f,\"error\":%.5f,\"mean\":%.5f,\"cpu\":%.5f,\"runs\":[",
+    printf("{\"name\":\"%s\",\"unit\":\"ms/op\",\"score\":%.5f,\"error\":%.5f,\"mean\":%.5f,\"cpu\":%.1f,\"runs\":[",
            name, best, stdev, mean, best_cpu);
     for (int r = 0; r < runs; r++) printf("%s%.5f", r ? "," : "", scores[r]);
     printf("],\"cpu_runs\":[");
-    for (int r = 0; r < runs; r++) printf("%s%.5f", r ? "," : "", cpus[r]);
+    for (int r = 0; r < runs; r++) printf("%s%.1f", r ? "," : "", cpus[r]);
     printf("]}\n");
     fflush(stdout);
 }

@@ -179,7 +179,7 @@ public final class Report {
                 Measurement m = measurements.get(b.key());
                 boolean absolute = row.target() != null && row.target().absolute(); // a bound on fdkit's score: judged on the first line
                 boolean targeted = row.target() != null && (absolute ? first : row.target().baseline().equals(b.key()));
-                boolean lowerIsBetter = row.target() == null || row.target().atMost();
+                boolean lowerIsBetter = row.target() != null ? row.target().atMost() : f == null || !f.unit().startsWith("ops/"); // untargeted: by the unit
                 String ratio = "not run", best = "not run", cpuRatio = "not run", met = targeted ? "not run" : "—";
                 if (f != null && m != null) {
                     if (!f.unit().equals(m.unit())) {

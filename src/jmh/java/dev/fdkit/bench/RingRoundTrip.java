@@ -25,8 +25,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Ring round-trip latency (diagnostic for the ring throughput row): the benchmark thread puts one 32-byte
  * record into a "ping" ring and spins until a partner thread, spinning on that ring, has copied it into a
- * "pong" ring and the benchmark thread has taken it out again. Both threads busy-spin ({@code onSpinWait}),
- * no syscall, so this is two cache-line hand-offs per direction. fdkit {@link CompletionRing} (offer /
+ * "pong" ring and the benchmark thread has taken it out again. Both threads busy-spin ({@code onSpinWait}; after
+ * 100 idle spins they {@code Thread.yield()}, so on a loaded 2-CPU machine neither starves the other), no
+ * syscall on the fast path: a round trip is cache-line hand-offs between two cores. fdkit {@link CompletionRing} (offer /
  * drain(limit 1), the partner offers from inside its drain handler) against Agrona OneToOneRingBuffer
  * (write / read) and JCTools SpscArrayQueue (offer / poll of one preallocated object).
  * The partner is a platform thread started in {@code @Setup} and joined in {@code @TearDown}.
@@ -37,14 +38,23 @@ import java.util.concurrent.TimeUnit;
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class RingRoundTrip {
+    /** Spins {@code onSpinWait} up to 100 times, then yields the CPU: with 2 CPUs shared with other work, pure spinning can starve the other side. */
+    static int backOff(int idle) {
+        if (idle < 100) Thread.onSpinWait();
+        else Thread.yield();
+        return idle + 1;
+    }
+
     abstract static class Partner {
         volatile boolean stop;
         private Thread thread;
 
         final void startPartner() {
             thread = Thread.ofPlatform().daemon().name("ring-partner").start(() -> {
+                int idle = 0;
                 while (!stop) {
-                    if (!echo()) Thread.onSpinWait();
+                    if (echo()) idle = 0;
+                    else idle = backOff(idle);
                 }
             });
         }
@@ -93,7 +103,7 @@ public class RingRoundTrip {
     @Benchmark
     public long fdkit(Fdkit s) {
         s.ping.offer(1, 2, 3, 4);
-        while (s.pong.drain(s.receive, 1) == 0) Thread.onSpinWait();
+        for (int idle = 0; s.pong.drain(s.receive, 1) == 0; ) idle = backOff(idle);
         return s.received;
     }
 
@@ -134,7 +144,7 @@ public class RingRoundTrip {
     @Benchmark
     public long agrona(Agrona s) {
         s.ping.write(1, s.record, 0, 32);
-        while (s.pong.read(s.receive, 1) == 0) Thread.onSpinWait();
+        for (int idle = 0; s.pong.read(s.receive, 1) == 0; ) idle = backOff(idle);
         return s.received;
     }
 
@@ -168,7 +178,7 @@ public class RingRoundTrip {
     public Object jctools(JcTools s) {
         s.ping.offer(s.element);
         Object e;
-        while ((e = s.pong.poll()) == null) Thread.onSpinWait();
+        for (int idle = 0; (e = s.pong.poll()) == null; ) idle = backOff(idle);
         return e;
     }
 }
