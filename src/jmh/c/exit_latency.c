@@ -59,11 +59,7 @@ extern char **environ;
 
 static char *const ARGV[] = {"/bin/cat", NULL};
 
-static uint64_t clock_ns(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
+#include "bench_c.h"
 
 static void die(const char *what, int error) {
     fprintf(stderr, "exit_latency: %s: %s\n", what, strerror(error));

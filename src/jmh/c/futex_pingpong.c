@@ -34,11 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t clock_ns(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
+#include "bench_c.h"
 
 static void die(const char *what) {
     fprintf(stderr, "futex_pingpong: %s: %s\n", what, strerror(errno));
@@ -120,24 +116,10 @@ static double run(void (*round_trip)(void), uint64_t run_ns, double *cpu) {
 }
 
 static void measure(const char *name, void (*round_trip)(void), int runs, uint64_t run_ns) {
-    double scores[64], cpus[64], best = 1e300, best_cpu = 1e300, sum = 0, sq = 0;
+    double scores[64], cpus[64];
     run(round_trip, run_ns / 2, &cpus[0]); /* warm-up */
-    for (int r = 0; r < runs; r++) {
-        scores[r] = run(round_trip, run_ns, &cpus[r]);
-        if (scores[r] < best) best = scores[r];
-        if (cpus[r] < best_cpu) best_cpu = cpus[r];
-        sum += scores[r];
-    }
-    double mean = sum / runs;
-    for (int r = 0; r < runs; r++) sq += (scores[r] - mean) * (scores[r] - mean);
-    double stdev = runs > 1 ? sqrt(sq / (runs - 1)) : 0;
-    printf("{\"name\":\"%s\",\"unit\":\"ns/op\",\"score\":%.3f,\"error\":%.3f,\"mean\":%.3f,\"cpu\":%.3f,\"runs\":[",
-           name, best, stdev, mean, best_cpu);
-    for (int r = 0; r < runs; r++) printf("%s%.3f", r ? "," : "", scores[r]);
-    printf("],\"cpu_runs\":[");
-    for (int r = 0; r < runs; r++) printf("%s%.3f", r ? "," : "", cpus[r]);
-    printf("]}\n");
-    fflush(stdout);
+    for (int r = 0; r < runs; r++) scores[r] = run(round_trip, run_ns, &cpus[r]);
+    report(name, "ns/op", scores, cpus, runs, 0);
 }
 
 int main(int argc, char **argv) {

@@ -35,11 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t clock_ns(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
+#include "bench_c.h"
 
 static void die(const char *what) {
     fprintf(stderr, "uring_nop: %s: %s\n", what, strerror(errno));
@@ -176,25 +172,11 @@ static void measure(const char *name, int with_eventfd, void (*step)(struct ring
     struct ring r;
     ring_open(&r, 64, 512);
     if (with_eventfd) ring_register_eventfd(&r);
-    double scores[64], cpus[64], best = 0, best_cpu = 1e300, sum = 0, sq = 0;
+    double scores[64], cpus[64];
     run(&r, step, run_ns / 2, &cpus[0]); /* warm-up */
-    for (int i = 0; i < runs; i++) {
-        scores[i] = run(&r, step, run_ns, &cpus[i]);
-        if (scores[i] > best) best = scores[i]; /* a throughput: the best run is the highest */
-        if (cpus[i] < best_cpu) best_cpu = cpus[i];
-        sum += scores[i];
-    }
+    for (int i = 0; i < runs; i++) scores[i] = run(&r, step, run_ns, &cpus[i]);
     ring_close(&r);
-    double mean = sum / runs;
-    for (int i = 0; i < runs; i++) sq += (scores[i] - mean) * (scores[i] - mean);
-    double stdev = runs > 1 ? sqrt(sq / (runs - 1)) : 0;
-    printf("{\"name\":\"%s\",\"unit\":\"ops/s\",\"score\":%.1f,\"error\":%.1f,\"mean\":%.1f,\"cpu\":%.3f,\"runs\":[",
-           name, best, stdev, mean, best_cpu);
-    for (int i = 0; i < runs; i++) printf("%s%.1f", i ? "," : "", scores[i]);
-    printf("],\"cpu_runs\":[");
-    for (int i = 0; i < runs; i++) printf("%s%.3f", i ? "," : "", cpus[i]);
-    printf("]}\n");
-    fflush(stdout);
+    report(name, "ops/s", scores, cpus, runs, 1); /* a throughput: the best run is the highest */
 }
 
 int main(int argc, char **argv) {
