@@ -169,33 +169,14 @@ static double run(uint64_t run_ns, double *median, double *cpu) {
     return (double) latency / 1e3 / (double) exits;
 }
 
-static void print(const char *name, const char *suffix, const double *scores, int runs, double cpu, const double *cpus) {
-    double best = 1e300, sum = 0, sq = 0;
-    for (int r = 0; r < runs; r++) {
-        if (scores[r] < best) best = scores[r];
-        sum += scores[r];
-    }
-    double mean = sum / runs;
-    for (int r = 0; r < runs; r++) sq += (scores[r] - mean) * (scores[r] - mean);
-    double stdev = runs > 1 ? sqrt(sq / (runs - 1)) : 0;
-    printf("{\"name\":\"%s%s\",\"unit\":\"us/op\",\"score\":%.3f,\"error\":%.3f,\"mean\":%.3f,\"cpu\":%.1f,\"runs\":[",
-           name, suffix, best, stdev, mean, cpu);
-    for (int r = 0; r < runs; r++) printf("%s%.3f", r ? "," : "", scores[r]);
-    printf("],\"cpu_runs\":[");
-    for (int r = 0; r < runs; r++) printf("%s%.1f", r ? "," : "", cpus[r]);
-    printf("]}\n");
-    fflush(stdout);
-}
-
 static void measure(const char *name, int runs, uint64_t run_ns) {
-    double scores[64], medians[64], cpus[64], best_cpu = 1e300;
+    double scores[64], medians[64], cpus[64];
+    char median_name[128];
     run(run_ns / 2, &medians[0], &cpus[0]); /* warm-up */
-    for (int r = 0; r < runs; r++) {
-        scores[r] = run(run_ns, &medians[r], &cpus[r]);
-        if (cpus[r] < best_cpu) best_cpu = cpus[r];
-    }
-    print(name, "", scores, runs, best_cpu, cpus);
-    print(name, ".median", medians, runs, best_cpu, cpus);
+    for (int r = 0; r < runs; r++) scores[r] = run(run_ns, &medians[r], &cpus[r]);
+    snprintf(median_name, sizeof median_name, "%s.median", name);
+    report(name, "us/op", scores, cpus, runs, 0);
+    report(median_name, "us/op", medians, cpus, runs, 0);
 }
 
 int main(int argc, char **argv) {
