@@ -75,12 +75,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
         List<String> argv = List.copyOf(builder.command());
         if (argv.isEmpty()) throw new IllegalArgumentException("command must not be empty");
         for (String arg : argv) checkNoNul(arg, "command");
-        List<String> environment = new ArrayList<>();
-        for (Map.Entry<String, String> e : builder.environment().entrySet()) {
-            checkNoNul(e.getKey(), "environment name");
-            checkNoNul(e.getValue(), "environment value of " + e.getKey());
-            environment.add(e.getKey() + "=" + e.getValue());
-        }
+        List<String> environment = environmentOf(builder);
         File dir = builder.directory();
         String directory = dir == null ? null : dir.getPath();
         if (directory != null) checkNoNul(directory, "directory");
@@ -270,6 +265,23 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
         return "ProcessDescriptor(pid=" + watch.pid + (watch.child ? ", child" : "") + (watch.exit.isDone() ? ", " + watch.exit.join() : "") + ")";
     }
 
+    /**
+     * "NAME=value" entries, or null when the builder's environment is the JVM's own, unchanged (the common
+     * case): the Spawner then passes one envp built once, instead of copying and re-encoding every variable
+     * on every spawn. Comparing the maps costs far less than that copy.
+     */
+    private static List<String> environmentOf(ProcessBuilder builder) {
+        Map<String, String> wanted = builder.environment();
+        if (wanted.equals(System.getenv())) return Spawner.INHERITED_ENVIRONMENT;
+        List<String> environment = new ArrayList<>(wanted.size());
+        for (Map.Entry<String, String> e : wanted.entrySet()) {
+            checkNoNul(e.getKey(), "environment name");
+            checkNoNul(e.getValue(), "environment value of " + e.getKey());
+            environment.add(e.getKey() + "=" + e.getValue());
+        }
+        return environment;
+    }
+
     private static void checkNoNul(String s, String what) {
         if (s.indexOf('\0') >= 0) throw new IllegalArgumentException(what + " must not contain a NUL character: " + s.replace("\0", "\\0"));
     }
@@ -420,6 +432,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
                 retryExitInfo(number, 0);
                 return;
             }
+            // Released before the waiters run: once waitFor() returns, close() closes the pidfd at once.
             pidfd.release();
             exit.complete(status);
         }

@@ -23,7 +23,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -142,9 +144,24 @@ class ProcessDescriptorSpawnTest {
 
     @Test
     void environmentIsInheritedByDefault() throws Exception {
-        ProcessBuilder pb = sh("echo \"$PATH\"");
-        Run r = run(pb);
-        assertThat(r.stdout().strip()).isEqualTo(System.getenv("PATH"));
+        // The JVM's environment exactly (fdkit passes a cached envp for it), and again after another spawn
+        // changed one variable: the cache is never the changed copy.
+        Run inherited = run(new ProcessBuilder("/usr/bin/env", "-0"));
+        assertThat(environmentOf(inherited)).isEqualTo(System.getenv());
+        ProcessBuilder changed = new ProcessBuilder("/usr/bin/env", "-0");
+        changed.environment().put("FDKIT_CHANGED", "yes");
+        assertThat(environmentOf(run(changed))).containsEntry("FDKIT_CHANGED", "yes").hasSize(System.getenv().size() + 1);
+        assertThat(environmentOf(run(new ProcessBuilder("/usr/bin/env", "-0")))).isEqualTo(System.getenv());
+    }
+
+    private static Map<String, String> environmentOf(Run r) {
+        Map<String, String> environment = new HashMap<>();
+        for (String entry : r.stdout().split("\0")) {
+            if (entry.isEmpty()) continue;
+            int eq = entry.indexOf('=');
+            environment.put(entry.substring(0, eq), entry.substring(eq + 1));
+        }
+        return environment;
     }
 
     @Test

@@ -33,12 +33,24 @@ public final class Spawner {
 
     /**
      * @param argv         program and arguments; argv[0] is searched on PATH
-     * @param environment  "NAME=value" entries, the child's whole environment
+     * @param environment  "NAME=value" entries, the child's whole environment, or
+     *                     {@link #INHERITED_ENVIRONMENT} for the JVM's own
      * @param directory    working directory, or null for ours
      * @param stdio        for descriptors 0, 1, 2: our descriptor to dup2 onto it, or -1 to inherit ours
      */
     public record Request(List<String> argv, List<String> environment, String directory, int[] stdio,
                           boolean newSession, boolean newProcessGroup) {}
+
+    /**
+     * Marks a request for the JVM's environment ({@link System#getenv()}): its envp is built once, on first use,
+     * and kept for the life of the JVM (System.getenv() never changes). Compared by identity.
+     */
+    public static final List<String> INHERITED_ENVIRONMENT = List.of("(the JVM's environment)");
+
+    private static final class InheritedEnvp {
+        static final MemorySegment ENVP = cStrings(Arena.global(),
+                System.getenv().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
+    }
 
     /** A started child: its pid and, when pidfds are available, the pidfd (else -1). */
     public record Child(int pid, int pidfd) {}
@@ -55,7 +67,7 @@ public final class Spawner {
         String program = request.argv().getFirst();
         try (Arena arena = Arena.ofConfined()) { // one per spawn, freed before we return
             MemorySegment argv = cStrings(arena, request.argv());
-            MemorySegment envp = cStrings(arena, request.environment());
+            MemorySegment envp = request.environment() == INHERITED_ENVIRONMENT ? InheritedEnvp.ENVP : cStrings(arena, request.environment());
             MemorySegment file = arena.allocateFrom(program);
             MemorySegment actions = arena.allocate(posix_spawn_file_actions_t.layout());
             MemorySegment attributes = arena.allocate(posix_spawnattr_t.layout());
