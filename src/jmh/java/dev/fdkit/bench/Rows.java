@@ -163,6 +163,16 @@ final class Rows {
             `submitAll(List<Op>)` or a prepare/flush pair that enters once per batch is the step that matters \
             here; the per-op Java costs listed under the unbatched row (futures, the in-flight map, the eventfd \
             signal per CQE) come on top and remain.""";
+    private static final String URING_EXIT_NOTES = """
+            32 sleeping children are started and watched before each invocation (not timed); the timed part \
+            SIGKILLs all 32 through their pidfds and waits until every exit is known and every child reaped \
+            (UringProcessExits). Uring: one `Uring.Waitid(process, reap = true)` per child (IORING_OP_WAITID, \
+            Linux 6.7), completions reaped by the shared poller thread; the children come from fdkit's internal \
+            Spawner and are opened with `ProcessDescriptor.open(pid)`, so io_uring alone waits for them. epoll: \
+            `ProcessDescriptor.spawn` children and their `onExit()`, fdkit's default (one epoll event, one \
+            waitid with rusage and one EPOLL_CTL_DEL per child, on the poller thread). Both include the \
+            kernel's exit of 32 processes, the same work on either side.""";
+
     private static final String URING_EPOLL_NOTES = """
             One invocation handles 64 eventfds on one thread; the score is ns per eventfd, the ratio Uring / \
             epoll (above 1: the io_uring path costs more). Uring: 64 `Uring.Read` ops (8-byte preallocated \
@@ -287,6 +297,11 @@ final class Rows {
             new Row("Uring vs direct: batch of 64 futex wakes (ns per wake; ratio = Uring / direct)",
                     "jmh:dev.fdkit.bench.UringVsEpoll.uringFutexWakes",
                     List.of(new Baseline("fdkit Futex.wake(1), futex(2) directly", "jmh:dev.fdkit.bench.UringVsEpoll.directFutexWakes")),
-                    null, URING_FUTEX_NOTES, List.of()));
+                    null, URING_FUTEX_NOTES, List.of()),
+            new Row("Uring vs epoll: batch of 32 process exits, SIGKILL → exit known and reaped (µs per exit; ratio = Uring / epoll)",
+                    "jmh:dev.fdkit.bench.UringProcessExits.uringWaitid",
+                    List.of(new Baseline("fdkit ProcessDescriptor.onExit (pidfd on the shared Poller, waitid there)",
+                            "jmh:dev.fdkit.bench.UringProcessExits.pollerOnExit")),
+                    null, URING_EXIT_NOTES, List.of()));
 
 }
