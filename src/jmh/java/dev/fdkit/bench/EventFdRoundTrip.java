@@ -44,8 +44,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @State(Scope.Thread)
-@Fork(3) // forks inherit bin/bench's --enable-native-access=ALL-UNNAMED
-@Warmup(iterations = 5, time = 1)
+@Fork(2) // forks inherit bin/bench's --enable-native-access=ALL-UNNAMED
+@Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class EventFdRoundTrip {
     private static final Linker LINKER = Linker.nativeLinker();

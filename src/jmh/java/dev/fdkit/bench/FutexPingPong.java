@@ -49,8 +49,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(3)
-@Warmup(iterations = 5, time = 1)
+@Fork(2)
+@Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class FutexPingPong {
     private static final Linker LINKER = Linker.nativeLinker();

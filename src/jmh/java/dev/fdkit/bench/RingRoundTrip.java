@@ -34,8 +34,8 @@ import java.util.concurrent.TimeUnit;
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(3)
-@Warmup(iterations = 5, time = 1)
+@Fork(2)
+@Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class RingRoundTrip {
     /** Spins {@code onSpinWait} up to 100 times, then yields the CPU: with 2 CPUs shared with other work, pure spinning can starve the other side. */

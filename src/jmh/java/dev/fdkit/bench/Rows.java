@@ -88,7 +88,7 @@ final class Rows {
             thread with ThreadMXBean; JMH's `-prof gc` figure is harness and not-yet-compiled-code allocation \
             divided by few ops, and grows when load delays C2). Verdict: the 1.1× target sits at the JVM's own \
             floor (raw FFM ≈ 1.1× C in wall time, 1.3× in CPU, in that run) and a quick run's verdict is decided by the load each \
-            measurement met; a full run (3 forks, more iterations) on a quiet machine settles it.""";
+            measurement met; a full run (2 forks, more iterations) on a quiet machine settles it.""";
     private static final String RING_NOTES = """
             Records per microsecond through a bounded ring from one producer (the JMH thread, one op = one \
             record accepted) to one consumer thread (started in `@Setup`, draining in batches of up to 256 and \
