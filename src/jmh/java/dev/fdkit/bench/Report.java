@@ -25,7 +25,8 @@ import java.util.stream.Stream;
  * standard deviation over the program's runs. The ratio's error is propagated as for independent
  * quantities: r·sqrt((ea/a)² + (eb/b)²).
  * <p>
- * Usage: {@code Report [--jmh FILE] [--c FILE] [--java FILE] [--run FILE] [--out FILE]}; the run file (bench/run.properties,
+ * Usage: {@code Report [--jmh FILE] [--c FILE] [--java FILE] [--run FILE] [--out FILE] [--readme FILE]}
+ * ({@code --readme}: also put the report's summary between that file's performance markers); the run file (bench/run.properties,
  * written by bin/bench) says how and when the results were measured: command, mode (quick|full), gcc,
  * load.before, load.after, finished.
  */
@@ -77,10 +78,11 @@ public final class Report {
         }
 
         Map<String, Object> firstJmh = jmh.isEmpty() ? Map.of() : Json.object(jmh.get(0));
-        String markdown = render(run, firstJmh, measurements, jmhFile, cFile, javaFile);
+        Rendered report = render(run, firstJmh, measurements, jmhFile, cFile, javaFile);
         Files.createDirectories(out.toAbsolutePath().getParent());
-        Files.writeString(out, markdown);
+        Files.writeString(out, report.markdown());
         System.out.println("wrote " + out);
+        if (options.containsKey("readme")) updateReadme(Path.of(options.get("readme")), report.summary());
     }
 
     private static Measurement fromJmh(Map<String, Object> result) {
@@ -129,7 +131,10 @@ public final class Report {
 
     // ---------------------------------------------------------------------------------------- Markdown
 
-    private static String render(Properties run, Map<String, Object> jmhInfo,
+    /** The whole report, and its summary section's text (what README quotes). */
+    private record Rendered(String markdown, String summary) {}
+
+    private static Rendered render(Properties run, Map<String, Object> jmhInfo,
                                  Map<String, Measurement> measurements, Path jmhFile, Path cFile, Path javaFile) {
         StringBuilder md = new StringBuilder();
         String now = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z"));
@@ -157,6 +162,9 @@ public final class Report {
         }
         md.append("- Date: ").append(date).append("\n\n");
 
+        StringBuilder summary = new StringBuilder();
+        summary.append("| Row | fdkit | Baseline | fdkit / baseline | Target | Met |\n|---|---|---|---|---|---|\n");
+        int summaryAt = md.length();
         md.append("## Results\n\n");
         md.append("fdkit / baseline below 1 means fdkit is faster (for times). Errors: JMH's 99.9% confidence half-width; ")
                 .append("C: standard deviation over its runs (its score is the best run); ratios: propagated, ")
@@ -205,6 +213,12 @@ public final class Report {
                     met = (ok ? "**yes**" : "**no**") + (straddles ? " (within error)" : "");
                     if (!ok) missed.add(row);
                 }
+                boolean headline = row.target() == null ? first : targeted;
+                if (headline) {
+                    summary.append("| ").append(row.title()).append(" | ").append(shortScore(f)).append(" | ").append(b.label())
+                            .append(": ").append(shortScore(m)).append(" | ").append(ratio)
+                            .append(" | ").append(targeted ? row.target().text() : "—").append(" | ").append(met).append(" |\n");
+                }
                 md.append("| ").append(first ? row.title() : "")
                         .append(" | ").append(first ? score(f) : "")
                         .append(" | ").append(b.label())
@@ -217,6 +231,11 @@ public final class Report {
                 first = false;
             }
         }
+
+        String summaryText = "Measured " + date + " by `" + run.getProperty("command", "bin/bench") + "` (" + mode + " mode) on: "
+                + machineLine(jmhInfo) + loadNote(run) + ". One line per row: its target's baseline, or its first. "
+                + "Errors: 99.9% confidence (JMH) or standard deviation (C), propagated into the ratio.\n\n" + summary;
+        md.insert(summaryAt, "## Summary\n\n" + summaryText + "\n");
 
         md.append("\n## Rows\n");
         for (Rows.Row row : Rows.ALL) {
@@ -250,13 +269,51 @@ public final class Report {
                     .append(" | ").append(Double.isNaN(m.allocPerOp()) ? "—" : fmt(m.allocPerOp()))
                     .append(" | ").append(m.settings()).append(" |\n");
         }
-        return md.toString();
+        return new Rendered(md.toString(), summaryText);
+    }
+
+    private static String loadNote(Properties run) {
+        if (!run.containsKey("load.before")) return "";
+        return " (load average " + run.getProperty("load.before").split(" ")[0] + " before, "
+                + run.getProperty("load.after", "?").split(" ")[0] + " after)";
+    }
+
+    /**
+     * Replaces what stands between README's two performance markers with the summary, so that README quotes
+     * the latest full report and nothing else.
+     */
+    private static void updateReadme(Path readme, String summary) throws IOException {
+        String text = Files.readString(readme);
+        int begin = text.indexOf(README_BEGIN);
+        int end = text.indexOf(README_END);
+        if (begin < 0 || end < begin) throw new IllegalStateException(readme + " lacks the markers " + README_BEGIN + " ... " + README_END);
+        Files.writeString(readme, text.substring(0, begin + README_BEGIN.length()) + "\n" + summary + text.substring(end));
+        System.out.println("updated " + readme);
+    }
+
+    private static final String README_BEGIN = "<!-- performance summary: written by bin/bench from bench/REPORT.md -->";
+    private static final String README_END = "<!-- end of performance summary -->";
+
+    private static String shortScore(Measurement m) {
+        return m == null ? "not run" : fmt(m.score()) + " ± " + (Double.isNaN(m.error()) ? "?" : fmt(m.error())) + " " + m.unit();
     }
 
     private static String score(Measurement m) {
         if (m == null) return "not run";
         return fmt(m.score()) + " ± " + (Double.isNaN(m.error()) ? "?" : fmt(m.error())) + " " + m.unit()
-                + (Double.isNaN(m.cpu()) ? "" : " (CPU " + fmt(m.cpu()) + " ± " + fmt(m.cpuError()) + ")");
+                + (Double.isNaN(m.cpu()) ? "" : " (CPU " + cpu(m) + ")");
+    }
+
+    /** Thread CPU time per op (measured in ns) in the score's own time unit, or in ns/op for throughputs. */
+    private static String cpu(Measurement m) {
+        String unit = m.unit().endsWith("/op") ? m.unit() : "ns/op";
+        double nanosPerUnit = switch (unit) {
+            case "us/op" -> 1e3;
+            case "ms/op" -> 1e6;
+            case "s/op" -> 1e9;
+            default -> { unit = "ns/op"; yield 1; }
+        };
+        return fmt(m.cpu() / nanosPerUnit) + " ± " + fmt(m.cpuError() / nanosPerUnit) + (unit.equals(m.unit()) ? "" : " " + unit);
     }
 
     private static String fmt(double v) {
