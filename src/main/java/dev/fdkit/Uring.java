@@ -13,6 +13,7 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -32,7 +33,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * Every {@link Op} carries a cookie, unique among the operations in flight; its result comes back as a
  * {@link Completion}: {@code cookie}, {@code obj} = the opcode, {@code res} = the CQE result (negative errno
  * on failure), {@code res2} = the CQE flags. {@link #submit(Op)} returns a future for it;
- * {@link #submit(Op, Consumer)} hands every completion of a multishot operation to a consumer.
+ * {@link #submit(Op, Consumer)} hands every completion of a multishot operation to a consumer;
+ * {@link #submitAll(List)} submits a batch with one io_uring_enter.
  * <p>
  * An eventfd is registered with the ring (IORING_REGISTER_EVENTFD) and watched by a {@link Poller}
  * (the shared one unless you pass yours), whose thread reaps completions and completes the futures;
@@ -104,23 +106,35 @@ public final class Uring implements Pollable, AutoCloseable {
     private volatile boolean closed;
     private boolean ringClosed; // guarded by reapLock
 
-    /** What the kernel still uses for an operation: the buffers it writes, the descriptors it holds. */
-    private static final class Pending {
+    /**
+     * What the kernel still uses for an operation: the buffers it writes, the descriptors it holds. It is
+     * also the close hook on its target descriptor (one object per op, no extra lambda).
+     */
+    private final class Pending implements Runnable {
         final Op op;
+        final Long key; // op.cookie(), boxed once for the in-flight table
         final int opcode;
         final CompletableFuture<Completion> future;
         final Consumer<Completion> each; // multishot, else null
         final MemorySegment memory; // kept reachable until the last completion
         final Fd fd; // a use held until the last completion, or null
-        Runnable closeHook;
+        final int number; // fd's number while that use is held, else -1
 
-        Pending(Op op, int opcode, CompletableFuture<Completion> future, Consumer<Completion> each, MemorySegment memory, Fd fd) {
+        Pending(Op op, int opcode, CompletableFuture<Completion> future, Consumer<Completion> each, MemorySegment memory, Fd fd, int number) {
             this.op = op;
+            this.key = op.cookie();
             this.opcode = opcode;
             this.future = future;
             this.each = each;
             this.memory = memory;
             this.fd = fd;
+            this.number = number;
+        }
+
+        /** The target was closed: cancel, so the close(2) waiting for this op's use happens promptly. */
+        @Override
+        public void run() {
+            cancelQuietly(op.cookie());
         }
     }
 
@@ -216,47 +230,163 @@ public final class Uring implements Pollable, AutoCloseable {
         return future;
     }
 
-    private void submit(Op op, CompletableFuture<Completion> future, Consumer<Completion> each) {
-        Objects.requireNonNull(op, "op");
-        if (op.cookie() == CANCEL_ALL_COOKIE) throw new IllegalArgumentException("cookie " + CANCEL_ALL_COOKIE + " is reserved");
-        if (closed) throw new IllegalStateException("Uring is closed");
-        Fd fd = targetFd(op);
-        int number = fd == null ? -1 : fd.acquire();
-        Pending pending;
-        try {
-            pending = new Pending(op, opcode(op), future, each, memoryFor(op), fd);
-        } catch (RuntimeException e) {
-            if (fd != null) fd.release();
-            throw e;
-        }
-        if (inFlight.putIfAbsent(op.cookie(), pending) != null) {
-            if (fd != null) fd.release();
-            throw new IllegalArgumentException("cookie " + op.cookie() + " is already in flight");
-        }
-        if (fd != null) {
-            // Closing the target cancels the operation, so the close(2) it waits for happens promptly.
-            pending.closeHook = () -> cancelQuietly(op.cookie());
-            if (!fd.addCloseHook(pending.closeHook)) { // closed since acquire(): nobody would ever cancel it
-                finish(op.cookie(), pending);
-                throw fd.closedException();
+    /**
+     * Submits all of {@code ops} with one io_uring_enter (more only if they do not fit in the SQ: the kernel
+     * is entered each time the SQ is full, then once at the end); returns their futures in the order of
+     * {@code ops}, as {@link #submit(Op)} would.
+     * <p>
+     * Every op is checked first, as {@code submit} checks it (null, the reserved cookie, a cookie already in
+     * flight or used twice in the batch, a closed target descriptor, an opcode this kernel lacks). If one is
+     * rejected, none is submitted: whatever the earlier ops held (descriptor uses, in-flight entries) is
+     * released, and the exception — the type {@code submit} throws — names the op's index ({@code ops[3]: ...}).
+     * Closing a target descriptor cancels its op, as with {@code submit}. An empty list returns an empty list
+     * without a syscall. The list returned is unmodifiable.
+     * <p>
+     * Only a failing io_uring_enter (a broken ring, not a rejected op) can leave a batch half submitted: the
+     * exception propagates, the ops the kernel had already taken (when the batch needed more than one enter)
+     * stay in flight and can be cancelled by cookie, the others are released.
+     *
+     * @throws NullPointerException          if {@code ops} or one of them (or a field it needs) is null
+     * @throws IllegalArgumentException      if an op breaks a rule of its record or reuses a cookie
+     * @throws IllegalStateException         if this Uring is closed, or the target descriptor of an op is
+     * @throws UnsupportedOperationException if this kernel lacks an op's opcode
+     */
+    public List<CompletableFuture<Completion>> submitAll(List<? extends Op> ops) {
+        Op[] batch = Objects.requireNonNull(ops, "ops").toArray(new Op[0]); // a snapshot: the list may change under us
+        requireOpen();
+        if (batch.length == 0) return List.of();
+        Pending[] pendings = new Pending[batch.length];
+        for (int i = 0; i < batch.length; i++) {
+            try {
+                if (batch[i] == null) throw new NullPointerException("ops[" + i + "] is null");
+                pendings[i] = register(batch[i], new CompletableFuture<>(), null);
+            } catch (RuntimeException e) {
+                forget(pendings, 0, i);
+                throw rejected(batch, i, e);
             }
         }
+        int taken = 0; // ops the kernel has taken: all those prepared before a successful enter()
         submitLock.lock();
         try {
-            // Again under the lock: close() sets `closed` under it and then unmaps the rings.
-            if (closed) throw new IllegalStateException("Uring is closed");
-            MemorySegment sqe;
-            while ((sqe = ring.nextSqe()) == null) enter();
-            prepare(sqe, op, pending, number);
+            requireOpen(); // again under the lock: close() sets `closed` under it and then unmaps the rings
+            for (int i = 0; i < pendings.length; i++) {
+                if (prepareSqe(pendings[i])) taken = i;
+            }
             enter();
+            taken = pendings.length;
         } catch (RuntimeException e) {
-            finish(op.cookie(), pending);
+            forget(pendings, taken, pendings.length);
             throw e;
         } finally {
             submitLock.unlock();
         }
-        // A close of the target that ran its hook before the SQE reached the kernel cancelled nothing.
-        if (fd != null && fd.isClosed()) cancelQuietly(op.cookie());
+        List<CompletableFuture<Completion>> futures = new ArrayList<>(pendings.length);
+        for (Pending pending : pendings) {
+            cancelIfTargetClosed(pending);
+            futures.add(pending.future);
+        }
+        return Collections.unmodifiableList(futures);
+    }
+
+    private void submit(Op op, CompletableFuture<Completion> future, Consumer<Completion> each) {
+        Pending pending = register(op, future, each);
+        submitLock.lock();
+        try {
+            requireOpen(); // again under the lock: close() sets `closed` under it and then unmaps the rings
+            prepareSqe(pending);
+            enter();
+        } catch (RuntimeException e) {
+            finish(pending);
+            throw e;
+        } finally {
+            submitLock.unlock();
+        }
+        cancelIfTargetClosed(pending);
+    }
+
+    /**
+     * Checks {@code op}, holds a use of its target descriptor, enters it in the in-flight table and hooks
+     * the target's close; if the op is rejected, throws with none of that held.
+     */
+    private Pending register(Op op, CompletableFuture<Completion> future, Consumer<Completion> each) {
+        Objects.requireNonNull(op, "op");
+        if (op.cookie() == CANCEL_ALL_COOKIE) throw new IllegalArgumentException("cookie " + CANCEL_ALL_COOKIE + " is reserved");
+        requireOpen();
+        Fd fd = targetFd(op);
+        int number = fd == null ? -1 : fd.acquire();
+        Pending pending;
+        try {
+            pending = new Pending(op, opcode(op), future, each, memoryFor(op), fd, number);
+        } catch (RuntimeException e) {
+            if (fd != null) fd.release();
+            throw e;
+        }
+        if (inFlight.putIfAbsent(pending.key, pending) != null) {
+            if (fd != null) fd.release();
+            throw new IllegalArgumentException(alreadyInFlight(op.cookie()));
+        }
+        if (fd != null && !fd.addCloseHook(pending)) { // closed since acquire(): nobody would ever cancel it
+            finish(pending);
+            throw fd.closedException();
+        }
+        return pending;
+    }
+
+    /**
+     * Fills the next free SQE for {@code pending}, entering the kernel first while the SQ is full; returns
+     * whether it entered (everything prepared before is then with the kernel). Under submitLock.
+     */
+    private boolean prepareSqe(Pending pending) {
+        boolean entered = false;
+        MemorySegment sqe;
+        while ((sqe = ring.nextSqe()) == null) {
+            enter();
+            entered = true;
+        }
+        prepare(sqe, pending);
+        return entered;
+    }
+
+    /** A close of the target that ran its hook before the SQE reached the kernel cancelled nothing: cancel now. */
+    private void cancelIfTargetClosed(Pending pending) {
+        if (pending.fd != null && pending.fd.isClosed()) cancelQuietly(pending.op.cookie());
+    }
+
+    /** Releases the registrations of ops that never reached the kernel. */
+    private void forget(Pending[] pendings, int from, int to) {
+        for (int i = from; i < to; i++) finish(pendings[i]);
+    }
+
+    /** {@code e} for {@code batch[index]}: the same type (it names the rule), the index in the message. */
+    private static RuntimeException rejected(Op[] batch, int index, RuntimeException e) {
+        Op op = batch[index];
+        if (op == null) return e; // already "ops[i] is null"
+        String message = e.getMessage();
+        if (alreadyInFlight(op.cookie()).equals(message)) {
+            for (int j = 0; j < index; j++) {
+                if (batch[j].cookie() == op.cookie()) {
+                    message = "cookie " + op.cookie() + " is also the cookie of ops[" + j + "]";
+                    break;
+                }
+            }
+        }
+        String m = "ops[" + index + "]: " + message;
+        boolean fieldName = message != null && message.indexOf(' ') < 0; // requireNonNull's messages name the field: "buffer"
+        return switch (e) {
+            case NullPointerException n -> (RuntimeException) new NullPointerException(fieldName ? m + " is null" : m).initCause(e);
+            case IllegalArgumentException a -> new IllegalArgumentException(m, e);
+            case IllegalStateException s -> new IllegalStateException(m, e);
+            case UnsupportedOperationException u -> new UnsupportedOperationException(m, e);
+            default -> e;
+        };
+    }
+
+    private static String alreadyInFlight(long cookie) {
+        return "cookie " + cookie + " is already in flight";
+    }
+
+    private void requireOpen() {
+        if (closed) throw new IllegalStateException("Uring is closed");
     }
 
     /** io_uring_enter for what is prepared; reaps first when the kernel says the CQ is backed up. */
@@ -277,10 +407,11 @@ public final class Uring implements Pollable, AutoCloseable {
     }
 
     /** The SQE fields of each op, as liburing's io_uring_prep_* functions set them. */
-    private void prepare(MemorySegment sqe, Op op, Pending pending, int fd) {
+    private static void prepare(MemorySegment sqe, Pending pending) {
         int code = pending.opcode;
-        long cookie = op.cookie();
-        switch (op) {
+        int fd = pending.number;
+        long cookie = pending.op.cookie();
+        switch (pending.op) {
             case Nop n -> IoUringRing.prepare(sqe, code, cookie, 0, 0, 0, 0, 0, 0, 0, 0);
             case PollAdd p -> IoUringRing.prepare(sqe, code, cookie, fd, 0, p.multishot() ? Uapi.IORING_POLL_ADD_MULTI : 0, 0,
                     pollEvents(p.events()), 0, 0, 0);
@@ -323,7 +454,7 @@ public final class Uring implements Pollable, AutoCloseable {
         if (pending == null) return; // the close-time cancel-all, or a cancelled operation's late echo
         Completion completion = new Completion(cookie, pending.opcode, res, Integer.toUnsignedLong(flags));
         boolean more = (flags & Uapi.IORING_CQE_F_MORE) != 0;
-        if (!more) finish(cookie, pending);
+        if (!more) finish(pending);
         if (pending.each != null) {
             try {
                 pending.each.accept(completion);
@@ -337,10 +468,10 @@ public final class Uring implements Pollable, AutoCloseable {
     }
 
     /** Forgets the operation and releases its descriptor, once: close() may race a submit failing on another thread. */
-    private void finish(long cookie, Pending pending) {
-        if (!inFlight.remove(cookie, pending)) return;
+    private void finish(Pending pending) {
+        if (!inFlight.remove(pending.key, pending)) return;
         if (pending.fd != null) {
-            pending.fd.removeCloseHook(pending.closeHook);
+            pending.fd.removeCloseHook(pending);
             pending.fd.release();
         }
     }
@@ -419,12 +550,14 @@ public final class Uring implements Pollable, AutoCloseable {
         drainInFlight();
         registration.cancel();
         IOException closedError = new IOException("Uring closed with the operation in flight");
-        for (Map.Entry<Long, Pending> e : inFlight.entrySet()) {
+        for (Pending pending : inFlight.values()) {
             synchronized (NEVER_FREED) {
-                NEVER_FREED.add(e.getValue()); // the kernel may still write into its memory
+                // The kernel may still write into its memory. Not the Pending itself: it would keep this Uring reachable.
+                NEVER_FREED.add(pending.op);
+                if (pending.memory != null) NEVER_FREED.add(pending.memory);
             }
-            finish(e.getKey(), e.getValue());
-            e.getValue().future.completeExceptionally(closedError);
+            finish(pending);
+            pending.future.completeExceptionally(closedError);
         }
         // No submit touches the SQ any more (they all check `closed` under submitLock, set above); a reap()
         // on another thread must not touch the CQ while it is unmapped: reapLock. Not both locks at once:

@@ -41,8 +41,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Every Uring operation against the real kernel: NOP, POLL_ADD (one-shot and multishot), READ, TIMEOUT,
- * ASYNC_CANCEL, WAITID, FUTEX_WAIT / WAKE / WAITV; argument checks; an overflowed completion queue; close()
- * with operations in flight; and a ring reaped by a poller the test drives itself.
+ * ASYNC_CANCEL, WAITID, FUTEX_WAIT / WAKE / WAITV; batches (submitAll); argument checks; an overflowed
+ * completion queue; close() with operations in flight; and a ring reaped by a poller the test drives itself.
  * <p>
  * Cookies are small positive numbers chosen per test (the internal range is negative).
  */
@@ -354,6 +354,178 @@ class UringTest {
         assertThat(c.res()).isEqualTo(29);
     }
 
+    // ------------------------------------------------------------------ submitAll
+
+    @Test
+    void aBatchOfNopsCompletesInOrderWithItsCookies() throws Exception {
+        List<Uring.Op> nops = new ArrayList<>();
+        for (int i = 0; i < 32; i++) nops.add(new Uring.Nop(200 + i));
+
+        List<CompletableFuture<Completion>> futures = uring.submitAll(nops);
+
+        assertThat(futures).hasSize(32);
+        for (int i = 0; i < 32; i++) {
+            Completion c = get(futures.get(i));
+            assertThat(c.cookie()).as("future %d", i).isEqualTo(200 + i);
+            assertThat(c.obj()).isEqualTo(fdkit_h.IORING_OP_NOP());
+            assertThat(c.res()).isZero();
+        }
+        assertThat(uring.inFlight()).isZero();
+    }
+
+    @Test
+    void aBatchLargerThanTheSubmissionQueueCompletesEntirely() throws Exception {
+        try (Uring small = Uring.open(4)) {
+            assertThat(small.submissionEntries()).isEqualTo(4);
+            List<Uring.Nop> nops = new ArrayList<>();
+            for (int i = 0; i < 100; i++) nops.add(new Uring.Nop(300 + i));
+
+            List<CompletableFuture<Completion>> futures = small.submitAll(nops);
+
+            for (int i = 0; i < 100; i++) assertThat(get(futures.get(i)).cookie()).isEqualTo(300 + i);
+            assertThat(small.inFlight()).isZero();
+        }
+    }
+
+    @Test
+    void aBatchThroughAFullSubmissionQueueAndAnOverflowingCompletionQueueLosesNothing() throws Exception {
+        try (Poller undriven = Poller.open(); Uring tiny = Uring.open(2, 2, undriven)) {
+            List<Uring.Nop> nops = new ArrayList<>();
+            for (int i = 0; i < 64; i++) nops.add(new Uring.Nop(400 + i));
+
+            List<CompletableFuture<Completion>> futures = tiny.submitAll(nops);
+            tiny.reap(); // nobody else reaps: completions wait in the CQ and the kernel's overflow list
+
+            for (int i = 0; i < 64; i++) {
+                assertThat(futures.get(i)).as("NOP %d", i).isDone();
+                assertThat(futures.get(i).join().cookie()).isEqualTo(400 + i);
+            }
+            assertThat(tiny.inFlight()).isZero();
+        }
+    }
+
+    @Test
+    void concurrentBatchesThroughASmallRingLoseNothing() throws Exception {
+        try (Uring small = Uring.open(4)) {
+            int threads = 4, batches = 50, perBatch = 10;
+            List<CompletableFuture<Completion>> futures = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Thread> submitters = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                long base = (long) t * batches * perBatch;
+                submitters.add(Thread.ofVirtual().start(() -> {
+                    for (int b = 0; b < batches; b++) {
+                        List<Uring.Op> batch = new ArrayList<>();
+                        for (int i = 0; i < perBatch; i++) batch.add(new Uring.Nop(base + (long) b * perBatch + i));
+                        futures.addAll(small.submitAll(batch));
+                    }
+                }));
+            }
+            for (Thread t : submitters) t.join();
+
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            Set<Long> cookies = new HashSet<>();
+            for (CompletableFuture<Completion> f : futures) cookies.add(f.join().cookie());
+            assertThat(cookies).hasSize(threads * batches * perBatch);
+            assertThat(small.inFlight()).isZero();
+        }
+    }
+
+    @Test
+    void aBatchMixingATimeoutAndAReadOfAnEventFdCompletesEachOnItsOwnEvent() throws Exception {
+        try (EventFd e = EventFd.open(); Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(JAVA_LONG);
+            List<CompletableFuture<Completion>> futures = uring.submitAll(List.of(
+                    new Uring.Read(e, buffer, 500),
+                    new Uring.Timeout(Duration.ofMillis(20), 501),
+                    new Uring.Nop(502)));
+
+            assertThat(get(futures.get(2)).res()).isZero();
+            Completion timeout = get(futures.get(1));
+            assertThat(timeout.obj()).isEqualTo(fdkit_h.IORING_OP_TIMEOUT());
+            assertThat(timeout.res()).isEqualTo(-fdkit_h.ETIME());
+            assertThat(futures.get(0)).as("nothing signalled the EventFd yet").isNotDone();
+
+            e.signal(5);
+
+            Completion read = get(futures.get(0));
+            assertThat(read.obj()).isEqualTo(fdkit_h.IORING_OP_READ());
+            assertThat(read.res()).isEqualTo(8);
+            assertThat(buffer.get(JAVA_LONG, 0)).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void anEmptyBatchReturnsAnEmptyListAndSubmitsNothing() throws Exception {
+        uring.close();
+        int ring = newRingDescriptor(() -> uring = Uring.open(8));
+        long tailBefore = sqTail(ring);
+
+        assertThat(uring.submitAll(List.of())).isEmpty();
+
+        assertThat(sqTail(ring)).isEqualTo(tailBefore);
+    }
+
+    @Test
+    void aBatchWithOneBadOpSubmitsNothingReleasesEverythingAndNamesTheIndex() throws Exception {
+        uring.close(); // first: the new ring may well get the number of the old one
+        int ring = newRingDescriptor(() -> uring = Uring.open(8));
+        long tailBefore = sqTail(ring);
+        int before = LeakGuard.openDescriptorCount();
+        EventFd e = EventFd.open();
+        EventFd closed = EventFd.open();
+        closed.close();
+        MemorySegment buffer = Arena.ofAuto().allocate(JAVA_LONG);
+        record Bad(List<Uring.Op> ops, Class<? extends RuntimeException> type, String names) {}
+        List<Bad> bad = List.of(
+                new Bad(java.util.Arrays.asList(new Uring.PollAdd(e, Poller.READABLE, false, 40), new Uring.Read(e, buffer, 41),
+                        new Uring.Nop(42), new Uring.Nop(41)), IllegalArgumentException.class, "ops[3]: cookie 41 is also the cookie of ops[1]"),
+                new Bad(java.util.Arrays.asList(new Uring.PollAdd(e, Poller.READABLE, false, 40), new Uring.Read(e, buffer, 41), null),
+                        NullPointerException.class, "ops[2] is null"),
+                new Bad(List.of(new Uring.Read(e, buffer, 40), new Uring.PollAdd(closed, Poller.READABLE, false, 41)),
+                        IllegalStateException.class, "ops[1]: EventFd"),
+                new Bad(List.of(new Uring.PollAdd(e, Poller.READABLE, false, 40), new Uring.Timeout(Duration.ofMillis(-1), 41)),
+                        IllegalArgumentException.class, "ops[1]: after must not be negative"),
+                new Bad(List.of(new Uring.PollAdd(e, Poller.READABLE, false, 40), new Uring.Read(e, null, 41)),
+                        NullPointerException.class, "ops[1]: buffer is null"),
+                new Bad(List.of(new Uring.Read(e, buffer, 40), new Uring.Nop(Long.MIN_VALUE)), IllegalArgumentException.class, "ops[1]: cookie"));
+        for (Bad b : bad) {
+            assertThatThrownBy(() -> uring.submitAll(b.ops())).as("%s", b.ops())
+                    .isInstanceOf(b.type()).hasMessageContaining(b.names());
+            assertThat(uring.inFlight()).as("in flight after %s", b.names()).isZero();
+        }
+
+        assertThat(sqTail(ring)).as("SqTail in fdinfo: nothing reached the submission queue").isEqualTo(tailBefore);
+        e.close();
+        // Each rejected batch held uses of e; had one not been released, e's close(2) would still wait for it.
+        assertThat(LeakGuard.openDescriptorCount()).isEqualTo(before);
+    }
+
+    @Test
+    void aBatchReusingACookieAlreadyInFlightIsRejectedAndTheFirstOperationIsUnharmed() throws Exception {
+        CompletableFuture<Completion> first = uring.submit(new Uring.Timeout(Duration.ofHours(1), 50));
+
+        assertThatThrownBy(() -> uring.submitAll(List.of(new Uring.Nop(51), new Uring.Nop(50))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ops[1]: cookie 50 is already in flight");
+        assertThat(uring.inFlight()).isEqualTo(1);
+
+        assertThat(get(uring.cancel(50)).res()).isZero();
+        assertThat(get(first).res()).isEqualTo(-Errno.ECANCELED);
+        assertThat(get(uring.submitAll(List.of(new Uring.Nop(51), new Uring.Nop(50))).get(1)).res()).as("both cookies are free").isZero();
+    }
+
+    @Test
+    void closingTheEventFdOfABatchedPollCancelsItAndReallyClosesTheDescriptor() throws Exception {
+        int before = LeakGuard.openDescriptorCount();
+        EventFd e = EventFd.open();
+        List<CompletableFuture<Completion>> futures = uring.submitAll(List.of(new Uring.Nop(60), new Uring.PollAdd(e, Poller.READABLE, false, 61)));
+        assertThat(get(futures.get(0)).res()).isZero();
+
+        e.close();
+
+        assertThat(get(futures.get(1)).res()).isEqualTo(-Errno.ECANCELED);
+        assertThat(LeakGuard.openDescriptorCount()).isEqualTo(before);
+    }
+
     // ------------------------------------------------------------------ argument checks
 
     @Test
@@ -460,6 +632,8 @@ class UringTest {
             }
             assertThat(futex.wake(1)).as("the kernel holds no waiter").isZero();
             assertThatThrownBy(() -> closing.submit(new Uring.Nop(4))).isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(() -> closing.submitAll(List.of(new Uring.Nop(4)))).isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(() -> closing.submitAll(List.of())).isInstanceOf(IllegalStateException.class);
             closing.close(); // idempotent
             assertThat(e.tryReadValue()).as("the EventFd is still usable").isZero();
         }

@@ -155,14 +155,14 @@ final class Rows {
             (liburing's io_uring_cq_eventfd_toggle) so inline reaping signals nobody; an in-flight table indexed \
             by cookie slot instead of a map of boxed Longs; a handler-based submit without a future.""";
     private static final String URING_BATCH_NOTES = """
-            32 NOPs submitted, then all reaped. fdkit's public API has no batch submit: every `submit` prepares \
-            one SQE and enters the kernel, so fdkit's batch of 32 is 32 io_uring_enter calls plus one reaping \
-            pass — the like-for-like C figure is `batch32_enter_each`. C `batch32` (32 SQEs, one io_uring_enter, \
-            one reaping pass; the tokio-uring batch) is what a batch submit would reach: in C it is 3-4× the \
-            enter-per-op throughput (about 230 ns of syscall entry and ring bookkeeping saved per NOP), so a \
-            `submitAll(List<Op>)` or a prepare/flush pair that enters once per batch is the step that matters \
-            here; the per-op Java costs listed under the unbatched row (futures, the in-flight map, the eventfd \
-            signal per CQE) come on top and remain.""";
+            32 NOPs submitted, then all reaped. The row's fdkit figure is the per-op API: 32 `submit` calls, each \
+            preparing one SQE and entering the kernel, so 32 io_uring_enter calls plus one reaping pass — the \
+            like-for-like C figure is `batch32_enter_each`. `Uring.submitAll(List<Op>)` prepares all 32 SQEs and \
+            enters once (the next row, `UringNop.batch32SubmitAll`): compare it with C `batch32` (32 SQEs, one \
+            io_uring_enter, one reaping pass; the tokio-uring batch). In C one enter per batch is 3-4× the \
+            enter-per-op throughput (about 230 ns of syscall entry and ring bookkeeping saved per NOP); the \
+            per-op Java costs listed under the unbatched row (futures, the in-flight map, the eventfd signal per \
+            CQE) remain with either API.""";
     private static final String URING_EXIT_NOTES = """
             32 sleeping children are started and watched before each invocation (not timed); the timed part \
             SIGKILLs all 32 through their pidfds and waits until every exit is known and every child reaped \
@@ -172,31 +172,31 @@ final class Rows {
             `ProcessDescriptor.spawn` children and their `onExit()`, fdkit's default (one epoll event, one \
             waitid with rusage and one EPOLL_CTL_DEL per child, on the poller thread). Both include the \
             kernel's exit of 32 processes, the same work on either side.""";
-
     private static final String URING_EPOLL_NOTES = """
             One invocation handles 64 eventfds on one thread; the score is ns per eventfd, the ratio Uring / \
             epoll (above 1: the io_uring path costs more). Uring: 64 `Uring.Read` ops (8-byte preallocated \
             buffers) submitted, all 64 EventFds signalled, then `reap()` (and `Poller.poll` of the ring's \
             eventfd when nothing is there yet) until all 64 futures are done. epoll: the same 64 EventFds \
             level-registered on a `Poller.open()`; signal all, `poll` until 64 handlers have run, each \
-            `tryReadValue()`. Process-exit batches are not measured (the process rows cover exits; they would \
-            add spawning to every batch).
+            `tryReadValue()`. Process-exit batches have their own row (UringProcessExits).
 
             Where the time goes (analysis of 2026-11-23, `perf record -e cpu-clock` of the benchmark): per \
             eventfd the epoll path makes two syscalls (the write and the read) plus 1/64 of an epoll_wait, and \
             allocates nothing. The Uring path also makes two (io_uring_enter per submit, the write), but the \
             kernel does more per read: the READ finds the eventfd empty and arms an internal poll, the write \
             wakes it, task work on this thread performs the read, posts the CQE and signals the ring's eventfd; \
-            on the Java side each op allocates about 670 B (`-prof gc`: the Read record, future, Pending entry, \
+            on the Java side each op allocated about 670 B (`-prof gc`: the Read record, future, Pending entry, \
             boxed cookie and map node, Completion, the close hook on the EventFd's Fd) and registers and removes \
-            a close hook on the target Fd. A batch submit (one io_uring_enter for the 64 READs) would remove 63 \
-            of the 64 enters; io_uring pays off here only when the reads must not block a thread, not as a \
-            faster epoll.""";
+            a close hook on the target Fd (the Pending entry is now the hook itself, and removing it no longer \
+            runs a stream). The row measures 64 `submit` calls; the diagnostic `uringEventFdReadsSubmitAll` hands \
+            the 64 READs to one `submitAll` (one io_uring_enter instead of 64). io_uring pays off here only \
+            when the reads must not block a thread, not as a faster epoll.""";
     private static final String URING_FUTEX_NOTES = """
             64 futex words, no waiters (the cost of the wake path itself, not of waking threads): \
             `Uring.FutexWake` ops (IORING_OP_FUTEX_WAKE, Linux 6.7) submitted one by one and reaped, against \
-            `Futex.wake(1)` — one futex(2) syscall each. The ratio is Uring / direct. Where the time goes: the \
-            Uring path makes as many syscalls (one io_uring_enter per op, no batch submit in the API) and adds \
+            `Futex.wake(1)` — one futex(2) syscall each. The ratio is Uring / direct; the diagnostic \
+            `uringFutexWakesSubmitAll` submits the 64 wakes with one `submitAll` (one io_uring_enter). Where the \
+            time goes (per-op `submit`): the Uring path makes as many syscalls (one io_uring_enter per op) and adds \
             the completion — a CQE, the eventfd signal through epoll's callback, the in-flight map, a future, \
             about 290 B/op (`-prof gc`) — to a wake that is cheap by itself; the direct call allocates nothing. \
             Through io_uring a wake pays off only when batched (one enter for many wakes) or linked to other \
@@ -290,14 +290,19 @@ final class Rows {
                             new Baseline("C, 32 SQEs, one io_uring_enter (a batch submit)", "c:uring_nop.batch32"),
                             new Baseline("C, one io_uring_enter per 32, eventfd registered", "c:uring_nop.batch32_eventfd")),
                     null, URING_BATCH_NOTES, List.of()),
+            new Row("io_uring NOP, batches of 32 through Uring.submitAll (ops/s)",
+                    "jmh:dev.fdkit.bench.UringNop.batch32SubmitAll",
+                    List.of(new Baseline("C, one io_uring_enter per 32, eventfd registered (as every fdkit Uring)", "c:uring_nop.batch32_eventfd"),
+                            new Baseline("C, 32 SQEs, one io_uring_enter", "c:uring_nop.batch32")),
+                    null, "As the row above, with one `submitAll` of the 32 NOPs: one io_uring_enter per batch, as in C.", List.of()),
             new Row("Uring vs epoll: batch of 64 eventfd reads (ns per read; ratio = Uring / epoll)",
                     "jmh:dev.fdkit.bench.UringVsEpoll.uringEventFdReads",
                     List.of(new Baseline("fdkit Poller (epoll) + EventFd.tryReadValue", "jmh:dev.fdkit.bench.UringVsEpoll.epollEventFdReads")),
-                    null, URING_EPOLL_NOTES, List.of()),
+                    null, URING_EPOLL_NOTES, List.of("jmh:dev.fdkit.bench.UringVsEpoll.uringEventFdReadsSubmitAll")),
             new Row("Uring vs direct: batch of 64 futex wakes (ns per wake; ratio = Uring / direct)",
                     "jmh:dev.fdkit.bench.UringVsEpoll.uringFutexWakes",
                     List.of(new Baseline("fdkit Futex.wake(1), futex(2) directly", "jmh:dev.fdkit.bench.UringVsEpoll.directFutexWakes")),
-                    null, URING_FUTEX_NOTES, List.of()),
+                    null, URING_FUTEX_NOTES, List.of("jmh:dev.fdkit.bench.UringVsEpoll.uringFutexWakesSubmitAll")),
             new Row("Uring vs epoll: batch of 32 process exits, SIGKILL → exit known and reaped (µs per exit; ratio = Uring / epoll)",
                     "jmh:dev.fdkit.bench.UringProcessExits.uringWaitid",
                     List.of(new Baseline("fdkit ProcessDescriptor.onExit (pidfd on the shared Poller, waitid there)",

@@ -22,6 +22,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -37,16 +39,18 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *   <li>{@link #epollEventFdReads}: the same 64 EventFds level-registered on a {@link Poller}; signal all 64,
  *       then {@code poll} until 64 handlers have run, each {@code tryReadValue()} — the epoll path;</li>
  *   <li>{@link #uringFutexWakes}: 64 {@code Uring.FutexWake} ops (64 futex words) submitted, then reaped;</li>
- *   <li>{@link #directFutexWakes}: 64 {@code Futex.wake(1)} calls (futex(2) directly).</li>
+ *   <li>{@link #directFutexWakes}: 64 {@code Futex.wake(1)} calls (futex(2) directly);</li>
+ *   <li>{@link #uringEventFdReadsSubmitAll}, {@link #uringFutexWakesSubmitAll}: the two Uring variants with
+ *       the 64 ops handed to one {@code submitAll} — what a user with a batch would write.</li>
  * </ul>
- * The futex wakes find no waiter (the cost of the wake path itself, not of waking threads). fdkit's
- * {@code Uring.submit} enters the kernel once per op (no batch submit in the public API), so the Uring
- * variants make 64 io_uring_enter calls per batch. Process-exit batches are not measured here.
+ * The futex wakes find no waiter (the cost of the wake path itself, not of waking threads).
+ * {@code Uring.submit} enters the kernel once per op, so the per-op Uring variants make 64 io_uring_enter
+ * calls per batch; the {@code submitAll} variants make one. Process-exit batches: {@link UringProcessExits}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(3)
-@Warmup(iterations = 5, time = 1)
+@Fork(2)
+@Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 @State(Scope.Thread)
 public class UringVsEpoll {
@@ -64,6 +68,9 @@ public class UringVsEpoll {
     private int handled;
     @SuppressWarnings("unchecked")
     private final CompletableFuture<Completion>[] futures = new CompletableFuture[N];
+    private final List<CompletableFuture<Completion>> futureList = Arrays.asList(futures); // a view of futures
+    private final Uring.Op[] ops = new Uring.Op[N];
+    private final List<Uring.Op> batch = Arrays.asList(ops); // a view: refilled, never copied, per invocation
 
     @Setup(Level.Trial)
     public void open() {
@@ -89,8 +96,12 @@ public class UringVsEpoll {
         // Fail fast if a variant does not do what it claims.
         uringEventFdReads();
         for (MemorySegment b : buffers) if (b.get(JAVA_LONG, 0) != 1) throw new IllegalStateException("Uring read did not read 1");
+        for (MemorySegment b : buffers) b.set(JAVA_LONG, 0, 0);
+        uringEventFdReadsSubmitAll();
+        for (MemorySegment b : buffers) if (b.get(JAVA_LONG, 0) != 1) throw new IllegalStateException("batched Uring read did not read 1");
         epollEventFdReads();
         uringFutexWakes();
+        uringFutexWakesSubmitAll();
         directFutexWakes();
     }
 
@@ -103,10 +114,10 @@ public class UringVsEpoll {
         arena.close();
     }
 
-    private long awaitAll() {
+    private long awaitAll(List<CompletableFuture<Completion>> pending) {
         long sum = 0;
         for (int i = 0; i < N; i++) {
-            CompletableFuture<Completion> f = futures[i];
+            CompletableFuture<Completion> f = pending.get(i);
             while (!f.isDone()) {
                 if (uring.reap() == 0) uringPoller.poll(WAIT);
             }
@@ -120,7 +131,18 @@ public class UringVsEpoll {
     public long uringEventFdReads() {
         for (int i = 0; i < N; i++) futures[i] = uring.submit(new Uring.Read(eventFds[i], buffers[i], cookie++));
         for (EventFd e : eventFds) e.trySignal(1);
-        long sum = awaitAll();
+        long sum = awaitAll(futureList);
+        if (sum != 8L * N) throw new IllegalStateException("a Uring read failed: " + sum);
+        return sum;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public long uringEventFdReadsSubmitAll() {
+        for (int i = 0; i < N; i++) ops[i] = new Uring.Read(eventFds[i], buffers[i], cookie++);
+        List<CompletableFuture<Completion>> reads = uring.submitAll(batch);
+        for (EventFd e : eventFds) e.trySignal(1);
+        long sum = awaitAll(reads);
         if (sum != 8L * N) throw new IllegalStateException("a Uring read failed: " + sum);
         return sum;
     }
@@ -138,7 +160,14 @@ public class UringVsEpoll {
     @OperationsPerInvocation(N)
     public long uringFutexWakes() {
         for (int i = 0; i < N; i++) futures[i] = uring.submit(new Uring.FutexWake(futexes[i], 1, cookie++));
-        return awaitAll();
+        return awaitAll(futureList);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public long uringFutexWakesSubmitAll() {
+        for (int i = 0; i < N; i++) ops[i] = new Uring.FutexWake(futexes[i], 1, cookie++);
+        return awaitAll(uring.submitAll(batch));
     }
 
     @Benchmark

@@ -95,9 +95,20 @@ public final class Fd {
     }
 
     public synchronized void removeCloseHook(Runnable hook) {
-        if (closeHooks == null) return;
-        Runnable[] kept = java.util.Arrays.stream(closeHooks).filter(h -> h != hook).toArray(Runnable[]::new);
-        closeHooks = kept.length == 0 ? null : kept;
+        Runnable[] hooks = closeHooks;
+        if (hooks == null) return;
+        // A loop, not a stream: Uring adds and removes a hook for every operation on a descriptor.
+        int kept = 0;
+        for (Runnable h : hooks) if (h != hook) kept++;
+        if (kept == hooks.length) return;
+        if (kept == 0) {
+            closeHooks = null;
+            return;
+        }
+        Runnable[] rest = new Runnable[kept];
+        int i = 0;
+        for (Runnable h : hooks) if (h != hook) rest[i++] = h;
+        closeHooks = rest;
     }
 
     private void runCloseHooks() {
