@@ -762,6 +762,66 @@ public class fdkit_h extends fdkit_h$shared {
         return FUTEX2_PRIVATE;
     }
 
+    private static class getpgid {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            fdkit_h.C_INT,
+            fdkit_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.find("getpgid").orElseThrow();
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * extern __pid_t getpgid(__pid_t __pid)
+     * }
+     */
+    public static FunctionDescriptor getpgid$descriptor() {
+        return getpgid.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * extern __pid_t getpgid(__pid_t __pid)
+     * }
+     */
+    public static MethodHandle getpgid$handle() {
+        return getpgid.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * extern __pid_t getpgid(__pid_t __pid)
+     * }
+     */
+    public static MemorySegment getpgid$address() {
+        return getpgid.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * extern __pid_t getpgid(__pid_t __pid)
+     * }
+     */
+    public static int getpgid(int __pid) {
+        var mh$ = getpgid.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("getpgid", __pid);
+            }
+            return (int)mh$.invokeExact(__pid);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class strerrordesc_np {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             fdkit_h.C_POINTER,
@@ -2370,6 +2430,33 @@ public class fdkit_h extends fdkit_h$shared {
      */
     public static int PIDFD_THREAD() {
         return PIDFD_THREAD;
+    }
+    private static final long PIDFD_SIGNAL_THREAD = 1L;
+    /**
+     * {@snippet lang=c :
+     * #define PIDFD_SIGNAL_THREAD 1
+     * }
+     */
+    public static long PIDFD_SIGNAL_THREAD() {
+        return PIDFD_SIGNAL_THREAD;
+    }
+    private static final long PIDFD_SIGNAL_THREAD_GROUP = 2L;
+    /**
+     * {@snippet lang=c :
+     * #define PIDFD_SIGNAL_THREAD_GROUP 2
+     * }
+     */
+    public static long PIDFD_SIGNAL_THREAD_GROUP() {
+        return PIDFD_SIGNAL_THREAD_GROUP;
+    }
+    private static final long PIDFD_SIGNAL_PROCESS_GROUP = 4L;
+    /**
+     * {@snippet lang=c :
+     * #define PIDFD_SIGNAL_PROCESS_GROUP 4
+     * }
+     */
+    public static long PIDFD_SIGNAL_PROCESS_GROUP() {
+        return PIDFD_SIGNAL_PROCESS_GROUP;
     }
     private static final long PIDFD_INFO_PID = 1L;
     /**
