@@ -30,6 +30,11 @@ final class FallbackReaper {
         LockSupport.unpark(thread);
     }
 
+    /** A non-child's descriptor was closed: stop looking at it. */
+    static void unwatch(ProcessDescriptor.Watch watch) {
+        WATCHED.remove(watch);
+    }
+
     static boolean isAlive(ProcessDescriptor.Watch watch) {
         if (!watch.child) return startTicks(watch.pid) == watch.startTicks;
         synchronized (watch.reapLock) {
@@ -80,7 +85,7 @@ final class FallbackReaper {
             Syscalls.WaitResult w = Syscalls.waitid(Uapi.P_PID, watch.pid, Uapi.WEXITED | Uapi.WNOHANG, false);
             if (w == null) return;
             WATCHED.remove(watch);
-            watch.completeFromFallback(ProcessDescriptor.fromWait(w));
+            watch.completeFromFallback(watch.reapedBy(w));
         }
     }
 }

@@ -10,6 +10,8 @@ public enum Feature {
     WAITID_P_PIDFD("waitid P_PIDFD"),
     /** pidfd_send_signal(2), Linux 5.1. */
     PIDFD_SEND_SIGNAL("pidfd_send_signal"),
+    /** pidfd_send_signal(PIDFD_SIGNAL_PROCESS_GROUP): a process group signalled through its leader's pidfd, Linux 6.9. */
+    PIDFD_SIGNAL_PROCESS_GROUP("PIDFD_SIGNAL_PROCESS_GROUP"),
     /** ioctl(PIDFD_GET_INFO), Linux 6.13. */
     PIDFD_GET_INFO("PIDFD_GET_INFO"),
     /** PIDFD_INFO_EXIT: the exit status of any process through its pidfd, Linux 6.15. */

@@ -20,11 +20,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A process held through a pidfd: spawned by fdkit ({@link #start}, {@link #spawn}) or opened on any
@@ -91,9 +93,10 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
                     opts.contains(SpawnOption.NEW_SESSION), opts.contains(SpawnOption.NEW_PROCESS_GROUP)), pidfd);
             stdio.closeChildEnds();
             Watch watch = new Watch(child.pid(), child.pidfd() >= 0 ? new Fd(child.pidfd(), "ProcessDescriptor") : null,
-                    true, opts.contains(SpawnOption.KILL_ON_CLOSE), stdio.stdin(), stdio.stdout(), stdio.stderr());
+                    true, opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup(opts), stdio.stdin(), stdio.stdout(), stdio.stderr());
             try {
                 watch.watchChild();
+                if (watch.killOnClose) KillOnExit.add(watch);
             } catch (RuntimeException e) { // unwatched, it would run unsupervised and end a zombie
                 Spawner.killAndReap(child.pid(), e);
                 if (watch.pidfd != null) watch.pidfd.close();
@@ -104,6 +107,10 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
             stdio.closeAll();
             throw e;
         }
+    }
+
+    private static boolean leadsGroup(EnumSet<SpawnOption> options) {
+        return options.contains(SpawnOption.NEW_PROCESS_GROUP) || options.contains(SpawnOption.NEW_SESSION);
     }
 
     /** Starts {@code argv} with the caller's stdin, stdout and stderr inherited. */
@@ -124,10 +131,20 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
         Fd pidfd = null;
         if (Linux.has(Feature.PIDFD_OPEN)) {
             pidfd = new Fd(Syscalls.pidfdOpen((int) pid, 0), "ProcessDescriptor");
-        } else if (FallbackReaper.startTicks((int) pid) < 0) { // /proc, not kill(0): EPERM for others' processes
-            throw new ErrnoException("open", "/proc/" + pid + "/stat", Errno.ESRCH);
+        } else if (!exists((int) pid)) {
+            throw new ErrnoException("kill", "pid=" + pid + ", sig=0", Errno.ESRCH);
         }
-        return new ProcessDescriptor(new Watch((int) pid, pidfd, false, false, null, null, null));
+        return new ProcessDescriptor(new Watch((int) pid, pidfd, false, false, false, null, null, null));
+    }
+
+    /** kill(pid, 0): EPERM means it exists but is not ours to signal. */
+    private static boolean exists(int pid) throws ErrnoException {
+        try {
+            return Syscalls.kill(pid, 0);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EPERM) return true;
+            throw e;
+        }
     }
 
     /** {@link #open(long)} for a ProcessHandle (for example a java.lang.Process's). */
@@ -199,8 +216,12 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
      * @throws UnsupportedOperationException without pidfds, for a process that is not our child
      */
     public boolean signal(int signal) {
-        if (signal < 0 || signal > 64) throw new IllegalArgumentException("signal must be between 0 and 64, was " + signal);
+        checkSignal(signal);
         return watch.signal(signal);
+    }
+
+    private static void checkSignal(int signal) {
+        if (signal < 0 || signal > 64) throw new IllegalArgumentException("signal must be between 0 and 64, was " + signal);
     }
 
     /** SIGTERM; false if already exited. */
@@ -211,6 +232,35 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
     /** SIGKILL; false if already exited. */
     public boolean kill() {
         return signal(Uapi.SIGKILL);
+    }
+
+    /**
+     * Sends {@code signal} to every process in the process group this process leads — one started with
+     * {@link SpawnOption#NEW_PROCESS_GROUP} or {@link SpawnOption#NEW_SESSION}, or any process whose group id
+     * is its pid — including grandchildren that outlive it: how a build tool or supervisor ends a whole tree.
+     * <p>
+     * Never reaches a recycled group: on Linux 6.9+ ({@link Feature#PIDFD_SIGNAL_PROCESS_GROUP}) the signal
+     * goes through the pidfd, which names this process's group for as long as any member lives, also after
+     * the leader itself has exited and been reaped. On older kernels only our own children can be signalled
+     * this way, with kill(-pid) under the lock that reaps them: until the leader is reaped its pid, and so
+     * the group's id, cannot be reused; once it is reaped this returns false.
+     *
+     * @return true if at least one process was signalled; false if the group has no process left (or, on
+     *         older kernels, the leader has been reaped)
+     * @throws IllegalArgumentException      for a signal outside 0..64
+     * @throws IllegalStateException         after close(), or if the process is alive and does not lead its
+     *                                       process group (signalling the group it belongs to could reach
+     *                                       this JVM)
+     * @throws UnsupportedOperationException before Linux 6.9 (or without pidfds) for a process that is not our child
+     */
+    public boolean signalProcessGroup(int signal) {
+        checkSignal(signal);
+        return watch.signalGroup(signal);
+    }
+
+    /** SIGKILL to the process group this process leads: {@link #signalProcessGroup(int)}. */
+    public boolean killProcessGroup() {
+        return signalProcessGroup(Uapi.SIGKILL);
     }
 
     // ------------------------------------------------------------------ streams
@@ -253,10 +303,16 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
     /**
      * Closes the pidfd and our pipe ends. A child that is still running keeps being watched and is reaped
      * when it exits ({@link #onExit()} still completes); with {@link SpawnOption#KILL_ON_CLOSE} it is sent
-     * SIGKILL first. Idempotent.
+     * SIGKILL first (its whole group with NEW_PROCESS_GROUP or NEW_SESSION). For a process that is not our
+     * child, watching ends here: the pidfd is closed at once, and an {@link #onExit()} future not yet
+     * completed fails with a CancellationException. Idempotent.
+     * <p>
+     * A descriptor dropped without close() is closed by a Cleaner once unreachable; a process that is not
+     * our child then stays watched until it exits, so {@code open(pid).onExit().thenRun(..)} still works.
      */
     @Override
     public void close() {
+        watch.closedByOwner = true;
         cleanable.clean();
     }
 
@@ -371,20 +427,26 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
         final Fd pidfd;
         final boolean child;
         final boolean killOnClose;
+        final boolean leadsGroup; // spawned as a group leader: KILL_ON_CLOSE ends the whole group
         final PipeWriter stdin;
         final PipeReader stdout;
         final PipeReader stderr;
         final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
         final long startTicks; // fallback for non-children: tells the process from a later one with its pid
-        final Object reapLock = new Object(); // fallback: kill(2) and reaping never overlap
+        final Object reapLock = new Object(); // kill(2) and reaping never overlap (no signal to a recycled pid)
+        private boolean reaped; // guarded by reapLock: the pid (and a group it leads) may be recycled from now on
         private boolean watching; // guarded by this
+        private Poller.Registration registration; // guarded by this; the pidfd's watch on the shared poller
+        private final AtomicBoolean watchHoldsUse = new AtomicBoolean(); // the watch's use of the pidfd, released once
         private volatile boolean closed;
+        volatile boolean closedByOwner; // close(), not the Cleaner: a non-child's watch ends with it
 
-        Watch(int pid, Fd pidfd, boolean child, boolean killOnClose, PipeWriter stdin, PipeReader stdout, PipeReader stderr) {
+        Watch(int pid, Fd pidfd, boolean child, boolean killOnClose, boolean leadsGroup, PipeWriter stdin, PipeReader stdout, PipeReader stderr) {
             this.pid = pid;
             this.pidfd = pidfd;
             this.child = child;
             this.killOnClose = killOnClose;
+            this.leadsGroup = leadsGroup;
             this.stdin = stdin;
             this.stdout = stdout;
             this.stderr = stderr;
@@ -405,14 +467,41 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
                 return;
             }
             int number = pidfd.acquire(); // held until the exit is known: the number stays ours meanwhile
+            watchHoldsUse.set(true);
             try {
                 Pollable raw = () -> number; // not an FdOwner: closing the descriptor must not stop the watch
-                Poller.shared().register(raw, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> onPidfdReadable(r, number));
+                registration = Poller.shared().register(raw, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> onPidfdReadable(r, number));
             } catch (RuntimeException e) {
-                pidfd.release();
+                releaseWatchUse();
                 watching = false;
                 throw e;
             }
+        }
+
+        private void releaseWatchUse() {
+            if (watchHoldsUse.compareAndSet(true, false)) pidfd.release();
+        }
+
+        /** Exit known: the watch lets go of the pidfd first, so that close() after waitFor() closes it at once. */
+        private void finishWatch(ExitStatus status) {
+            releaseWatchUse();
+            exit.complete(status);
+        }
+
+        /**
+         * close() of a descriptor on someone else's process: nothing needs reaping, so the watch ends with it
+         * (a watchdog polling a long-lived process must not keep a pidfd and a registration per round).
+         */
+        private void stopWatchingNonChild() {
+            Poller.Registration r;
+            synchronized (this) {
+                if (!watching) return;
+                r = registration;
+            }
+            if (pidfd == null) FallbackReaper.unwatch(this);
+            if (r != null) r.cancel(); // waits for a handler running on the poller thread
+            releaseWatchUse();
+            exit.completeExceptionally(new CancellationException("ProcessDescriptor(pid=" + pid + ") was closed before the process exited"));
         }
 
         /** On the poller thread: the process has exited. */
@@ -432,9 +521,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
                 retryExitInfo(number, 0);
                 return;
             }
-            // Released before the waiters run: once waitFor() returns, close() closes the pidfd at once.
-            pidfd.release();
-            exit.complete(status);
+            finishWatch(status);
         }
 
         /**
@@ -445,6 +532,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
         private void retryExitInfo(int number, int attempt) {
             long delayMillis = Math.min(1L << attempt, 500);
             CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS).execute(() -> {
+                if (closed) return; // stopWatchingNonChild() has let go
                 ExitStatus status;
                 try {
                     status = exitInfo(number);
@@ -455,14 +543,23 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
                     retryExitInfo(number, attempt + 1);
                     return;
                 }
-                pidfd.release();
-                exit.complete(status == NOT_YET_REAPED ? ExitStatus.unknown("exited, but its parent has not reaped it") : status);
+                finishWatch(status == NOT_YET_REAPED ? ExitStatus.unknown("exited, but its parent has not reaped it") : status);
             });
         }
 
         private ExitStatus reapChild(int number) throws ErrnoException {
-            Syscalls.WaitResult w = Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG, false);
-            if (w == null) return STILL_RUNNING;
+            Syscalls.WaitResult w;
+            synchronized (reapLock) { // uncontended but for signalGroup's kill(-pid) on kernels before 6.9
+                w = Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG, false);
+                if (w == null) return STILL_RUNNING;
+                reaped = true;
+            }
+            return fromWait(w);
+        }
+
+        /** The fallback reaper's waitid, under reapLock: the same bookkeeping. */
+        ExitStatus reapedBy(Syscalls.WaitResult w) {
+            reaped = true;
             return fromWait(w);
         }
 
@@ -530,25 +627,90 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
             }
         }
 
+        boolean signalGroup(int signal) {
+            if (closed) throw new IllegalStateException("ProcessDescriptor(pid=" + pid + ") is closed");
+            return sendGroupSignal(signal);
+        }
+
+        private boolean sendGroupSignal(int signal) {
+            try {
+                if (pidfd != null && Linux.has(Feature.PIDFD_SIGNAL_PROCESS_GROUP)) {
+                    int number = pidfd.tryAcquire();
+                    if (number < 0) return false; // closed, and the watch has let go
+                    try {
+                        // While it runs, the pid is its own: check it leads a group. Once it has exited, the
+                        // kernel alone knows whether its group lives on.
+                        if ((Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) == 0) requireGroupLeader();
+                        return Syscalls.pidfdSendSignal(number, signal, Uapi.PIDFD_SIGNAL_PROCESS_GROUP);
+                    } finally {
+                        pidfd.release();
+                    }
+                }
+                if (!child) {
+                    throw new UnsupportedOperationException("cannot signal the process group of pid " + pid + " race-free: it is not our child, and "
+                            + Feature.PIDFD_SIGNAL_PROCESS_GROUP.displayName() + " is unavailable (" + Linux.feature(Feature.PIDFD_SIGNAL_PROCESS_GROUP).cause() + ")");
+                }
+                synchronized (reapLock) { // not reaped: the pid, and so the group id it leads, is still ours
+                    if (reaped || exit.isDone()) return false;
+                    requireGroupLeader();
+                    return Syscalls.kill(-pid, signal);
+                }
+            } catch (ErrnoException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private void requireGroupLeader() throws ErrnoException {
+            int group = Syscalls.getpgid(pid);
+            if (group >= 0 && group != pid) {
+                throw new IllegalStateException("pid " + pid + " does not lead a process group (it is in group " + group
+                        + "): start it with SpawnOption.NEW_PROCESS_GROUP or NEW_SESSION to signal its group");
+            }
+        }
+
         /** close(): the Cleaner's action too. */
         @Override
         public void run() {
             closed = true;
-            if (killOnClose && child && !exit.isDone()) {
-                try {
-                    sendSignal(Uapi.SIGKILL);
-                } catch (RuntimeException ignored) {
-                    // already gone
-                }
-            }
-            if (pidfd != null) pidfd.close(); // the watch holds a use: close(2) waits for the reap
+            if (killOnClose && child) killForKillOnClose();
+            if (!child && closedByOwner) stopWatchingNonChild();
+            if (pidfd != null) pidfd.close(); // a child's watch holds a use: close(2) waits for the reap
             if (stdin != null) stdin.close();
             if (stdout != null) stdout.close();
             if (stderr != null) stderr.close();
         }
 
+        /** KILL_ON_CLOSE: at close() and when the JVM exits. */
+        void killForKillOnClose() {
+            try {
+                if (leadsGroup) sendGroupSignal(Uapi.SIGKILL); // also what is left of the group once the leader is gone
+                else if (!exit.isDone()) sendSignal(Uapi.SIGKILL);
+            } catch (RuntimeException ignored) {
+                // already gone
+            }
+        }
+
         void completeFromFallback(ExitStatus status) {
             exit.complete(status);
+        }
+    }
+
+    /**
+     * KILL_ON_CLOSE children still running when the JVM exits normally (System.exit, end of main, SIGTERM):
+     * a shutdown hook kills them, as the kernel closes a pdfork descriptor when its process exits. A JVM killed
+     * with SIGKILL or crashing runs no hook, and posix_spawn cannot set PR_SET_PDEATHSIG in the child.
+     */
+    private static final class KillOnExit {
+        private static final java.util.Set<Watch> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        static {
+            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("fdkit-kill-on-exit").unstarted(
+                    () -> LIVE.forEach(Watch::killForKillOnClose)));
+        }
+
+        static void add(Watch watch) {
+            LIVE.add(watch);
+            watch.exit.whenComplete((status, failure) -> LIVE.remove(watch));
         }
     }
 

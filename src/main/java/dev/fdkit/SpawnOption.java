@@ -8,9 +8,10 @@ public enum SpawnOption {
     NEW_PROCESS_GROUP,
     /**
      * Closing the descriptor (or dropping it unclosed) sends SIGKILL to a child that is still running, then
-     * reaps it: FreeBSD's pdfork without PD_DAEMON. Only the child itself is killed, not processes it
-     * started (a shell's own children survive): combine with {@link #NEW_PROCESS_GROUP} and signal the
-     * group yourself to end a whole tree.
+     * reaps it: FreeBSD's pdfork without PD_DAEMON. Alone, only the child itself is killed, not processes it
+     * started (a shell's own children survive). With {@link #NEW_PROCESS_GROUP} or {@link #NEW_SESSION} the
+     * whole process group it leads is killed, as {@link ProcessDescriptor#killProcessGroup()} does — also what
+     * is left of it after the child itself has exited (on kernels before 6.9: only while the child is unreaped).
      */
     KILL_ON_CLOSE
 }

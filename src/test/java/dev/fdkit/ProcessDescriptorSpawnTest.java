@@ -13,6 +13,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -298,6 +299,16 @@ class ProcessDescriptorSpawnTest {
     }
 
     // ------------------------------------------------------------------ exec failures
+
+    @Test
+    void aMissingWorkingDirectoryIsNamedNotTheProgram() {
+        File missing = tmp.resolve("no such dir").toFile();
+        assertThatThrownBy(() -> ProcessDescriptor.start(new ProcessBuilder("true").directory(missing)))
+                .isInstanceOf(ErrnoException.class)
+                .hasMessageContaining("chdir(\"" + missing.getPath() + "\", the working directory for \"true\")")
+                .hasMessageContaining("ENOENT");
+        assertThat(Processes.zombieChildren()).isEmpty();
+    }
 
     @Test
     void nonexistentProgramFailsWithEnoentNamingIt() throws Exception {

@@ -155,6 +155,30 @@ class ProcessDescriptorWatchTest {
         assertThat(jdk.waitFor()).isEqualTo(5);
     }
 
+    @Test
+    void closingAWatchedNonChildLetsGoOfItsPidfdAtOnceAndCancelsItsExitFuture() throws Exception {
+        // The watchdog loop: open, wait a while, close, again -- for a process that outlives all of it.
+        Process jdk = new ProcessBuilder("/bin/sleep", "600").start();
+        try {
+            int before = LeakGuard.openDescriptorCount();
+            List<CompletableFuture<ExitStatus>> exits = new ArrayList<>();
+            for (int round = 0; round < 50; round++) {
+                try (ProcessDescriptor p = ProcessDescriptor.of(jdk.toHandle())) {
+                    exits.add(p.onExit());
+                    assertThat(p.waitFor(Duration.ofMillis(1))).isEmpty();
+                }
+            }
+            assertThat(LeakGuard.openDescriptorCount()).as("no pidfd kept per round").isEqualTo(before);
+            for (CompletableFuture<ExitStatus> exit : exits) {
+                assertThat(exit).isCompletedExceptionally();
+                assertThatThrownBy(exit::join).hasCauseInstanceOf(java.util.concurrent.CancellationException.class)
+                        .hasMessageContaining("closed before the process exited");
+            }
+        } finally {
+            jdk.destroyForcibly().waitFor();
+        }
+    }
+
     // ------------------------------------------------------------------ signals
 
     @Test

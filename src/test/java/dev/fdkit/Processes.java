@@ -58,6 +58,32 @@ final class Processes {
         return zombies;
     }
 
+    /** Live (not zombie) processes in process group {@code pgid}, by pid. */
+    static List<Long> groupMembers(long pgid) {
+        List<Long> members = new ArrayList<>();
+        try (DirectoryStream<Path> proc = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path p : proc) {
+                Stat s = stat(Long.parseLong(p.getFileName().toString()));
+                if (s != null && s.pgrp() == pgid && s.state() != 'Z') members.add(s.pid());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        members.sort(null);
+        return members;
+    }
+
+    /** Waits (at most 10 s) until {@code pid} is gone or a zombie; false if it is still running then. */
+    static boolean awaitGone(long pid) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (;;) {
+            Stat s = stat(pid);
+            if (s == null || s.state() == 'Z') return true;
+            if (System.nanoTime() > deadline) return false;
+            Thread.sleep(5);
+        }
+    }
+
     /** Our children (any state), by pid. */
     static List<Long> children() {
         List<Long> children = new ArrayList<>();

@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Runs {@link VirtualThreadScenario} in a fresh JVM — this JVM's java, class path and native access — for
+ * Runs {@link VirtualThreadScenario} (or another scenario's main class) in a fresh JVM — this JVM's java, class path and native access — for
  * settings that are read once per JVM (carrier pool size, {@code -Dfdkit.disable}).
  */
 final class ScenarioJvm {
@@ -35,13 +35,18 @@ final class ScenarioJvm {
     private ScenarioJvm() {}
 
     static Result runScenario(Duration timeout, List<String> jvmOptions, String... scenarioArgs) throws IOException, InterruptedException {
+        return run(VirtualThreadScenario.class, timeout, jvmOptions, scenarioArgs);
+    }
+
+    /** Runs {@code main}'s main method in a fresh JVM, as {@link #runScenario} does. */
+    static Result run(Class<?> main, Duration timeout, List<String> jvmOptions, String... scenarioArgs) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow(() -> new AssertionError("cannot tell which java runs this JVM")));
         command.add("--enable-native-access=ALL-UNNAMED");
         command.addAll(jvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
-        command.add(VirtualThreadScenario.class.getName());
+        command.add(main.getName());
         command.addAll(List.of(scenarioArgs));
 
         // Not Files.createTempFile: its SecureRandom keeps /dev/random and /dev/urandom open for good.

@@ -42,7 +42,7 @@ public final class FeatureProbe {
             }
             if (!results.get(Feature.PIDFD_OPEN).available()) { // also when -Dfdkit.disable turned it off
                 for (Feature f : List.of(Feature.PIDFD_NONBLOCK, Feature.WAITID_P_PIDFD, Feature.PIDFD_SEND_SIGNAL,
-                        Feature.PIDFD_GET_INFO, Feature.PIDFD_INFO_EXIT)) {
+                        Feature.PIDFD_SIGNAL_PROCESS_GROUP, Feature.PIDFD_GET_INFO, Feature.PIDFD_INFO_EXIT)) {
                     put(results, f, false, "needs pidfd_open, which is unavailable");
                 }
             } else {
@@ -89,6 +89,18 @@ public final class FeatureProbe {
             put(results, Feature.PIDFD_SEND_SIGNAL, true, "pidfd_send_signal(self, 0) succeeded");
         } catch (ErrnoException e) {
             put(results, Feature.PIDFD_SEND_SIGNAL, false, explain(e.errno(), "5.1"));
+        }
+        if (!results.get(Feature.PIDFD_SEND_SIGNAL).available()) {
+            put(results, Feature.PIDFD_SIGNAL_PROCESS_GROUP, false, "needs pidfd_send_signal, which is unavailable");
+        } else {
+            try {
+                // Signal 0 only checks. The kernel checks the flags before it looks for the group, so ESRCH (we
+                // need not lead a group) means the flag is known; an older kernel answers EINVAL.
+                Syscalls.pidfdSendSignal(selfPidfd, 0, Uapi.PIDFD_SIGNAL_PROCESS_GROUP);
+                put(results, Feature.PIDFD_SIGNAL_PROCESS_GROUP, true, "pidfd_send_signal(self, 0, PIDFD_SIGNAL_PROCESS_GROUP) accepted the flag");
+            } catch (ErrnoException e) {
+                put(results, Feature.PIDFD_SIGNAL_PROCESS_GROUP, false, explain(e.errno(), "6.9"));
+            }
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment info = arena.allocate(pidfd_info.layout());

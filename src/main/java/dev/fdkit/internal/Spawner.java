@@ -78,11 +78,11 @@ public final class Spawner {
                     describe(arena, request, actions, attributes, program);
                     MemorySegment out = arena.allocate(JAVA_INT);
                     if (withPidfd && PIDFD_SPAWNP != null && PIDFD_GETPID != null) {
-                        check(invoke(PIDFD_SPAWNP, out, file, actions, attributes, argv, envp), "pidfd_spawnp", program);
+                        checkSpawn(invoke(PIDFD_SPAWNP, out, file, actions, attributes, argv, envp), "pidfd_spawnp", request);
                         int pidfd = out.get(JAVA_INT, 0);
                         return new Child(pidOf(pidfd), pidfd);
                     }
-                    check(fdkit_h.posix_spawnp(out, file, actions, attributes, argv, envp), "posix_spawnp", program);
+                    checkSpawn(fdkit_h.posix_spawnp(out, file, actions, attributes, argv, envp), "posix_spawnp", request);
                     int pid = out.get(JAVA_INT, 0);
                     return new Child(pid, withPidfd ? pidfdOf(pid, program) : -1);
                 } finally {
@@ -161,6 +161,22 @@ public final class Spawner {
         for (int i = 0; i < strings.size(); i++) array.setAtIndex(ADDRESS, i, arena.allocateFrom(strings.get(i)));
         array.setAtIndex(ADDRESS, strings.size(), MemorySegment.NULL);
         return array;
+    }
+
+    /**
+     * A failed spawn names the program, unless the child's chdir failed: posix_spawn reports that with the
+     * same errno (ENOENT, EACCES...) as a missing program, so the directory is checked here.
+     */
+    private static void checkSpawn(int error, String function, Request request) throws ErrnoException {
+        if (error == 0) return;
+        String directory = request.directory();
+        if (directory != null) {
+            Path dir = Path.of(directory);
+            if (!Files.isDirectory(dir) || !Files.isExecutable(dir)) {
+                throw new ErrnoException("chdir", "\"" + directory + "\", the working directory for \"" + request.argv().getFirst() + "\"", error);
+            }
+        }
+        check(error, function, request.argv().getFirst());
     }
 
     /** posix_spawn* functions return the error number instead of setting errno. */

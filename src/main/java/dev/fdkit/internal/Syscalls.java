@@ -96,6 +96,7 @@ public final class Syscalls {
 
     private static final class ProcessCalls {
         static final MethodHandle KILL = link("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
+        static final MethodHandle GETPGID = link("getpgid", FunctionDescriptor.of(JAVA_INT, JAVA_INT), true);
         static final MethodHandle SYSCALL2 = linkSyscall(2);
         static final MethodHandle SYSCALL4 = linkSyscall(4);
         static final MethodHandle SYSCALL5 = linkSyscall(5);
@@ -360,6 +361,15 @@ public final class Syscalls {
         if (invokeInt(ProcessCalls.KILL, state, pid, signal) == 0) return true;
         if (errno(state) == Errno.ESRCH) return false;
         throw error(state, "kill", "pid=" + pid + ", sig=" + signal);
+    }
+
+    /** getpgid(2): the process group of {@code pid}, or -1 when no such process exists (ESRCH). */
+    public static int getpgid(int pid) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        int pgid = invokeInt(ProcessCalls.GETPGID, state, pid);
+        if (pgid >= 0) return pgid;
+        if (errno(state) == Errno.ESRCH) return -1;
+        throw error(state, "getpgid", "pid=" + pid);
     }
 
     /** Result of {@link #waitid}: what siginfo and rusage said, copied out of the per-thread scratch. */

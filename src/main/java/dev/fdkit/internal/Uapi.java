@@ -70,6 +70,7 @@ public final class Uapi {
     public static final int P_PID = fdkit_h.P_PID();
     public static final int P_PIDFD = fdkit_h.P_PIDFD();
     public static final int SIGKILL = fdkit_h.SIGKILL();
+    public static final int PIDFD_SIGNAL_PROCESS_GROUP = (int) fdkit_h.PIDFD_SIGNAL_PROCESS_GROUP();
     public static final int SIGTERM = fdkit_h.SIGTERM();
     public static final int WEXITED = fdkit_h.WEXITED();
     public static final int WNOHANG = fdkit_h.WNOHANG();
