@@ -1,4 +1,6 @@
 /** fdkit: Linux descriptor-based notifications (pidfd, eventfd, epoll, futex, io_uring) on the FFM API. */
 module dev.fdkit {
     exports dev.fdkit;
+    // Only the fdkit tool's thread report uses it, and does without it when it is not in the boot layer.
+    requires static java.management;
 }
