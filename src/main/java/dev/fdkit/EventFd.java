@@ -28,7 +28,7 @@ import java.util.concurrent.ExecutionException;
  * All methods are thread-safe. After {@link #close()} every method throws IllegalStateException, and no
  * syscall is issued on the old descriptor number.
  */
-public final class EventFd implements FdOwner, AutoCloseable {
+public final class EventFd implements Pollable, AutoCloseable {
     /** The largest value the counter can hold, 2^64-2, as an unsigned long. */
     public static final long MAX_COUNT = -2L;
 
@@ -36,11 +36,10 @@ public final class EventFd implements FdOwner, AutoCloseable {
     private final Fd fd;
     private final boolean semaphore;
     private final Cleaner.Cleanable cleanable;
-    private final Object lock = new Object();
     private final ConcurrentLinkedQueue<CompletableFuture<Long>> readers = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<CompletableFuture<Void>> writers = new ConcurrentLinkedQueue<>();
-    private Poller.Registration registration; // guarded by lock; created on the first wait
-    private boolean closing; // guarded by lock
+    private final ReadinessWait waits; // fdkit's own interest, on a duplicate: the user may register this EventFd too
+    private final Runnable onReady = this::onReady;
 
     private EventFd(int initialValue, boolean semaphore) {
         int flags = Uapi.EFD_CLOEXEC | Uapi.EFD_NONBLOCK | (semaphore ? Uapi.EFD_SEMAPHORE : 0);
@@ -50,8 +49,10 @@ public final class EventFd implements FdOwner, AutoCloseable {
             throw new UncheckedIOException(e);
         }
         this.semaphore = semaphore;
+        this.waits = new ReadinessWait(fd, "EventFd");
         Fd owned = this.fd;
-        this.cleanable = Fd.CLEANER.register(this, owned::close); // backstop for a leaked EventFd; close() is the path
+        // Backstop for a leaked EventFd; close() is the path. Closing the Fd closes the waits' duplicate too.
+        this.cleanable = Fd.CLEANER.register(this, owned::close);
     }
 
     /** A counter-mode eventfd starting at 0. */
@@ -68,8 +69,13 @@ public final class EventFd implements FdOwner, AutoCloseable {
         return semaphore;
     }
 
+    /** The eventfd's descriptor, readable while the counter is non-zero. */
     @Override
-    public Fd descriptor() {
+    public int fd() {
+        return Descriptors.number(fd);
+    }
+
+    Fd descriptor() {
         return fd;
     }
 
@@ -85,7 +91,7 @@ public final class EventFd implements FdOwner, AutoCloseable {
         while (!trySignal(n)) {
             CompletableFuture<Void> room = new CompletableFuture<>();
             writers.add(room);
-            arm();
+            armFor(writers, room);
             failIfClosed(room);
             if (trySignal(n)) { // a reader made room before we were queued
                 room.cancel(false);
@@ -168,7 +174,7 @@ public final class EventFd implements FdOwner, AutoCloseable {
         }
         CompletableFuture<Long> result = new CompletableFuture<>();
         readers.add(result);
-        arm();
+        armFor(readers, result);
         failIfClosed(result);
         return result;
     }
@@ -176,12 +182,7 @@ public final class EventFd implements FdOwner, AutoCloseable {
     /** Closes the descriptor. Idempotent. Pending {@link #readAsync()} futures fail; blocked readers and writers wake with an exception. */
     @Override
     public void close() {
-        Poller.Registration waiting;
-        synchronized (lock) { // after this block arm() registers and re-arms no more
-            closing = true;
-            waiting = registration;
-        }
-        if (waiting != null) waiting.cancel(); // outside the lock: cancel waits for a running onReady
+        waits.close(); // first: once it returns, onReady is not running and arm() arms no more
         if (!fd.close()) return;
         cleanable.clean();
         for (CompletableFuture<Long> r; (r = readers.poll()) != null; ) failIfClosed(r);
@@ -200,17 +201,24 @@ public final class EventFd implements FdOwner, AutoCloseable {
 
     // ------------------------------------------------------------------ waiting through the poller
 
-    /** Registers (once) a one-shot interest on the shared poller for whatever the waiters need, and arms it. */
+    /** Arms a one-shot interest on the shared poller for whatever the waiters need. */
     private void arm() {
         int events = (readers.isEmpty() ? 0 : Poller.READABLE) | (writers.isEmpty() ? 0 : Poller.WRITABLE);
         if (events == 0) return;
-        synchronized (lock) {
-            if (closing) return; // close() fails every waiter it finds queued
-            if (registration == null) {
-                registration = Poller.shared().register(this, events, Poller.Trigger.ONE_SHOT, (r, ready) -> onReady());
-            } else {
-                registration.rearm(events);
-            }
+        try {
+            waits.arm(events, onReady); // false once closed: close() fails every waiter it finds queued
+        } catch (ErrnoException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@link #arm()} for a waiter just queued, unqueued again if arming fails (EMFILE): no value is read for it. */
+    private <T> void armFor(ConcurrentLinkedQueue<CompletableFuture<T>> queue, CompletableFuture<T> waiter) {
+        try {
+            arm();
+        } catch (RuntimeException e) {
+            queue.remove(waiter);
+            throw e;
         }
     }
 

@@ -20,9 +20,12 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * Our end of a child's stdout or stderr pipe, non-blocking. Read it as a blocking {@link InputStream}
  * (waits through the shared poller, safe on virtual threads) or subscribe once as a
  * {@link Flow.Publisher} of ByteBuffers delivered by the poller thread, with back-pressure: no demand,
- * no reads. Not both.
+ * no reads. Not both: whichever comes first owns the pipe, and a later subscriber is only told so.
+ * <p>
+ * The two paths share no lock and no buffer: the subscription's reads run on the poller thread, which
+ * must never park behind a user thread blocked in {@link #read(byte[], int, int)}.
  */
-final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<ByteBuffer> {
+final class PipeReader extends InputStream implements Pollable, Flow.Publisher<ByteBuffer> {
     private static final int CHUNK = 16 * 1024;
 
     private final Fd fd;
@@ -31,17 +34,21 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
     private final Object subscribeLock = new Object();
     private MemorySegment buffer; // guarded by readLock; allocated on first read
     private final ReadinessWait readable;
-    private volatile Subscription subscription;
-    private volatile boolean streamUsed;
+    private volatile Subscription subscription; // set once, under subscribeLock
+    private volatile boolean streamUsed; // set once, under subscribeLock
 
     PipeReader(int fd, String name) {
         this.fd = new Fd(fd, name);
         this.name = name;
-        this.readable = new ReadinessWait(this, Poller.READABLE, name);
+        this.readable = new ReadinessWait(this.fd, name);
     }
 
     @Override
-    public Fd descriptor() {
+    public int fd() {
+        return Descriptors.number(fd);
+    }
+
+    Fd descriptor() {
         return fd;
     }
 
@@ -56,22 +63,31 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
     @Override
     public int read(byte[] bytes, int offset, int length) throws IOException {
         Objects.checkFromIndexSize(offset, length, bytes.length);
-        if (subscription != null) throw new IllegalStateException(name + " is consumed through its Flow.Publisher");
-        streamUsed = true;
+        claimForStream();
         if (length == 0) return 0;
         readLock.lock();
         try {
+            if (buffer == null) buffer = Arena.ofAuto().allocate(CHUNK);
             for (;;) {
-                long n = readChunk(Math.min(length, CHUNK));
+                long n = readChunk(buffer, Math.min(length, CHUNK));
                 if (n > 0) {
                     MemorySegment.copy(buffer, JAVA_BYTE, 0, bytes, offset, (int) n);
                     return (int) n;
                 }
                 if (n == 0) return -1;
-                readable.await();
+                readable.await(Poller.READABLE);
             }
         } finally {
             readLock.unlock();
+        }
+    }
+
+    /** Makes the stream this pipe's consumer, unless a subscriber already is. */
+    private void claimForStream() {
+        if (streamUsed) return;
+        synchronized (subscribeLock) { // one check-and-set with subscribe(): never both
+            if (subscription != null) throw new IllegalStateException(name + " is consumed through its Flow.Publisher");
+            streamUsed = true;
         }
     }
 
@@ -82,19 +98,18 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
 
     @Override
     public void close() {
-        fd.close(); // the close hook cancels our registration
-        readable.closed();
+        readable.close(); // wakes a blocked read and stops the subscription's interest (waits for a running drain)
+        fd.close();
         Subscription s = subscription;
         if (s != null) s.cancel();
     }
 
-    /** Bytes read into {@code buffer}, 0 at end of stream, -1 when nothing is available now. */
-    private long readChunk(int max) throws IOException {
-        if (buffer == null) buffer = Arena.ofAuto().allocate(CHUNK);
+    /** Bytes read into {@code into}, 0 at end of stream, -1 when nothing is available now. */
+    private long readChunk(MemorySegment into, int max) throws IOException {
         int number = fd.tryAcquire();
         if (number < 0) throw new IOException(name + " closed");
         try {
-            return Syscalls.read(number, buffer, max);
+            return Syscalls.read(number, into, max);
         } finally {
             fd.release();
         }
@@ -106,20 +121,35 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
     public void subscribe(Flow.Subscriber<? super ByteBuffer> subscriber) {
         Objects.requireNonNull(subscriber, "subscriber");
         Subscription s = new Subscription(subscriber);
+        boolean accepted;
         synchronized (subscribeLock) {
-            if (subscription != null || streamUsed) {
-                subscriber.onSubscribe(new Subscription(subscriber));
-                subscriber.onError(new IllegalStateException(name + " already has a reader; a pipe can be consumed once"));
-                return;
-            }
-            subscription = s;
+            accepted = subscription == null && !streamUsed;
+            if (accepted) subscription = s;
         }
-        subscriber.onSubscribe(s);
+        if (accepted) {
+            subscriber.onSubscribe(s);
+            return;
+        }
+        // Rule 1.9: onSubscribe before onError. The subscription is inert: it never reads, so the data stays
+        // with the pipe's one consumer, and nothing follows the onError (rule 1.7).
+        subscriber.onSubscribe(REJECTED);
+        subscriber.onError(new IllegalStateException(name + " already has a reader; a pipe can be consumed once"));
     }
+
+    private static final Flow.Subscription REJECTED = new Flow.Subscription() {
+        @Override
+        public void request(long n) {
+        }
+
+        @Override
+        public void cancel() {
+        }
+    };
 
     private final class Subscription implements Flow.Subscription {
         private final Flow.Subscriber<? super ByteBuffer> subscriber;
         private final AtomicLong demand = new AtomicLong();
+        private MemorySegment chunk; // used by drain() alone, on the poller thread
         private volatile boolean done;
 
         Subscription(Flow.Subscriber<? super ByteBuffer> subscriber) {
@@ -144,18 +174,21 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
 
         private void armForDemand() {
             try {
-                readable.arm(this::drain);
+                if (!readable.arm(Poller.READABLE, this::drain)) finish(new IOException(name + " closed"));
             } catch (IOException e) {
                 finish(e);
             }
         }
 
-        /** On the poller thread: deliver what is there while demand lasts, re-arm if more is wanted. */
+        /**
+         * On the poller thread, one run at a time: deliver what is there while demand lasts, re-arm if more
+         * is wanted. Takes no lock: the poller thread must never wait for a user thread.
+         */
         private void drain() {
-            readLock.lock();
+            if (chunk == null) chunk = Arena.ofAuto().allocate(CHUNK);
             try {
                 while (!done && demand.get() > 0) {
-                    long n = readChunk(CHUNK);
+                    long n = readChunk(chunk, CHUNK);
                     if (n < 0) {
                         armForDemand();
                         return;
@@ -166,15 +199,13 @@ final class PipeReader extends InputStream implements FdOwner, Flow.Publisher<By
                         PipeReader.this.close();
                         return;
                     }
-                    ByteBuffer chunk = ByteBuffer.allocate((int) n);
-                    MemorySegment.copy(buffer, 0, MemorySegment.ofBuffer(chunk), 0, n);
+                    ByteBuffer item = ByteBuffer.allocate((int) n);
+                    MemorySegment.copy(chunk, 0, MemorySegment.ofBuffer(item), 0, n);
                     demand.decrementAndGet();
-                    subscriber.onNext(chunk);
+                    subscriber.onNext(item);
                 }
             } catch (IOException | UncheckedIOException e) {
                 finish(e);
-            } finally {
-                readLock.unlock();
             }
         }
 

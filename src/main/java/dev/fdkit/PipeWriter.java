@@ -13,7 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /** Our end of a child's stdin pipe, non-blocking: a full pipe waits through the shared poller. */
-final class PipeWriter extends OutputStream implements FdOwner {
+final class PipeWriter extends OutputStream implements Pollable {
     private static final int CHUNK = 16 * 1024;
 
     private final Fd fd;
@@ -25,11 +25,15 @@ final class PipeWriter extends OutputStream implements FdOwner {
     PipeWriter(int fd, String name) {
         this.fd = new Fd(fd, name);
         this.name = name;
-        this.writable = new ReadinessWait(this, Poller.WRITABLE, name);
+        this.writable = new ReadinessWait(this.fd, name);
     }
 
     @Override
-    public Fd descriptor() {
+    public int fd() {
+        return Descriptors.number(fd);
+    }
+
+    Fd descriptor() {
         return fd;
     }
 
@@ -49,7 +53,7 @@ final class PipeWriter extends OutputStream implements FdOwner {
                 MemorySegment.copy(bytes, offset, buffer, JAVA_BYTE, 0, chunk);
                 long n = writeChunk(chunk);
                 if (n < 0) {
-                    writable.await();
+                    writable.await(Poller.WRITABLE);
                     continue;
                 }
                 offset += (int) n;
@@ -62,8 +66,8 @@ final class PipeWriter extends OutputStream implements FdOwner {
 
     @Override
     public void close() {
-        fd.close(); // the close hook cancels our registration
-        writable.closed();
+        writable.close(); // wakes a blocked write and closes the wait's duplicate, which would keep the pipe open
+        fd.close();
     }
 
     private long writeChunk(int length) throws IOException {

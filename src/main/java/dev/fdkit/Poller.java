@@ -395,7 +395,7 @@ public final class Poller implements Pollable, AutoCloseable {
 
         private Registration(Pollable target, Trigger trigger, Handler handler, int events) {
             this.target = target;
-            this.owned = target instanceof FdOwner o ? o.descriptor() : null;
+            this.owned = Descriptors.of(target);
             this.foreignFd = owned == null ? target.fd() : -1;
             this.trigger = trigger;
             this.handler = handler;

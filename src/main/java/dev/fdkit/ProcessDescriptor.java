@@ -48,7 +48,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * signalled ({@link #signal} throws UnsupportedOperationException): without a pidfd that cannot be made
  * race-free.
  */
-public final class ProcessDescriptor implements FdOwner, AutoCloseable {
+public final class ProcessDescriptor implements Pollable, AutoCloseable {
     private static final ExitStatus STILL_RUNNING = null;
 
     private final Watch watch;
@@ -165,7 +165,11 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
 
     /** The pidfd: readable once the process has exited. */
     @Override
-    public Fd descriptor() {
+    public int fd() {
+        return Descriptors.number(descriptor());
+    }
+
+    Fd descriptor() {
         if (watch.pidfd == null) throw new UnsupportedOperationException("no pidfd: " + Linux.feature(Feature.PIDFD_OPEN).cause());
         return watch.pidfd;
     }
@@ -469,7 +473,7 @@ public final class ProcessDescriptor implements FdOwner, AutoCloseable {
             int number = pidfd.acquire(); // held until the exit is known: the number stays ours meanwhile
             watchHoldsUse.set(true);
             try {
-                Pollable raw = () -> number; // not an FdOwner: closing the descriptor must not stop the watch
+                Pollable raw = () -> number; // a foreign Pollable: closing the descriptor must not stop the watch
                 registration = Poller.shared().register(raw, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> onPidfdReadable(r, number));
             } catch (RuntimeException e) {
                 releaseWatchUse();

@@ -1,49 +1,92 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.Syscalls;
+import dev.fdkit.internal.Uapi;
+
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
 /**
- * A one-shot interest of one fdkit descriptor on the shared poller, registered on first use and re-armed
- * for each wait: how the pipe streams block (parking in Java, safe on virtual threads) while the
- * descriptor itself stays non-blocking.
+ * fdkit's own one-shot interest in one of its descriptors on the shared poller, re-armed for each wait:
+ * how EventFd and the pipe streams block (parking in Java, safe on virtual threads) while the descriptor
+ * itself stays non-blocking.
+ * <p>
+ * What it registers is a duplicate of the descriptor (F_DUPFD_CLOEXEC, made on the first wait). epoll
+ * keys an interest by open file <em>and</em> descriptor number, so the duplicate reports the same file's
+ * readiness while the object itself stays free for the user to register on the same poller: registering
+ * the object's own number here would make the user's epoll_ctl, or ours, fail with EEXIST.
  */
 final class ReadinessWait {
-    private final FdOwner target;
-    private final int events;
+    private final Fd target;
     private final String name;
+    private Duplicate duplicate; // guarded by this; made on the first arm
     private Poller.Registration registration; // guarded by this
+    private boolean closed; // guarded by this
     private volatile Runnable onReady = () -> { };
     private volatile CompletableFuture<Void> waiter;
 
-    ReadinessWait(FdOwner target, int events, String name) {
-        this.target = target;
-        this.events = events;
-        this.name = name;
-    }
-
-    /** Arms the interest: {@code onReady} runs once, on the poller thread, when the descriptor is ready. */
-    synchronized void arm(Runnable onReady) throws IOException {
-        this.onReady = onReady;
-        try {
-            if (registration == null) {
-                registration = Poller.shared().register(target, events, Poller.Trigger.ONE_SHOT, (r, ready) -> this.onReady.run());
-            } else {
-                registration.rearm();
-            }
-        } catch (IllegalStateException closed) {
-            throw new IOException(name + " closed", closed);
+    /** The registered stand-in: its Fd is the duplicate, which the poller follows like any fdkit descriptor. */
+    record Duplicate(Fd descriptor) implements Pollable {
+        @Override
+        public int fd() {
+            return Descriptors.number(descriptor);
         }
     }
 
-    /** Parks until the descriptor is ready; IOException if it is closed meanwhile. */
-    void await() throws IOException {
+    ReadinessWait(Fd target, String name) {
+        this.target = target;
+        this.name = name;
+    }
+
+    /**
+     * Arms the interest in {@code events}: {@code onReady} runs once, on the poller thread, when the
+     * descriptor is ready. Returns false, arming nothing, once the wait or the descriptor is closed.
+     *
+     * @throws ErrnoException if the duplicate cannot be made (EMFILE)
+     */
+    synchronized boolean arm(int events, Runnable onReady) throws ErrnoException {
+        if (closed) return false;
+        this.onReady = onReady;
+        if (registration == null) {
+            if (duplicate == null) {
+                Fd d = duplicate();
+                if (d == null) return false;
+                duplicate = new Duplicate(d);
+            }
+            registration = Poller.shared().register(duplicate, events, Poller.Trigger.ONE_SHOT, (r, ready) -> this.onReady.run());
+        } else {
+            registration.rearm(events);
+        }
+        return true;
+    }
+
+    /** A close-on-exec duplicate of the target, closed with it (also by a Cleaner); null if the target is closed. */
+    private Fd duplicate() throws ErrnoException {
+        int number = target.tryAcquire();
+        if (number < 0) return null;
+        Fd d;
+        try {
+            d = new Fd(Syscalls.fcntl(number, Uapi.F_DUPFD_CLOEXEC, 0), name + " wait");
+        } finally {
+            target.release();
+        }
+        // Holds the duplicate only, never this wait or its owner: a Cleaner closing the target closes it too.
+        if (!target.addCloseHook(d::close)) {
+            d.close();
+            return null;
+        }
+        return d;
+    }
+
+    /** Parks until the descriptor is ready for {@code events}; IOException if it is closed meanwhile. */
+    void await(int events) throws IOException {
         CompletableFuture<Void> ready = new CompletableFuture<>();
         waiter = ready;
         try {
-            arm(() -> ready.complete(null));
+            if (!arm(events, () -> ready.complete(null))) throw new IOException(name + " closed");
             ready.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -55,8 +98,18 @@ final class ReadinessWait {
         }
     }
 
-    /** Wakes a parked {@link #await()} with "closed" (the descriptor's close hook has cancelled the interest). */
-    void closed() {
+    /**
+     * Stops for good: closes the duplicate (its close hook takes it out of the poller, waiting for an
+     * onReady running on another thread) and wakes a parked {@link #await} with "closed". Idempotent.
+     * Call it before closing the target, so an onReady never finds the target closed.
+     */
+    void close() {
+        Duplicate d;
+        synchronized (this) {
+            closed = true;
+            d = duplicate;
+        }
+        if (d != null) d.descriptor().close(); // outside the lock: a running onReady may be about to arm()
         CompletableFuture<Void> w = waiter;
         if (w != null) w.completeExceptionally(new IOException(name + " closed"));
     }

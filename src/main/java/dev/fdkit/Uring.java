@@ -634,7 +634,8 @@ public final class Uring implements Pollable, AutoCloseable {
             default -> null;
         };
         if (target == null) return null;
-        if (target instanceof FdOwner owner) return owner.descriptor();
+        Fd fd = Descriptors.of(target);
+        if (fd != null) return fd;
         throw new IllegalArgumentException("target must be an fdkit object (EventFd, ProcessDescriptor, Poller, CompletionRing...), was " + target);
     }
 

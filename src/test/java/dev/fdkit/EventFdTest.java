@@ -428,6 +428,115 @@ class EventFdTest {
         }
     }
 
+    // ------------------------------------------------------------------ the user's own registration and fdkit's waits
+
+    @Test
+    void blockingReadWorksWhileTheUserHasTheEventFdRegisteredOnTheSharedPoller() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            CompletableFuture<Integer> handlerSaw = new CompletableFuture<>();
+            Poller.Registration mine = Poller.shared().register(e, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> handlerSaw.complete(events));
+            try {
+                AtomicReference<Object> outcome = new AtomicReference<>();
+                Thread reader = Thread.ofVirtual().start(() -> {
+                    try {
+                        outcome.set(e.read());
+                    } catch (Throwable t) {
+                        outcome.set(t);
+                    }
+                });
+                awaitParked(reader);
+                e.signal(5);
+                assertThat(reader.join(WAIT)).as("reader woke").isTrue();
+                assertThat(outcome.get()).isEqualTo(5L);
+                assertThat(handlerSaw).as("the user's registration fired too").succeedsWithin(WAIT).isEqualTo(Poller.READABLE);
+            } finally {
+                mine.cancel();
+            }
+        }
+    }
+
+    @Test
+    void theUserCanRegisterOnTheSharedPollerAfterBlockingReadsAndWrites() throws Exception {
+        try (EventFd e = EventFd.open()) {
+            CompletableFuture<Long> pending = e.readAsync(); // fdkit's own interest is registered now
+            e.signal(2);
+            assertThat(pending).succeedsWithin(WAIT).isEqualTo(2L);
+            e.signal(Long.MAX_VALUE);
+            e.signal(Long.MAX_VALUE);
+            CompletableFuture<Integer> writable = new CompletableFuture<>();
+            Poller.Registration mine = Poller.shared().register(e, Poller.WRITABLE, Poller.Trigger.ONE_SHOT, (r, events) -> writable.complete(events));
+            try {
+                Thread writer = Thread.ofPlatform().start(() -> {
+                    try {
+                        e.signal(1); // a full counter: waits for room through fdkit's interest
+                    } catch (InterruptedException ignored) {
+                        // not interrupted here
+                    }
+                });
+                awaitParked(writer);
+                assertThat(e.read()).isEqualTo(-2L); // 2^64-2, the full counter: room again
+                assertThat(writer.join(WAIT)).as("writer woke").isTrue();
+                assertThat(writable).succeedsWithin(WAIT).isEqualTo(Poller.WRITABLE);
+                assertThat(e.read()).isEqualTo(1L);
+            } finally {
+                mine.cancel();
+            }
+        }
+    }
+
+    @Test
+    void closeReleasesTheDescriptorsOfABlockedWait() throws Exception {
+        String eventfds = "anon_inode:[eventfd]";
+        int before = LeakGuard.openDescriptors().getOrDefault(eventfds, 0);
+        EventFd e = EventFd.open();
+        Poller.Registration mine = Poller.shared().register(e, Poller.READABLE, Poller.Trigger.EDGE, (r, events) -> { });
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try {
+                e.read();
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        });
+        awaitParked(reader);
+        e.close();
+        assertThat(reader.join(WAIT)).as("reader woke").isTrue();
+        assertThat(outcome.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThat(mine.isActive()).as("closing cancels the user's registration").isFalse();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (LeakGuard.openDescriptors().getOrDefault(eventfds, 0) != before && System.nanoTime() < deadline) Thread.sleep(5);
+        assertThat(LeakGuard.openDescriptors().getOrDefault(eventfds, 0)).as("eventfd descriptors after close").isEqualTo(before);
+    }
+
+    /** README "Example: EventFd and Poller", as written there, with its comments checked. */
+    @Test
+    void readmeEventFdAndPollerExampleDoesWhatItsCommentsSay() throws Exception {
+        List<Long> handlerSaw = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (EventFd wakeups = EventFd.open(); EventFd done = EventFd.open()) {
+            // Handler-driven: the shared poller's one thread runs the handlers of any number of registrations.
+            AtomicLong seen = new AtomicLong();
+            Poller.Registration r = Poller.shared().register(wakeups, Poller.READABLE, (registration, events) -> {
+                long n = wakeups.tryReadValue();               // the handler is this counter's only reader
+                handlerSaw.add(n);
+                if (seen.addAndGet(n) == 3) done.trySignal(1); // it sees 3, or 1 then 2
+            });
+            wakeups.signal(1);
+            wakeups.signal(2);
+            done.read();        // blocks until the handler signals: parks in Java, safe on virtual threads
+            r.cancel();         // once cancel() returns, the handler is not running and never runs again
+        }
+        assertThat(handlerSaw).isIn(List.of(3L), List.of(1L, 2L));
+
+        // Own the loop yourself, or nest poller.fd() in your epoll/selector:
+        try (Poller poller = Poller.open(); EventFd e = EventFd.openSemaphore()) {
+            poller.register(e, Poller.READABLE, (reg, ev) -> e.tryRead());
+            e.signal(1);
+            int handled = poller.poll(Duration.ofMillis(100));  // runs ready handlers on this thread
+            assertThat(handled).isEqualTo(1);
+            assertThat(e.tryRead()).as("the handler took the one count").isEmpty();
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /** /proc/self/fdinfo/N as key to value ({@code flags} is octal, {@code eventfd-count} hexadecimal). */

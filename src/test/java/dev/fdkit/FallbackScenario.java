@@ -62,10 +62,10 @@ public final class FallbackScenario {
             check(s.resourceUsage().isPresent(), "resource usage of a reaped child");
             check(p.isChild() && !p.isAlive(), "child, not alive after exit");
             try {
-                p.descriptor();
-                check(false, "descriptor() without a pidfd must throw");
+                p.fd();
+                check(false, "fd() without a pidfd must throw");
             } catch (UnsupportedOperationException expected) {
-                check(expected.getMessage().contains("no pidfd"), "descriptor() says there is no pidfd");
+                check(expected.getMessage().contains("no pidfd"), "fd() says there is no pidfd");
             }
         }
 

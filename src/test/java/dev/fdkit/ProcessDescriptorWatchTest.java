@@ -495,6 +495,109 @@ class ProcessDescriptorWatchTest {
         }
     }
 
+    @Test
+    void aRejectedSecondSubscriberGetsOnlyOnErrorAndTheFirstGetsEverything() throws Exception {
+        // The child writes only once both subscribers have asked for everything.
+        try (ProcessDescriptor p = ProcessDescriptor.start(sh("read go; seq 1 2000"))) {
+            Collector first = new Collector();
+            Recorder second = new Recorder();
+            p.stdoutPublisher().subscribe(first);
+            await(first.subscription, 5).request(Long.MAX_VALUE);
+            p.stdoutPublisher().subscribe(second);
+            assertThat(await(second.signals, 5)).as("onSubscribe, then onError").isEqualTo(List.of("onSubscribe", "onError"));
+            second.subscription.request(Long.MAX_VALUE); // inert: must not read the pipe or signal again
+            p.stdin().write("go\n".getBytes(StandardCharsets.UTF_8));
+            p.stdin().close();
+            await(first.done, 10);
+            assertThat(first.text()).isEqualTo(seq(2000));
+            assertThat(await(p.onExit(), 5).success()).isTrue();
+            assertThat(second.all()).as("nothing after onError (Reactive Streams rule 1.7)").containsExactly("onSubscribe", "onError");
+        }
+    }
+
+    @Test
+    void aSubscriberRejectedWhileAThreadIsBlockedReadingLeavesTheReaderAndThePollerRunning() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(sh("read go; echo DATA"))) {
+            CompletableFuture<String> read = new CompletableFuture<>();
+            Thread reader = Thread.ofPlatform().name("stdout-reader").start(() -> {
+                try {
+                    read.complete(readAll(p.stdout()));
+                } catch (Throwable t) {
+                    read.completeExceptionally(t);
+                }
+            });
+            EventFdTest.awaitParked(reader); // blocked in read(): the stream owns the pipe
+            Recorder late = new Recorder();
+            p.stdoutPublisher().subscribe(late);
+            assertThat(await(late.signals, 5)).isEqualTo(List.of("onSubscribe", "onError"));
+            late.subscription.request(Long.MAX_VALUE); // must arm nothing for the poller thread to run
+            p.stdin().write("go\n".getBytes(StandardCharsets.UTF_8));
+            p.stdin().close();
+            assertThat(await(read, 10)).isEqualTo("DATA\n");
+            assertThat(await(p.onExit(), 5).success()).as("the poller thread still notices exits").isTrue();
+            assertThat(late.all()).containsExactly("onSubscribe", "onError");
+        }
+    }
+
+    @Test
+    void aBlockingReadWorksWhileTheUserHasStdoutRegisteredOnTheSharedPoller() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(sh("read go; echo DATA"))) {
+            CompletableFuture<Integer> handlerSaw = new CompletableFuture<>();
+            Pollable stdout = (Pollable) p.stdout();
+            Poller.Registration mine = Poller.shared().register(stdout, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> handlerSaw.complete(events));
+            try {
+                CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return readAll(p.stdout());
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                p.stdin().write("go\n".getBytes(StandardCharsets.UTF_8));
+                p.stdin().close();
+                assertThat(await(read, 10)).isEqualTo("DATA\n");
+                assertThat(await(handlerSaw, 5) & Poller.READABLE).isNotZero();
+            } finally {
+                mine.cancel();
+            }
+        }
+    }
+
+    /** Records the order of a subscriber's signals; {@code signals} completes at the first terminal one. */
+    private static final class Recorder implements Flow.Subscriber<ByteBuffer> {
+        final List<String> received = new ArrayList<>();
+        final CompletableFuture<List<String>> signals = new CompletableFuture<>();
+        volatile Flow.Subscription subscription;
+
+        @Override
+        public synchronized void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            received.add("onSubscribe");
+            s.request(Long.MAX_VALUE); // as a careless subscriber would, before it learns it was rejected
+        }
+
+        @Override
+        public synchronized void onNext(ByteBuffer item) {
+            received.add("onNext");
+        }
+
+        @Override
+        public synchronized void onError(Throwable throwable) {
+            received.add("onError");
+            signals.complete(List.copyOf(received));
+        }
+
+        @Override
+        public synchronized void onComplete() {
+            received.add("onComplete");
+            signals.complete(List.copyOf(received));
+        }
+
+        synchronized List<String> all() {
+            return List.copyOf(received);
+        }
+    }
+
     private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (!condition.getAsBoolean()) {

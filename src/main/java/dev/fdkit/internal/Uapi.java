@@ -47,6 +47,7 @@ public final class Uapi {
     public static final int FUTEX_WAIT_BITSET = fdkit_h.FUTEX_WAIT_BITSET();
     public static final int FUTEX_WAKE = fdkit_h.FUTEX_WAKE();
     public static final int FUTEX_WAKE_BITSET = fdkit_h.FUTEX_WAKE_BITSET();
+    public static final int F_DUPFD_CLOEXEC = fdkit_h.F_DUPFD_CLOEXEC();
     public static final int F_GETFL = fdkit_h.F_GETFL();
     public static final int F_SETFL = fdkit_h.F_SETFL();
     public static final int IORING_ASYNC_CANCEL_ANY = fdkit_h.IORING_ASYNC_CANCEL_ANY();

@@ -113,6 +113,15 @@ public class fdkit_h extends fdkit_h$shared {
     public static int F_SETFL() {
         return F_SETFL;
     }
+    private static final int F_DUPFD_CLOEXEC = (int)1030L;
+    /**
+     * {@snippet lang=c :
+     * #define F_DUPFD_CLOEXEC 1030
+     * }
+     */
+    public static int F_DUPFD_CLOEXEC() {
+        return F_DUPFD_CLOEXEC;
+    }
     private static final int FD_CLOEXEC = (int)1L;
     /**
      * {@snippet lang=c :
