@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
@@ -28,10 +29,16 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * C program, wait and wake each other.
  * <p>
  * Every argument is checked before any syscall: the segment must be native, writable, alive, and hold the
- * word at a 4-byte-aligned address, so no EFAULT ever reaches the kernel. The segment is passed to the
- * kernel as a segment, so its arena cannot be closed while a thread waits on it — except in
- * {@link #awaitAny}, whose words reach the kernel through futex_waitv's entry array: keep their memory open
- * until it returns.
+ * word at a 4-byte-aligned address, so no EFAULT ever reaches the kernel.
+ * <p>
+ * <b>Closing the memory during a wait</b>: a futex(2) call takes the word as a segment, so while a thread
+ * blocks in one the word's arena cannot be closed ({@code Arena.close()} throws IllegalStateException).
+ * Two waits hand the kernel only the word's address, and for them closing the arena is <em>not</em> refused:
+ * {@link #awaitAny} (futex_waitv reads the addresses from its entry array) and {@link #await(int)} /
+ * {@link #await(int, Duration)} on a virtual thread that waits through io_uring (below). The kernel would
+ * then keep waiting on memory that is gone. FFM can keep an arena open across a call only while a native
+ * call is running, and a native call that lasts as long as the wait would pin the carrier this path exists
+ * to free; so keep the memory open until those waits return.
  * <p>
  * <b>Blocking and virtual threads</b>: {@link #await(int)} and {@link #await(int, Duration)} called on a
  * virtual thread wait through io_uring (IORING_OP_FUTEX_WAIT, Linux 6.7) when it is available: the kernel
@@ -134,7 +141,7 @@ public final class Futex {
 
     /** Waits while the word holds {@code expected}, at most {@code timeout} (measured on CLOCK_MONOTONIC). */
     public WaitResult await(int expected, Duration timeout) {
-        long nanos = checkTimeout(timeout);
+        long nanos = Durations.timeoutNanos(timeout, "timeout");
         if (Thread.currentThread().isVirtual() && Linux.has(Feature.IO_URING_FUTEX)) return awaitThroughUring(expected, nanos);
         return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
@@ -149,17 +156,16 @@ public final class Futex {
         return awaitBitset(expected, Uapi.FUTEX_BITSET_MATCH_ANY, deadlineNanos, clock);
     }
 
-    /** {@link #awaitUntil(int, long, Clock)} for a wall-clock deadline. */
+    /**
+     * {@link #awaitUntil(int, long, Clock)} for a wall-clock deadline.
+     *
+     * @throws IllegalArgumentException if {@code deadline} is before the epoch (CLOCK_REALTIME starts there)
+     */
     public WaitResult awaitUntil(int expected, Instant deadline) {
         Objects.requireNonNull(deadline, "deadline");
-        long nanos;
-        try {
-            nanos = Math.addExact(Math.multiplyExact(deadline.getEpochSecond(), 1_000_000_000L), deadline.getNano());
-        } catch (ArithmeticException outsideYears1677To2262) {
-            // Long.MAX_VALUE nanoseconds (year 2262) is beyond any kernel timer: Instant.MAX waits until woken.
-            // Before the epoch is rejected as a negative deadline, like any other.
-            nanos = deadline.getEpochSecond() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
-        }
+        if (deadline.isBefore(Instant.EPOCH)) throw new IllegalArgumentException("deadline must not be before the epoch, was " + deadline);
+        // Past year 2262 the nanoseconds saturate at Long.MAX_VALUE, beyond any kernel timer: Instant.MAX waits until woken.
+        long nanos = Durations.timeoutNanos(Duration.between(Instant.EPOCH, deadline), "deadline");
         return awaitUntil(expected, nanos, Clock.REALTIME);
     }
 
@@ -184,7 +190,7 @@ public final class Futex {
         Objects.requireNonNull(futexes, "futexes");
         Objects.requireNonNull(expected, "expected");
         checkWaitv(futexes, expected);
-        long deadline = timeout == null ? -1 : System.nanoTime() + checkTimeout(timeout);
+        long deadline = timeout == null ? -1 : Durations.deadline(System.nanoTime(), Durations.timeoutNanos(timeout, "timeout"));
         if (!Linux.has(Feature.FUTEX_WAITV)) throw new UnsupportedOperationException("futex_waitv: " + Linux.feature(Feature.FUTEX_WAITV).cause());
         MemorySegment entries = fillWaitv(Syscalls.futexWaitvEntries(), futexes, expected);
         for (;;) {
@@ -295,18 +301,6 @@ public final class Futex {
         long res = completion.res();
         if (res == -Errno.ECANCELED) return ifCancelled;
         return waitResult(res, "IORING_OP_FUTEX_WAIT");
-    }
-
-    private static long checkTimeout(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
-        try {
-            // At most Long.MAX_VALUE / 2 (146 years): awaitAny adds it to System.nanoTime() for its absolute
-            // deadline, which must not overflow.
-            return Math.min(timeout.toNanos(), Long.MAX_VALUE / 2);
-        } catch (ArithmeticException tooLong) {
-            return Long.MAX_VALUE / 2;
-        }
     }
 
     private static WaitResult waitResult(long r, String op) {

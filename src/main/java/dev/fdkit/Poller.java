@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Syscalls;
@@ -166,18 +167,19 @@ public final class Poller implements Pollable, AutoCloseable {
 
     /**
      * Waits up to {@code timeout} for ready registrations and runs their handlers on this thread.
-     * {@code Duration.ZERO} does not block. Returns the number of handlers run (0 on timeout, after a
-     * {@link #wakeup()}, or when the poller is closed).
+     * {@code Duration.ZERO} does not block; a timeout longer than epoll_wait can take (about 24.8 days) waits
+     * without one. Returns the number of handlers run (0 on timeout, after a {@link #wakeup()}, or when the
+     * poller is closed).
      *
+     * @throws IllegalArgumentException if {@code timeout} is negative
      * @throws IllegalStateException if another thread is polling, or this is the shared poller
      */
     public int poll(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        long nanos = Durations.timeoutNanos(timeout, "timeout");
         if (ownThread != null && Thread.currentThread() != ownThread) {
             throw new IllegalStateException("the shared poller is driven by its own thread; use Poller.open() to poll yourself");
         }
-        return pollOnce(toMillis(timeout));
+        return pollOnce(toMillis(nanos));
     }
 
     /** Waits until something is ready or {@link #wakeup()} is called, then runs the ready handlers. */
@@ -364,11 +366,10 @@ public final class Poller implements Pollable, AutoCloseable {
         }
     }
 
-    private static int toMillis(Duration timeout) {
-        if (timeout.isZero()) return 0;
-        long millis = timeout.toMillis();
-        if (timeout.minusMillis(millis).isPositive()) millis++; // round up: never return before the timeout
-        return (int) Math.min(millis, Integer.MAX_VALUE);
+    /** epoll_wait's timeout: rounded up (never return before the timeout); -1 (none) beyond an int of milliseconds. */
+    private static int toMillis(long nanos) {
+        long millis = nanos / 1_000_000 + (nanos % 1_000_000 == 0 ? 0 : 1);
+        return millis > Integer.MAX_VALUE ? -1 : (int) millis;
     }
 
     private static int fromEpoll(int epollEvents) {

@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.IoUringRing;
@@ -63,7 +64,10 @@ public final class Uring implements Pollable, AutoCloseable {
     /** IORING_OP_READ into {@code buffer} (native memory, alive until completion); res is the byte count. */
     public record Read(Pollable target, MemorySegment buffer, long cookie) implements Op {}
 
-    /** IORING_OP_TIMEOUT: completes with res -ETIME after {@code after}, or -ECANCELED. */
+    /**
+     * IORING_OP_TIMEOUT: completes with res -ETIME after {@code after}, or -ECANCELED. An {@code after} beyond
+     * Long.MAX_VALUE nanoseconds (292 years) is that long: in effect, until cancelled.
+     */
     public record Timeout(Duration after, long cookie) implements Op {}
 
     /**
@@ -244,7 +248,7 @@ public final class Uring implements Pollable, AutoCloseable {
      * <p>
      * Only a failing io_uring_enter (a broken ring, not a rejected op) can leave a batch half submitted: the
      * exception propagates, the ops the kernel had already taken (when the batch needed more than one enter)
-     * stay in flight and can be cancelled by cookie, the others are released.
+     * stay in flight and can be cancelled by cookie, the others are withdrawn from the SQ and released.
      *
      * @throws NullPointerException          if {@code ops} or one of them (or a field it needs) is null
      * @throws IllegalArgumentException      if an op breaks a rule of its record or reuses a cookie
@@ -265,21 +269,7 @@ public final class Uring implements Pollable, AutoCloseable {
                 throw rejected(batch, i, e);
             }
         }
-        int taken = 0; // ops the kernel has taken: all those prepared before a successful enter()
-        submitLock.lock();
-        try {
-            requireOpen(); // again under the lock: close() sets `closed` under it and then unmaps the rings
-            for (int i = 0; i < pendings.length; i++) {
-                if (prepareSqe(pendings[i])) taken = i;
-            }
-            enter();
-            taken = pendings.length;
-        } catch (RuntimeException e) {
-            forget(pendings, taken, pendings.length);
-            throw e;
-        } finally {
-            submitLock.unlock();
-        }
+        enterAll(pendings);
         List<CompletableFuture<Completion>> futures = new ArrayList<>(pendings.length);
         for (Pending pending : pendings) {
             cancelIfTargetClosed(pending);
@@ -290,18 +280,34 @@ public final class Uring implements Pollable, AutoCloseable {
 
     private void submit(Op op, CompletableFuture<Completion> future, Consumer<Completion> each) {
         Pending pending = register(op, future, each);
+        enterAll(pending);
+        cancelIfTargetClosed(pending);
+    }
+
+    /**
+     * Fills an SQE for each of {@code pendings} and enters the kernel. On failure nothing the kernel has not
+     * taken stays behind: those SQEs are withdrawn from the SQ (a later enter would otherwise submit them,
+     * completing under cookies nobody waits for) and their registrations released; ops the kernel took (when
+     * the SQ filled up and had to be entered midway) stay in flight.
+     */
+    private void enterAll(Pending... pendings) {
+        int prepared = 0;
         submitLock.lock();
         try {
             requireOpen(); // again under the lock: close() sets `closed` under it and then unmaps the rings
-            prepareSqe(pending);
+            for (Pending pending : pendings) {
+                prepareSqe(pending);
+                prepared++;
+            }
             enter();
         } catch (RuntimeException e) {
-            finish(pending);
+            // Not closed (we hold the lock close() sets it under): the rings are still mapped.
+            int withdrawn = closed ? 0 : ring.withdrawUnsubmitted();
+            forget(pendings, Math.max(0, prepared - withdrawn), pendings.length);
             throw e;
         } finally {
             submitLock.unlock();
         }
-        cancelIfTargetClosed(pending);
     }
 
     /**
@@ -333,18 +339,20 @@ public final class Uring implements Pollable, AutoCloseable {
     }
 
     /**
-     * Fills the next free SQE for {@code pending}, entering the kernel first while the SQ is full; returns
-     * whether it entered (everything prepared before is then with the kernel). Under submitLock.
+     * Fills the next free SQE for {@code pending}, entering the kernel first while the SQ is full
+     * (everything prepared before is then with the kernel). Under submitLock. register() did everything
+     * that can fail, so prepare() only writes fields; should it throw all the same, the slot is given back,
+     * never left as a zeroed SQE (a NOP with cookie 0) for the next enter to submit.
      */
-    private boolean prepareSqe(Pending pending) {
-        boolean entered = false;
+    private void prepareSqe(Pending pending) {
         MemorySegment sqe;
-        while ((sqe = ring.nextSqe()) == null) {
-            enter();
-            entered = true;
+        while ((sqe = ring.nextSqe()) == null) enter();
+        try {
+            prepare(sqe, pending);
+        } catch (RuntimeException | Error e) {
+            ring.unclaimLastSqe();
+            throw e;
         }
-        prepare(sqe, pending);
-        return entered;
     }
 
     /** A close of the target that ran its hook before the SQE reached the kernel cancelled nothing: cancel now. */
@@ -402,11 +410,14 @@ public final class Uring implements Pollable, AutoCloseable {
                 Thread.onSpinWait();
                 continue;
             }
-            throw new UncheckedIOException(new ErrnoException("io_uring_enter", "fd=" + ring.fd(), -r));
+            throw new UncheckedIOException(new ErrnoException("io_uring_enter", "fd=" + ring.fd(), -r)); // enterAll withdraws what is left
         }
     }
 
-    /** The SQE fields of each op, as liburing's io_uring_prep_* functions set them. */
+    /**
+     * The SQE fields of each op, as liburing's io_uring_prep_* functions set them. Cannot fail: every value
+     * that needs computing or checking (a timeout's nanoseconds, a live futex word) was done by register().
+     */
     private static void prepare(MemorySegment sqe, Pending pending) {
         int code = pending.opcode;
         int fd = pending.number;
@@ -418,11 +429,7 @@ public final class Uring implements Pollable, AutoCloseable {
             // off -1: the descriptor's current position (eventfds and pipes have none)
             case Read r -> IoUringRing.prepare(sqe, code, cookie, fd, r.buffer().address(),
                     (int) Math.min(r.buffer().byteSize(), Integer.MAX_VALUE), -1L, 0, 0, 0, 0);
-            case Timeout t -> {
-                long nanos = t.after().toNanos();
-                IoUringRing.timespec(pending.memory, nanos);
-                IoUringRing.prepare(sqe, code, cookie, 0, pending.memory.address(), 1, 0, 0, 0, 0, 0);
-            }
+            case Timeout t -> IoUringRing.prepare(sqe, code, cookie, 0, pending.memory.address(), 1, 0, 0, 0, 0, 0);
             case Cancel c -> IoUringRing.prepare(sqe, code, cookie, 0, c.targetCookie(), 0, 0, 0, 0, 0, 0);
             // io_uring_prep_waitid: fd = id, len = idtype, file_index = options, addr2 = siginfo
             case Waitid w -> IoUringRing.prepare(sqe, code, cookie, fd, 0, Uapi.P_PIDFD, 0, 0, pending.memory.address(), 0,
@@ -636,10 +643,10 @@ public final class Uring implements Pollable, AutoCloseable {
         if (target == null) return null;
         Fd fd = Descriptors.of(target);
         if (fd != null) return fd;
-        throw new IllegalArgumentException("target must be an fdkit object (EventFd, ProcessDescriptor, Poller, CompletionRing...), was " + target);
+        throw new IllegalArgumentException("target must be an EventFd or a ProcessDescriptor, was " + target);
     }
 
-    /** Memory the kernel reads or writes for the operation, validated here, before any syscall. */
+    /** Memory the kernel reads or writes for the operation, validated and filled here, before an SQE is taken. */
     private static MemorySegment memoryFor(Op op) {
         return switch (op) {
             case PollAdd p -> {
@@ -654,17 +661,18 @@ public final class Uring implements Pollable, AutoCloseable {
                 yield b;
             }
             case Timeout t -> {
-                Objects.requireNonNull(t.after(), "after");
-                if (t.after().isNegative()) throw new IllegalArgumentException("after must not be negative, was " + t.after());
-                yield IoUringRing.allocateTimespec();
+                long nanos = Durations.timeoutNanos(t.after(), "after");
+                MemorySegment timespec = IoUringRing.allocateTimespec();
+                IoUringRing.timespec(timespec, nanos);
+                yield timespec;
             }
             case Waitid w -> Arena.ofAuto().allocate(Syscalls.SIGINFO_SIZE, 8);
             case FutexWait f -> {
-                Objects.requireNonNull(f.futex(), "futex");
+                requireLiveWord(f.futex());
                 yield null;
             }
             case FutexWake f -> {
-                Objects.requireNonNull(f.futex(), "futex");
+                requireLiveWord(f.futex());
                 if (f.count() < 1) throw new IllegalArgumentException("count must be at least 1, was " + f.count());
                 yield null;
             }
@@ -672,6 +680,12 @@ public final class Uring implements Pollable, AutoCloseable {
             case Nop n -> null;
             case Cancel c -> null;
         };
+    }
+
+    /** The kernel gets only the word's address: one whose memory is closed may already hold something else. */
+    private static void requireLiveWord(Futex futex) {
+        Objects.requireNonNull(futex, "futex");
+        if (!futex.word().scope().isAlive()) throw new IllegalStateException("futex: memory is already closed");
     }
 
     private static MemorySegment waitvEntries(FutexWaitv v) {

@@ -526,10 +526,13 @@ class FutexTest {
                     .hasMessageContaining("timeout");
             assertThatThrownBy(() -> futex.awaitUntil(0, -1, Clock.MONOTONIC)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("deadlineNanos");
+            // The Instant overload names its own argument, not the nanoseconds it converts it to.
             assertThatThrownBy(() -> futex.awaitUntil(0, Instant.ofEpochSecond(-1))).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("deadline");
+                    .hasMessage("deadline must not be before the epoch, was 1969-12-31T23:59:59Z");
+            assertThatThrownBy(() -> futex.awaitUntil(0, Instant.EPOCH.minusNanos(1))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("deadline must not be before the epoch");
             assertThatThrownBy(() -> futex.awaitUntil(0, Instant.MIN)).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("deadline");
+                    .hasMessageStartingWith("deadline must not be before the epoch");
         }
     }
 

@@ -389,7 +389,20 @@ class PollerTest {
     @Test
     void negativeTimeoutIsRejected() {
         try (Poller poller = Poller.open()) {
-            assertThatThrownBy(() -> poller.poll(Duration.ofMillis(-1))).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> poller.poll(Duration.ofMillis(-1))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("timeout must not be negative, was PT-0.001S");
+        }
+    }
+
+    @Test
+    void timeoutsBeyondALongOfNanosecondsWaitUntilWokenInsteadOfOverflowing() throws Exception {
+        try (Poller poller = Poller.open()) {
+            for (Duration endless : List.of(java.time.temporal.ChronoUnit.FOREVER.getDuration(), Duration.ofDays(365L * 1000), Duration.ofDays(30))) {
+                CompletableFuture<Integer> polled = CompletableFuture.supplyAsync(() -> poller.poll(endless), NEW_THREAD);
+                awaitThreadInEpollWait();
+                poller.wakeup();
+                assertThat(polled).as("poll(%s)", endless).succeedsWithin(WAIT).isEqualTo(0);
+            }
         }
     }
 

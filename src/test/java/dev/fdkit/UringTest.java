@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.IoUringRing;
 import dev.fdkit.internal.Spawner;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.linux.fdkit_h;
@@ -20,6 +21,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -236,6 +238,50 @@ class UringTest {
         assertThat(get(cancel).res()).isZero();
         assertThat(get(cancel).obj()).isEqualTo(fdkit_h.IORING_OP_ASYNC_CANCEL());
         assertThat(get(timeout).res()).isEqualTo(-Errno.ECANCELED);
+    }
+
+    @Test
+    void aTimeoutTooLongForALongOfNanosecondsIsAcceptedAndTakesExactlyOneSubmissionSlot() throws Exception {
+        uring.close(); // first: the new ring may well get the number of the old one
+        int ring = newRingDescriptor(() -> uring = Uring.open(8));
+        long tailBefore = sqTail(ring);
+        CompletableFuture<Completion> earlier = uring.submit(new Uring.Timeout(Duration.ofHours(1), 0));
+        CompletableFuture<Completion> forever = uring.submit(new Uring.Timeout(ChronoUnit.FOREVER.getDuration(), 1));
+
+        // A stray SQE (a zeroed slot is a NOP with cookie 0) would go in with this NOP, complete before it and
+        // so complete the unrelated operation with cookie 0.
+        assertThat(get(uring.submit(new Uring.Nop(5))).res()).isZero();
+        assertThat(earlier).as("the operation with cookie 0").isNotDone();
+        assertThat(forever).isNotDone();
+        assertThat(sqTail(ring)).as("SqTail in fdinfo: one SQE per operation").isEqualTo(tailBefore + 3);
+
+        assertThat(get(uring.cancel(1)).res()).isZero();
+        assertThat(get(forever).res()).isEqualTo(-Errno.ECANCELED);
+        assertThat(get(uring.cancel(0)).res()).isZero();
+        assertThat(get(earlier).res()).isEqualTo(-Errno.ECANCELED);
+    }
+
+    @Test
+    void submissionsTheKernelDidNotTakeAreWithdrawnAndNeverSubmittedByALaterEnter() throws Exception {
+        // What Uring does after an io_uring_enter fails: the SQEs still queued must not reach the kernel later.
+        IoUringRing raw = new IoUringRing(4, 8);
+        try {
+            List<Long> cookies = new ArrayList<>();
+            IoUringRing.prepare(raw.nextSqe(), fdkit_h.IORING_OP_NOP(), 7, 0, 0, 0, 0, 0, 0, 0, 0);
+            IoUringRing.prepare(raw.nextSqe(), fdkit_h.IORING_OP_NOP(), 8, 0, 0, 0, 0, 0, 0, 0, 0);
+            assertThat(raw.withdrawUnsubmitted()).isEqualTo(2);
+            assertThat(raw.pending()).isZero();
+
+            raw.nextSqe(); // claimed, then its op cannot be prepared: given back
+            raw.unclaimLastSqe();
+            IoUringRing.prepare(raw.nextSqe(), fdkit_h.IORING_OP_NOP(), 9, 0, 0, 0, 0, 0, 0, 0, 0);
+            assertThat(raw.submit(0)).as("SQEs the kernel took").isEqualTo(1);
+            raw.reap((userData, res, flags) -> cookies.add(userData));
+            assertThat(cookies).containsExactly(9L);
+            assertThat(raw.withdrawUnsubmitted()).as("nothing left once the kernel took everything").isZero();
+        } finally {
+            raw.close();
+        }
     }
 
     @Test
@@ -574,6 +620,32 @@ class UringTest {
             assertThat(get(uring.submit(new Uring.Nop(30))).res()).as("the ring still works").isZero();
             assertThat(sqTail(ring)).isEqualTo(tailBefore + 1);
         }
+    }
+
+    @Test
+    void pollAddOnAnUnsupportedTargetNamesExactlyTheTypesAccepted() {
+        try (Poller poller = Poller.open(); CompletionRing ring = CompletionRing.allocate(4)) {
+            for (Pollable target : List.of(poller, ring)) {
+                assertThatThrownBy(() -> uring.submit(new Uring.PollAdd(target, Poller.READABLE, false, 1)))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessage("target must be an EventFd or a ProcessDescriptor, was " + target);
+            }
+        }
+        assertThat(uring.inFlight()).isZero();
+    }
+
+    @Test
+    void futexOperationsOnAWordWhoseMemoryIsClosedAreRejectedBeforeSubmission() {
+        assumeTrue(Linux.has(Feature.IO_URING_FUTEX), () -> "io_uring FUTEX: " + Linux.feature(Feature.IO_URING_FUTEX).cause());
+        Arena arena = Arena.ofShared();
+        Futex futex = Futex.privateWord(arena.allocate(JAVA_INT), 0);
+        arena.close();
+        // The kernel would get a bare address, whose memory may already be someone else's.
+        for (Uring.Op op : List.<Uring.Op>of(new Uring.FutexWait(futex, 0, 1), new Uring.FutexWake(futex, 1, 2))) {
+            assertThatThrownBy(() -> uring.submit(op)).as("%s", op).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("futex: memory is already closed");
+        }
+        assertThat(uring.inFlight()).isZero();
     }
 
     @Test

@@ -122,6 +122,27 @@ public final class IoUringRing implements AutoCloseable {
         return sqe;
     }
 
+    /** Gives back the SQE the last {@link #nextSqe()} returned, before it is published: its op could not be prepared. */
+    public void unclaimLastSqe() {
+        if (toSubmit == 0) throw new IllegalStateException("no SQE claimed since the last submit");
+        localSqTail--;
+        toSubmit--;
+    }
+
+    /**
+     * Withdraws every SQE the kernel has not consumed (after a failed io_uring_enter), so no later enter
+     * submits it; returns how many. Sound without IORING_SETUP_SQPOLL, which fdkit never sets: the kernel
+     * reads the SQ tail only inside an io_uring_enter that submits, and the caller serialises those.
+     */
+    public int withdrawUnsubmitted() {
+        int head = (int) INT.getAcquire(sqRing, sqHead); // the kernel's consumption, committed before enter returned
+        int withdrawn = localSqTail - head;
+        localSqTail = head;
+        toSubmit = 0;
+        INT.setRelease(sqRing, sqTail, localSqTail);
+        return withdrawn;
+    }
+
     /** Publishes prepared SQEs (release) and enters the kernel; returns io_uring_enter's result ({@code -errno} on failure). */
     public int submit(int minComplete) {
         INT.setRelease(sqRing, sqTail, localSqTail);
