@@ -1,5 +1,7 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.Durations;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -9,6 +11,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -17,17 +23,18 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * A bounded ring of {@link Completion} records in off-heap memory: many producers, one consumer — the
  * asyncfd design done in user space, usable between processes through a mapped file.
  *
- * <h2>Layout (version 1, little-endian; a C peer can produce into it)</h2>
+ * <h2>Layout (version 2, little-endian; a C peer can produce into it)</h2>
  * <pre>
  * offset   size  field
  *      0      4  magic 0x52444B46 ("FKDR")
- *      4      4  version = 1
+ *      4      4  version = 2
  *      8      4  capacity: a power of two
  *     12      4  record size = 32
  *     64      8  tail: next position to claim; producers claim by CAS
  *    128      8  head: next position to consume; written by the consumer only
- *    192      4  armed: 0 = consumer busy, 1 = wants the eventfd doorbell, 2 = waits on the futex doorbell
- *    196      4  doorbell futex word, incremented on every ring
+ *    192      8  armed: 0 = consumer busy, 1 = the consumer waits on the futex doorbell, any other value =
+ *                the consumer wants the eventfd doorbell of the mapping (CompletionRing object) with that id
+ *    200      4  doorbell futex word (a shared futex), incremented on every ring
  *    256  32*capacity  records {u64 cookie, u64 obj, s64 res, s64 res2}
  *    256+32*capacity   8*capacity  sequence per slot (Vyukov bounded queue)
  * </pre>
@@ -37,11 +44,27 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code h+1} (acquire), then frees it with sequence {@code h+capacity}. A half-written record is never read.
  * A full ring refuses ({@link #offer} returns false): never overwrite, never loss.
  *
+ * Version 1 had a 4-byte armed word (1 = eventfd, 2 = futex) and the doorbell at 196; it could not say
+ * whose eventfd was armed (see below), so version 2 files are not compatible with it.
+ *
  * <h2>Doorbell</h2>
  * Producers ring only when the consumer armed the doorbell after finding the ring empty, so steady-state
- * offers make no syscall. In this process the doorbell is an eventfd ({@link #fd()}, pollable, see
- * {@link #onCompletions}); across processes the consumer waits on the header's futex word
- * ({@link #awaitNonEmpty}), which any producer process wakes.
+ * offers make no syscall. To ring, a producer swaps {@code armed} to 0 (atomically, after claiming its slot;
+ * if it was 0 another producer rang), adds 1 to the doorbell word, then: if {@code armed} held its own
+ * mapping's id, signals its eventfd; otherwise wakes every waiter on the doorbell word (FUTEX_WAKE, shared).
+ * A C peer always does the latter.
+ * <p>
+ * The consumer waits in one of two ways. {@link #awaitNonEmpty} blocks on the doorbell word: any producer,
+ * in any process, wakes it. {@link #onCompletions} (or {@link #armDoorbell} with {@link #fd()} in your own
+ * loop) waits on this object's eventfd, which only producers using this same object can signal; for every
+ * other producer — another CompletionRing object on the same file, another process, a C peer — the ring
+ * keeps an io_uring FUTEX_WAIT on the doorbell word in flight (on {@link Uring#shared()}) whose completion
+ * signals the eventfd. That needs {@link Feature#IO_URING_FUTEX} (Linux 6.7, io_uring allowed): without it
+ * only producers using this object wake an eventfd consumer — check {@code Linux.has(Feature.IO_URING_FUTEX)},
+ * or consume with {@link #awaitNonEmpty} on a thread of yours.
+ * <p>
+ * After {@link #close()} every method but {@code close}, {@code toString}, {@code capacity} and
+ * {@code memory} throws IllegalStateException("CompletionRing is closed").
  */
 public final class CompletionRing implements Pollable, AutoCloseable {
     /** Handler for {@link #drain}: receives the fields, allocation-free. */
@@ -51,7 +74,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     }
 
     static final int MAGIC = 0x52444B46;
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final int HEADER = 256;
     static final int RECORD = 32;
     private static final long CAPACITY_OFFSET = 8;
@@ -59,13 +82,12 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     private static final long TAIL = 64;
     private static final long HEAD = 128;
     private static final long ARMED = 192;
-    private static final long DOORBELL = 196;
-    private static final int IDLE = 0;
-    private static final int ARMED_EVENTFD = 1;
-    private static final int ARMED_FUTEX = 2;
+    private static final long DOORBELL = 200;
+    private static final long IDLE = 0;
+    private static final long ARMED_FUTEX = 1;
+    private static final AtomicLong INSTANCES = new AtomicLong();
 
     private static final VarHandle LONG = JAVA_LONG.varHandle();
-    private static final VarHandle INT = JAVA_INT.varHandle();
 
     private final Arena arena;
     private final MemorySegment memory;
@@ -74,6 +96,12 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     private final long sequences;
     private final EventFd doorbellFd;
     private final Futex doorbell;
+    private final long id; // what `armed` holds when this object's eventfd is the doorbell
+    private final AtomicInteger waiters = new AtomicInteger(); // threads in awaitNonEmpty: close() waits for them
+    private final Object lock = new Object();
+    private volatile boolean closed; // written under lock
+    private CompletableFuture<Completion> listening; // the FUTEX_WAIT for other mappings' rings, or null; under lock
+    private long listeningCookie; // under lock
 
     private CompletionRing(Arena arena, MemorySegment memory, int capacity) {
         this.arena = arena;
@@ -82,7 +110,22 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         this.mask = capacity - 1;
         this.sequences = HEADER + (long) RECORD * capacity;
         this.doorbell = Futex.sharedWord(memory, DOORBELL);
+        this.id = newId();
         this.doorbellFd = EventFd.open();
+    }
+
+    /**
+     * An id no other mapping of the ring is likely to have, in this process or another (containers can
+     * share pids): pid, a counter and random bits, mixed. Never 0 or 1, which mean something else in {@code armed}.
+     */
+    private static long newId() {
+        for (;;) {
+            long z = ProcessHandle.current().pid() * 0x9E3779B97F4A7C15L + INSTANCES.incrementAndGet();
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            long id = z ^ (z >>> 31) ^ ThreadLocalRandom.current().nextLong();
+            if (id != IDLE && id != ARMED_FUTEX) return id;
+        }
     }
 
     /** A ring in this process's memory. */
@@ -144,6 +187,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     /** Records waiting to be consumed (a snapshot). */
     public int size() {
+        requireOpen();
         long size = (long) LONG.getVolatile(memory, TAIL) - (long) LONG.getVolatile(memory, HEAD);
         return (int) Math.max(0, Math.min(size, capacity));
     }
@@ -154,6 +198,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     }
 
     public boolean isEmpty() {
+        requireOpen();
         long head = (long) LONG.getVolatile(memory, HEAD);
         return (long) LONG.getVolatile(memory, sequences + (head & mask) * 8) != head + 1;
     }
@@ -165,6 +210,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      * Makes a syscall only when the consumer has armed the doorbell.
      */
     public boolean offer(long cookie, long obj, long res, long res2) {
+        requireOpen();
         long position;
         for (;;) {
             position = (long) LONG.getVolatile(memory, TAIL);
@@ -181,7 +227,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         // consumer's store to `armed` comes before its re-check of TAIL (claims, not publications). So either
         // we see it armed and ring, or it sees our claim and does not sleep. That lets the publication below
         // be a plain release store, as in Agrona, instead of a second full fence.
-        boolean ringAfterPublishing = (int) INT.getVolatile(memory, ARMED) != IDLE;
+        boolean ringAfterPublishing = (long) LONG.getVolatile(memory, ARMED) != IDLE;
         long record = HEADER + (position & mask) * RECORD;
         memory.set(JAVA_LONG, record, cookie);
         memory.set(JAVA_LONG, record + 8, obj);
@@ -198,11 +244,11 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     }
 
     private void ring() {
-        int armed = (int) INT.getAndSet(memory, ARMED, IDLE);
+        long armed = (long) LONG.getAndSet(memory, ARMED, IDLE);
         if (armed == IDLE) return; // another producer rang first
         doorbell.getAndAdd(1);
-        if (armed == ARMED_FUTEX) doorbell.wakeAll();
-        else doorbellFd.trySignal(1);
+        if (armed == id) doorbellFd.trySignal(1);
+        else doorbell.wakeAll(); // awaitNonEmpty, or another mapping's eventfd consumer through its io_uring FUTEX_WAIT
     }
 
     // ------------------------------------------------------------------ the consumer
@@ -212,6 +258,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      * One consumer at a time; no allocation.
      */
     public int drain(Handler handler, int limit) {
+        requireOpen();
         Objects.requireNonNull(handler, "handler");
         if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, was " + limit);
         long head = (long) LONG.getVolatile(memory, HEAD);
@@ -241,53 +288,91 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     }
 
     /**
-     * Arms the eventfd doorbell: the next offer signals {@link #fd()}. Returns false (and leaves the
-     * doorbell armed) if records are already waiting: drain them first.
+     * Arms the eventfd doorbell: the next offer signals {@link #fd()} — through this object directly, from
+     * any other producer through an io_uring FUTEX_WAIT (see the class comment). Returns false (and leaves
+     * the doorbell armed) if records are already waiting: drain them, then arm again.
      */
     public boolean armDoorbell() {
-        INT.setVolatile(memory, ARMED, ARMED_EVENTFD);
-        return nothingClaimed();
+        requireOpen();
+        int ticket = doorbell.get(); // before arming: a producer that takes this arming moves the word past it
+        LONG.setVolatile(memory, ARMED, id);
+        if (!nothingClaimed()) return false;
+        listenForOtherMappings(ticket);
+        return true;
+    }
+
+    /**
+     * Keeps one IORING_OP_FUTEX_WAIT on the doorbell word in flight while the eventfd doorbell is armed:
+     * producers through other mappings wake the word, not this object's eventfd, and the wait's completion
+     * signals the eventfd for them. One wait serves every arming until a ring through another mapping
+     * completes it; a wait submitted with a stale ticket completes at once (EAGAIN), which is only a
+     * spurious signal.
+     */
+    private void listenForOtherMappings(int ticket) {
+        CompletableFuture<Completion> wait;
+        synchronized (lock) {
+            if (closed || listening != null || !Linux.has(Feature.IO_URING_FUTEX)) return;
+            Uring uring = Uring.shared();
+            listeningCookie = uring.nextCookie();
+            wait = listening = uring.submit(new Uring.FutexWait(doorbell, ticket, listeningCookie));
+        }
+        wait.whenComplete((completion, error) -> heard(wait));
+    }
+
+    private void heard(CompletableFuture<Completion> wait) {
+        synchronized (lock) {
+            if (listening == wait) listening = null;
+            if (!closed) doorbellFd.trySignal(1); // under the lock: close() closes the eventfd after setting `closed`
+        }
     }
 
     /**
      * Waits (on the header's futex word, so producers in other processes can wake it) until the ring is
-     * non-empty or {@code timeout} passes; returns whether it is non-empty. Blocks in the kernel: on a
-     * virtual thread it pins the carrier.
+     * non-empty or {@code timeout} passes; returns whether it is non-empty. On a platform thread it blocks in
+     * futex(2); on a virtual thread it waits as {@link Futex#await(int, Duration)} does.
+     * <p>
+     * {@link #close()} on another thread wakes the wait, which then throws IllegalStateException, and closes
+     * the ring once it has left.
      *
      * @throws IllegalArgumentException if {@code timeout} is negative
+     * @throws IllegalStateException    if the ring is closed, before or during the wait
      */
     public boolean awaitNonEmpty(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
-        long nanos;
+        long nanos = Durations.timeoutNanos(timeout, "timeout");
+        waiters.incrementAndGet(); // before the first look at `closed`: close() waits for us to leave, then frees the memory
         try {
-            nanos = timeout.toNanos();
-        } catch (ArithmeticException beyond292Years) {
-            nanos = Long.MAX_VALUE;
-        }
-        // Elapsed time against the timeout, not nanoTime() + timeout as a deadline: that overflows for
-        // long timeouts and would turn "wait (practically) forever" into "do not wait".
-        long start = System.nanoTime();
-        for (;;) {
-            if (!isEmpty()) return true;
-            int ticket = doorbell.get();
-            INT.setVolatile(memory, ARMED, ARMED_FUTEX);
-            if (!nothingClaimed()) { // claimed: published at once, or very soon
+            // Elapsed time against the timeout, not nanoTime() + timeout as a deadline: that overflows for
+            // long timeouts and would turn "wait (practically) forever" into "do not wait".
+            long start = System.nanoTime();
+            for (;;) {
+                requireOpen();
                 if (!isEmpty()) return true;
-                Thread.onSpinWait();
-                continue;
+                int ticket = doorbell.get();
+                // After the ticket: a close() that set `closed` after this check moves the word past the ticket.
+                requireOpen();
+                LONG.setVolatile(memory, ARMED, ARMED_FUTEX);
+                if (!nothingClaimed()) { // claimed: published at once, or very soon
+                    if (!isEmpty()) return true;
+                    Thread.onSpinWait();
+                    continue;
+                }
+                long left = nanos - (System.nanoTime() - start);
+                if (left <= 0) return false;
+                doorbell.await(ticket, Duration.ofNanos(left));
             }
-            long left = nanos - (System.nanoTime() - start);
-            if (left <= 0) return false;
-            doorbell.await(ticket, Duration.ofNanos(left));
+        } finally {
+            waiters.decrementAndGet();
         }
     }
 
     /**
      * Drains on {@code poller}'s thread whenever records arrive: registers the eventfd doorbell, and after
-     * each batch re-arms it, so producers ring only on the empty to non-empty transition.
+     * each batch re-arms it, so producers ring only on the empty to non-empty transition. Producers through
+     * other mappings wake it only where {@link Feature#IO_URING_FUTEX} is available (see the class comment).
+     * Closing the ring cancels the registration.
      */
     public Poller.Registration onCompletions(Poller poller, Handler handler) {
+        requireOpen();
         Objects.requireNonNull(handler, "handler");
         Poller.Registration registration = poller.register(doorbellFd, Poller.READABLE, (r, events) -> {
             doorbellFd.tryReadValue();
@@ -301,9 +386,10 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return registration;
     }
 
-    /** The eventfd doorbell: readable after an armed ring (in-process producers). */
+    /** The eventfd doorbell: readable after a ring of the armed doorbell (see {@link #armDoorbell}). */
     @Override
     public int fd() {
+        requireOpen();
         return doorbellFd.fd();
     }
 
@@ -312,16 +398,50 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return memory;
     }
 
-    /** Unmaps or frees the memory and closes the doorbell. Producers and the consumer must have stopped. */
+    /**
+     * Unmaps or frees the memory and closes the doorbell; idempotent. A consumer waiting in
+     * {@link #awaitNonEmpty} is woken (it throws IllegalStateException) and the memory is freed after it has
+     * left; {@link #onCompletions} registrations are cancelled. Other producers and consumers of this object
+     * must have stopped: a call racing with close may fail with IllegalStateException.
+     */
     @Override
     public void close() {
+        CompletableFuture<Completion> wait;
+        long cookie;
+        synchronized (lock) {
+            if (closed) return;
+            closed = true;
+            wait = listening;
+            cookie = listeningCookie;
+        }
+        if (waiters.get() > 0 || wait != null) {
+            // Nobody may still wait on memory about to go: move the word (a waiter about to sleep sees
+            // EAGAIN) and wake every waiter on it — awaitNonEmpty here, our io_uring wait. Other mappings'
+            // consumers may wake too: a spurious wake-up, which they re-check.
+            doorbell.getAndAdd(1);
+            doorbell.wakeAll();
+        }
+        if (wait != null) {
+            CompletableFuture<Completion> cancel = Uring.shared().cancel(cookie); // should it not have reached the futex yet
+            // The shared poller's thread completes both; wait for them (nothing of ours left in flight) unless that is us.
+            if (!Poller.shared().isOwnThread()) {
+                cancel.exceptionally(e -> null).join();
+                wait.exceptionally(e -> null).join();
+            }
+        }
+        while (waiters.get() > 0) Thread.yield(); // woken above, on their way out (yield: they may need our carrier)
         doorbellFd.close();
-        if (arena.scope().isAlive()) arena.close();
+        arena.close();
     }
 
     @Override
     public String toString() {
+        if (closed) return "CompletionRing(capacity=" + capacity + ", closed)";
         return "CompletionRing(capacity=" + capacity + ", size=" + size() + ")";
+    }
+
+    private void requireOpen() {
+        if (closed) throw new IllegalStateException("CompletionRing is closed");
     }
 
     // ------------------------------------------------------------------ layout

@@ -190,6 +190,11 @@ public final class Poller implements Pollable, AutoCloseable {
         return pollOnce(-1);
     }
 
+    /** Whether the caller is this poller's own thread (the shared poller's), which must never wait for its own work. */
+    boolean isOwnThread() {
+        return Thread.currentThread() == ownThread;
+    }
+
     /** Makes a poll in progress (or the next one) return promptly. */
     public void wakeup() {
         if (closed || !wakeupPending.compareAndSet(false, true)) return;

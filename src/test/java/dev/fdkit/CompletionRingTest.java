@@ -21,12 +21,17 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * CompletionRing against real memory, eventfds, futexes and a second JVM: exactly-once in-order delivery
@@ -41,7 +46,7 @@ class CompletionRingTest {
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
     // Header offsets as documented in CompletionRing's class comment (the contract a C peer codes against).
-    private static final long MAGIC = 0, VERSION = 4, CAPACITY = 8, RECORD_SIZE = 12, TAIL = 64, HEAD = 128, ARMED = 192, DOORBELL = 196;
+    private static final long MAGIC = 0, VERSION = 4, CAPACITY = 8, RECORD_SIZE = 12, TAIL = 64, HEAD = 128, ARMED = 192, DOORBELL = 200;
     private static final long RECORDS = 256;
     private static final int TEN_MILLION = 10_000_000;
 
@@ -203,7 +208,7 @@ class CompletionRingTest {
                 // Counts accumulate in the eventfd because nobody reads it: one per transition.
                 assertThat(eventfdCount(ring.fd())).as("eventfd count after transition %d", transition).isEqualTo(transition);
                 assertThat(header.get(LE_INT, DOORBELL)).as("doorbell futex word").isEqualTo(transition);
-                assertThat(header.get(LE_INT, ARMED)).as("disarmed by the ring").isZero();
+                assertThat(header.get(LE_LONG, ARMED)).as("disarmed by the ring").isZero();
                 assertThat(ring.drain((c, o, r, r2) -> {}, 1000)).isEqualTo(100);
             }
             // Steady state: the consumer does not arm, producers make no syscall.
@@ -309,6 +314,89 @@ class CompletionRingTest {
         }
     }
 
+    @Test
+    void armingRecordsWhichMappingArmedSoEachMappingHasItsOwnId() throws IOException {
+        Path file = dir.resolve("ids.ring");
+        try (CompletionRing first = CompletionRing.create(file, 8); CompletionRing second = CompletionRing.open(file)) {
+            assertThat(first.armDoorbell()).isTrue();
+            long firstId = first.memory().get(LE_LONG, ARMED);
+            assertThat(second.armDoorbell()).isTrue();
+            long secondId = second.memory().get(LE_LONG, ARMED);
+            assertThat(firstId).as("neither idle (0) nor the futex doorbell (1)").isNotIn(0L, 1L);
+            assertThat(secondId).isNotIn(0L, 1L, firstId);
+        }
+    }
+
+    @Test
+    void aProducerThroughAnotherMappingWakesAnOnCompletionsConsumer() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_FUTEX), () -> "io_uring FUTEX: " + Linux.feature(Feature.IO_URING_FUTEX).cause());
+        Path file = dir.resolve("two-objects.ring");
+        try (CompletionRing consumer = CompletionRing.create(file, 8); CompletionRing producer = CompletionRing.open(file)) {
+            BlockingQueue<Long> delivered = new LinkedBlockingQueue<>();
+            Poller.Registration registration = consumer.onCompletions(Poller.shared(), (cookie, obj, res, res2) -> delivered.add(cookie));
+            try {
+                // Alternate: the other object's offer must not leave the doorbell disarmed for the consumer's own.
+                for (long n = 0; n < 20; n++) {
+                    CompletionRing through = n % 2 == 0 ? producer : consumer;
+                    assertThat(through.offer(n, 0, 0, 0)).isTrue();
+                    assertThat(delivered.poll(LONG.toSeconds(), TimeUnit.SECONDS)).as("record %d, offered through the %s", n,
+                            through == producer ? "other object" : "consumer's own object").isEqualTo(n);
+                }
+            } finally {
+                registration.cancel();
+            }
+        }
+    }
+
+    @Test
+    void afterCloseEveryMethodThrowsIllegalStateExceptionNamingTheRingAndToStringSaysClosed() {
+        CompletionRing ring = CompletionRing.allocate(4);
+        ring.close();
+        List<org.assertj.core.api.ThrowableAssert.ThrowingCallable> calls = List.of(
+                () -> ring.offer(1, 1, 1, 1), () -> ring.offer(new Completion(1, 1, 1, 1)), ring::poll, ring::size, ring::isEmpty,
+                () -> ring.drain((c, o, r, r2) -> {}, 1), ring::armDoorbell, () -> ring.awaitNonEmpty(Duration.ZERO), ring::fd,
+                () -> ring.onCompletions(Poller.shared(), (c, o, r, r2) -> {}));
+        for (var call : calls) {
+            assertThatThrownBy(call).isInstanceOf(IllegalStateException.class).hasMessage("CompletionRing is closed");
+        }
+        assertThat(ring.toString()).isEqualTo("CompletionRing(capacity=4, closed)");
+        assertThat(ring.capacity()).isEqualTo(4);
+        ring.close(); // idempotent
+    }
+
+    @Test
+    void closeWakesAConsumerInAwaitNonEmptyWhichThrowsAndThenFreesTheMemory() throws Exception {
+        CompletionRing ring = CompletionRing.allocate(4);
+        MemorySegment memory = ring.memory();
+        Waiter<Boolean> consumer = Waiter.start("ring-consumer", () -> ring.awaitNonEmpty(LONG))
+                .awaitSleepingIn(fdkit_h.SYS_futex(), memory.address() + DOORBELL);
+        ring.close();
+        assertThatThrownBy(() -> consumer.join(LONG)).hasRootCauseInstanceOf(IllegalStateException.class)
+                .rootCause().hasMessage("CompletionRing is closed");
+        assertThat(memory.scope().isAlive()).as("memory freed once the consumer left").isFalse();
+        assertThatThrownBy(ring::fd).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void closeWakesAVirtualThreadConsumerWaitingThroughIoUring() throws Exception {
+        CompletionRing ring = CompletionRing.allocate(4);
+        MemorySegment memory = ring.memory();
+        CompletableFuture<Object> outcome = new CompletableFuture<>();
+        Thread consumer = Thread.ofVirtual().start(() -> {
+            try {
+                outcome.complete(ring.awaitNonEmpty(LONG));
+            } catch (Throwable t) {
+                outcome.complete(t);
+            }
+        });
+        // Sleeping (in the kernel or parked in Java), or about to: close() must work at any of those points.
+        while (consumer.getState() == Thread.State.RUNNABLE || consumer.getState() == Thread.State.NEW) Thread.onSpinWait();
+        ring.close();
+        assertThat(outcome.get(LONG.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class)
+                .hasFieldOrPropertyWithValue("message", "CompletionRing is closed");
+        assertThat(memory.scope().isAlive()).isFalse();
+    }
+
     // ------------------------------------------------------------------ the futex doorbell (cross-process waiting)
 
     @Test
@@ -373,7 +461,7 @@ class CompletionRingTest {
             ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
             assertThat(new String(bytes.array(), 0, 4, StandardCharsets.US_ASCII)).isEqualTo("FKDR");
             assertThat(bytes.getInt((int) MAGIC)).isEqualTo(0x52444B46);
-            assertThat(bytes.getInt((int) VERSION)).isEqualTo(1);
+            assertThat(bytes.getInt((int) VERSION)).isEqualTo(2);
             assertThat(bytes.getInt((int) CAPACITY)).isEqualTo(capacity);
             assertThat(bytes.getInt((int) RECORD_SIZE)).isEqualTo(32);
             assertThat(bytes.getLong((int) TAIL)).as("tail").isEqualTo(1);
@@ -402,7 +490,7 @@ class CompletionRingTest {
             MemorySegment memory = ring.memory();
             assertThat(memory.byteSize()).isEqualTo(RECORDS + 40L * 16);
             assertThat(memory.get(LE_INT, MAGIC)).isEqualTo(0x52444B46);
-            assertThat(memory.get(LE_INT, VERSION)).isEqualTo(1);
+            assertThat(memory.get(LE_INT, VERSION)).isEqualTo(2);
             assertThat(memory.get(LE_INT, CAPACITY)).isEqualTo(16);
             assertThat(memory.get(LE_INT, RECORD_SIZE)).isEqualTo(32);
             assertThat(memory.address() % 64).as("header cache lines aligned").isZero();
@@ -440,8 +528,9 @@ class CompletionRingTest {
         CompletionRing.create(ring, 16).close();
         byte[] valid = Files.readAllBytes(ring);
 
-        Path wrongVersion = Files.write(dir.resolve("wrong-version"), patchInt(valid, VERSION, 2));
-        assertThatThrownBy(() -> CompletionRing.open(wrongVersion)).isInstanceOf(IOException.class).hasMessageContaining("version 2");
+        // Version 1 put a 4-byte armed word where version 2 has an 8-byte one: not readable as version 2.
+        Path wrongVersion = Files.write(dir.resolve("wrong-version"), patchInt(valid, VERSION, 1));
+        assertThatThrownBy(() -> CompletionRing.open(wrongVersion)).isInstanceOf(IOException.class).hasMessageContaining("version 1");
 
         Path wrongCapacity = Files.write(dir.resolve("wrong-capacity"), patchInt(valid, CAPACITY, 3));
         assertThatThrownBy(() -> CompletionRing.open(wrongCapacity)).isInstanceOf(IOException.class).hasMessageContaining("capacity 3");
@@ -453,7 +542,7 @@ class CompletionRingTest {
         // finds a published slot's sequence equal to its own position and overwrites it), so create()
         // refuses it and open() must too.
         byte[] one = new byte[(int) (RECORDS + 40)];
-        ByteBuffer.wrap(one).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0x52444B46).putInt(4, 1).putInt(8, 1).putInt(12, 32);
+        ByteBuffer.wrap(one).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0x52444B46).putInt(4, 2).putInt(8, 1).putInt(12, 32);
         Path capacityOne = Files.write(dir.resolve("capacity-one"), one);
         assertThatThrownBy(() -> CompletionRing.open(capacityOne)).isInstanceOf(IOException.class).hasMessageContaining("capacity 1");
 
@@ -483,6 +572,34 @@ class CompletionRingTest {
     }
 
     // ------------------------------------------------------------------ two JVMs
+
+    @Test
+    void producerInAnotherJvmWakesAnOnCompletionsConsumer() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_FUTEX), () -> "io_uring FUTEX: " + Linux.feature(Feature.IO_URING_FUTEX).cause());
+        int count = 100_000;
+        Path file = dir.resolve("peer-eventfd.ring");
+        try (CompletionRing ring = CompletionRing.create(file, 1024)) {
+            long[] next = {0};
+            String[] error = {null};
+            CountDownLatch all = new CountDownLatch(1);
+            Poller.Registration registration = ring.onCompletions(Poller.shared(), (cookie, obj, res, res2) -> {
+                if (error[0] == null && (cookie != RingProducerPeer.COOKIE || obj != next[0] || res != 3 * obj || res2 != -obj)) {
+                    error[0] = "expected record " + next[0] + ", got cookie=" + cookie + " obj=" + obj + " res=" + res + " res2=" + res2;
+                }
+                if (++next[0] == count) all.countDown();
+            });
+            ChildJvm child = ChildJvm.start(RingProducerPeer.class, dir.resolve("ring-peer-eventfd.log"), file.toString(), Integer.toString(count), "30");
+            try {
+                assertThat(all.await(40, TimeUnit.SECONDS)).as("all records delivered; %d so far; output: %s", next[0], child.output()).isTrue();
+                assertThat(error[0]).isNull();
+                assertThat(child.process.waitFor(30, TimeUnit.SECONDS)).as("child exited; output: %s", child.output()).isTrue();
+                assertThat(child.process.exitValue()).as("child exit status; output: %s", child.output()).isZero();
+            } finally {
+                registration.cancel();
+                child.destroy();
+            }
+        }
+    }
 
     @Test
     void producerInAnotherJvmFeedsTheConsumerThroughAMappedFile() throws Exception {

@@ -16,13 +16,24 @@ import java.util.concurrent.TimeUnit;
  * <li>the JDK's {@code CompletableFutureDelayScheduler} thread, which fdkit uses to retry PIDFD_GET_INFO for
  *     non-children;</li>
  * <li>/dev/random and /dev/urandom, which NativePRNG opens once and keeps (JUnit's @TempDir names its
- *     directories with SecureRandom).</li>
+ *     directories with SecureRandom);</li>
+ * <li>the shared Uring (its ring and eventfd), which a CompletionRing's eventfd doorbell and a virtual
+ *     thread's futex wait open on first use, and the virtual-thread scheduler's timer thread
+ *     ({@code ForkJoinPool-1-delayScheduler} on JDK 25), which a timed park on a virtual thread starts.</li>
  * </ul>
  */
 final class ProcessWarmUp implements BeforeAllCallback {
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
         new SecureRandom().nextInt();
+        if (Linux.has(Feature.IO_URING)) Uring.shared();
+        Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }).join();
         CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(1, TimeUnit.MILLISECONDS)).get(10, TimeUnit.SECONDS);
         ProcessBuilder pb = new ProcessBuilder("true").redirectOutput(Redirect.DISCARD).redirectError(Redirect.DISCARD);
         try (ProcessDescriptor p = ProcessDescriptor.start(pb)) {
