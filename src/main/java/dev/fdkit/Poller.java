@@ -127,6 +127,9 @@ public final class Poller implements Pollable, AutoCloseable {
      *
      * @throws IllegalArgumentException for an empty or unknown event set
      * @throws IllegalStateException    if this poller or the target is closed
+     * A ProcessDescriptor may be registered on any poller, the shared one too (where fdkit itself watches its
+     * pidfd for the exit): the registration holds a duplicate of the pidfd, closed with it.
+     *
      * @throws UncheckedIOException     if epoll_ctl fails (EEXIST: the descriptor is already registered here)
      */
     public Registration register(Pollable target, int events, Trigger trigger, Handler handler) {
@@ -140,19 +143,18 @@ public final class Poller implements Pollable, AutoCloseable {
         int fd = registration.acquireTarget();
         if (fd < 0) {
             freeSlot(registration);
+            registration.closeDuplicate();
             throw new IllegalStateException(target + " is closed");
         }
         try {
             epollCtl(Uapi.EPOLL_CTL_ADD, fd, registration.epollEvents(events), registration.token);
-        } catch (ErrnoException e) {
-            freeSlot(registration);
-            throw new UncheckedIOException(e);
-        } catch (IllegalStateException pollerClosed) {
-            freeSlot(registration);
-            throw pollerClosed;
-        } finally {
+        } catch (ErrnoException | IllegalStateException e) { // IllegalStateException: this poller was closed
             registration.releaseTarget();
+            freeSlot(registration);
+            registration.closeDuplicate();
+            throw e instanceof ErrnoException errno ? new UncheckedIOException(errno) : (IllegalStateException) e;
         }
+        registration.releaseTarget();
         if (registration.owned != null && !registration.owned.addCloseHook(registration.closeHook)) {
             registration.cancel();
             throw new IllegalStateException(target + " is closed");
@@ -390,6 +392,7 @@ public final class Poller implements Pollable, AutoCloseable {
     public final class Registration {
         private final Pollable target;
         private final Fd owned; // null for a foreign Pollable
+        private final Fd registered; // what epoll holds: owned, or for a ProcessDescriptor a duplicate of its pidfd
         private final int foreignFd;
         private final Trigger trigger;
         private final Handler handler;
@@ -402,6 +405,7 @@ public final class Poller implements Pollable, AutoCloseable {
         private Registration(Pollable target, Trigger trigger, Handler handler, int events) {
             this.target = target;
             this.owned = Descriptors.of(target);
+            this.registered = target instanceof ProcessDescriptor ? duplicate(owned) : owned;
             this.foreignFd = owned == null ? target.fd() : -1;
             this.trigger = trigger;
             this.handler = handler;
@@ -469,7 +473,8 @@ public final class Poller implements Pollable, AutoCloseable {
         private void cancel(boolean closing) {
             if (!cancelled.compareAndSet(false, true)) return;
             if (owned != null && !closing) owned.removeCloseHook(closeHook);
-            int fd = closing ? owned.number() : acquireTarget();
+            boolean borrowed = !(closing && registered == owned); // closing: owned's number is still ours, unacquired
+            int fd = borrowed ? acquireTarget() : owned.number();
             if (fd >= 0) {
                 int epfd = epoll.tryAcquire();
                 try {
@@ -478,14 +483,36 @@ public final class Poller implements Pollable, AutoCloseable {
                     // ENOENT: a foreign descriptor was closed first and the kernel dropped it. Nothing to undo.
                 } finally {
                     if (epfd >= 0) epoll.release();
-                    if (!closing) releaseTarget();
+                    if (borrowed) releaseTarget();
                 }
             }
             if (!dispatchLock.isHeldByCurrentThread()) {
                 dispatchLock.lock(); // waits for a handler running on another thread
                 dispatchLock.unlock();
             }
+            closeDuplicate();
             freeSlot(this);
+        }
+
+        /**
+         * fdkit watches every ProcessDescriptor's pidfd on the shared poller itself, for the exit: a user's
+         * registration of the same pidfd there would fail with EEXIST. epoll keys an interest by open file and
+         * descriptor number, so the user's registration holds a duplicate, closed with the registration.
+         */
+        private static Fd duplicate(Fd pidfd) {
+            int number = pidfd.tryAcquire();
+            if (number < 0) return pidfd; // closed: register() reports it
+            try {
+                return new Fd(Syscalls.fcntl(number, Uapi.F_DUPFD_CLOEXEC, 0), "ProcessDescriptor registration");
+            } catch (ErrnoException e) {
+                throw new UncheckedIOException(e);
+            } finally {
+                pidfd.release();
+            }
+        }
+
+        void closeDuplicate() {
+            if (registered != owned) registered.close();
         }
 
         boolean dispatch(int events) {
@@ -503,11 +530,11 @@ public final class Poller implements Pollable, AutoCloseable {
         }
 
         int acquireTarget() {
-            return owned != null ? owned.tryAcquire() : foreignFd;
+            return registered != null ? registered.tryAcquire() : foreignFd;
         }
 
         void releaseTarget() {
-            if (owned != null) owned.release();
+            if (registered != null) registered.release();
         }
 
         int epollEvents(int events) {

@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Spawner;
@@ -197,11 +198,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     /** Waits at most {@code timeout}: the status, or empty if the process is still running. */
     public Optional<ExitStatus> waitFor(Duration timeout) throws InterruptedException {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        long nanos = Durations.timeoutNanos(timeout, "timeout"); // beyond 292 years: forever
         watch.ensureWatched();
         try {
-            return Optional.of(watch.exit.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
+            return Optional.of(watch.exit.get(nanos, TimeUnit.NANOSECONDS));
         } catch (TimeoutException e) {
             return Optional.ofNullable(STILL_RUNNING);
         } catch (ExecutionException e) {

@@ -179,6 +179,35 @@ class ProcessDescriptorWatchTest {
         }
     }
 
+    @Test
+    void aProcessDescriptorCanBeRegisteredOnTheSharedPollerThatWatchesItsExit() throws Exception {
+        int before = LeakGuard.openDescriptorCount();
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "600"))) {
+            CompletableFuture<Integer> ready = new CompletableFuture<>();
+            Poller.Registration r = Poller.shared().register(p, Poller.READABLE, Poller.Trigger.ONE_SHOT, (reg, events) -> ready.complete(events));
+            assertThat(r.target()).isSameAs(p);
+            p.kill();
+            assertThat(await(ready, 10) & Poller.READABLE).as("the user's handler hears the exit").isNotZero();
+            assertThat(p.waitFor().signal()).as("and fdkit's own watch still reaps it").isEqualTo(SIGKILL);
+            r.cancel();
+        }
+        assertThat(LeakGuard.openDescriptorCount()).as("the registration's duplicate pidfd is closed with it").isEqualTo(before);
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "600"))) {
+            Poller.shared().register(p, Poller.READABLE, (reg, events) -> { });
+            p.kill();
+            p.waitFor();
+        } // closing the descriptor cancels the registration and closes its duplicate
+        assertThat(LeakGuard.openDescriptorCount()).isEqualTo(before);
+    }
+
+    @Test
+    void waitForWithAnAstronomicalTimeoutWaitsInsteadOfOverflowing() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("true"))) {
+            assertThat(p.waitFor(java.time.temporal.ChronoUnit.FOREVER.getDuration())).hasValueSatisfying(s -> assertThat(s.success()).isTrue());
+            assertThatThrownBy(() -> p.waitFor(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("timeout must not be negative");
+        }
+    }
+
     // ------------------------------------------------------------------ signals
 
     @Test
