@@ -20,9 +20,16 @@ public final class ErrnoException extends IOException {
      * @param errno     the positive errno value the call reported
      */
     public ErrnoException(String syscall, String arguments, int errno) {
-        super(syscall + "(" + arguments + ") failed: " + Errno.name(errno) + " (" + Errno.description(errno) + ")");
+        super(message(syscall, arguments, errno));
         this.syscall = syscall;
         this.errno = errno;
+    }
+
+    private static String message(String syscall, String arguments, int errno) {
+        java.util.Objects.requireNonNull(syscall, "syscall");
+        // Never throw here, on an error path: a non-positive errno (a caller's slip) is shown for what it is.
+        if (errno <= 0) return syscall + "(" + arguments + ") failed, but with no error number (errno " + errno + ")";
+        return syscall + "(" + arguments + ") failed: " + Errno.name(errno) + " (" + Errno.description(errno) + ")";
     }
 
     /** The name of the system call or libc function that failed. */

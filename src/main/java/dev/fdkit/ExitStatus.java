@@ -5,7 +5,8 @@ import dev.fdkit.internal.Syscalls;
 import java.util.Optional;
 
 /**
- * How a process ended (or changed state, where asked for stops and continues).
+ * How a process ended. (STOPPED and CONTINUED are what a raw wait status can also say; fdkit's own waits
+ * report exits only, so its futures never complete with them.)
  *
  * @param kind       what happened
  * @param code       the exit code for EXITED, else 0
@@ -21,9 +22,9 @@ public record ExitStatus(Kind kind, int code, int signal, boolean coreDumped, Re
         EXITED,
         /** Terminated by {@link #signal()}. */
         KILLED,
-        /** Stopped by {@link #signal()} (only reported where asked for). */
+        /** Stopped by {@link #signal()} (a raw wait status with WUNTRACED; never from fdkit's waits). */
         STOPPED,
-        /** Continued by SIGCONT (only reported where asked for). */
+        /** Continued by SIGCONT (a raw wait status with WCONTINUED; never from fdkit's waits). */
         CONTINUED,
         /** The process is gone, but the kernel cannot tell how: see {@link #detail()}. */
         UNKNOWN

@@ -407,6 +407,7 @@ public final class Poller implements Pollable, AutoCloseable {
             this.owned = Descriptors.of(target);
             this.registered = target instanceof ProcessDescriptor ? duplicate(owned) : owned;
             this.foreignFd = owned == null ? target.fd() : -1;
+            if (owned == null && foreignFd < 0) throw new IllegalArgumentException("target.fd() must be an open descriptor (0 or more), was " + foreignFd + " for " + target);
             this.trigger = trigger;
             this.handler = handler;
             this.interest = events;

@@ -61,6 +61,11 @@ class ErrnoExceptionTest {
     }
 
     @Test
+    void aMissingErrnoIsSaidPlainlyNotShownAsSuccess() {
+        assertThat(new ErrnoException("read", "fd=3", 0)).hasMessage("read(fd=3) failed, but with no error number (errno 0)");
+    }
+
+    @Test
     void kernelStyleNegativeResultBecomesAPositiveErrno() {
         ErrnoException e = Errno.exception(-Errno.ENOSYS, "io_uring_setup", "entries=1");
         assertThat(e.errno()).isEqualTo(Errno.ENOSYS);

@@ -594,6 +594,15 @@ class PollerTest {
     }
 
     @Test
+    void aForeignPollableWithoutADescriptorIsRefusedNamingTheRule() {
+        try (Poller poller = Poller.open()) {
+            assertThatThrownBy(() -> poller.register(() -> -1, Poller.READABLE, NOTHING))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("target.fd() must be an open descriptor (0 or more), was -1");
+            assertThat(poller.registrations()).isZero();
+        }
+    }
+
+    @Test
     void registeringAClosedEventFdFailsWithIllegalState() {
         try (Poller poller = Poller.open()) {
             EventFd e = EventFd.open();
