@@ -44,13 +44,15 @@ final class ProcessRows {
             the exit to the next spawn: C 116 µs, the raw Spawner from Java 165 µs, fdkit 210 µs. fdkit's \
             extra 45 µs is its design plus its Java side: the exit wakes the fdkit-poller thread, which reaps \
             and then unparks the waiting thread (two wake-ups where the C loop has one; about 25-30 µs from \
-            the poller's wake-up to the caller's), and spawn() copies and re-marshals the whole environment \
-            (`ProcessBuilder.environment()` is always read, so an explicit envp is built even when nothing \
-            changed) and registers the watch: fdkit allocates about 13 KB per spawn (`-prof gc`) against 3 KB \
-            for the raw Spawner and 1 KB for the JDK. Candidates: pass `environ` through when the builder's \
-            environment is the inherited one (and in `spawn(String...)` always), and let `waitFor()` on a child \
-            reap directly on the calling thread when nothing else waits (waitid on the pidfd parks a platform \
-            thread but saves the hand-off) — keeping the poller for `onExit()` and for virtual threads.""";
+            the poller's wake-up to the caller's), and spawn() read and registered more than it needed to: \
+            it copied and re-encoded the whole environment on every spawn (about 13 KB allocated per spawn, \
+            against 3 KB for the raw Spawner and 1 KB for the JDK). Since then, an unchanged environment (equal \
+            to `System.getenv()`) is passed as one envp built once, which halves the allocation (5.6 KB per \
+            spawn in the quick run of 18:36 UTC; the figure below is the current one); what remains is the \
+            ProcessBuilder's own environment copy (`environment()` always clones the map) and the watch's \
+            objects. The next candidate: let `waitFor()` on a child reap on the calling thread when nothing \
+            else waits (saves the hand-off, but waitid parks a platform thread and cannot be interrupted), \
+            keeping the poller for `onExit()` and for virtual threads.""";
 
     private static final String EXIT_NOTES = """
             From the event that makes a child exit to the moment its exit callback runs, in µs, nothing \
@@ -87,10 +89,11 @@ final class ProcessRows {
             158-183 µs against 194-344 µs in alternating rounds. The means also count rare exits delayed \
             by the scheduler (cat, the poller, the waiting thread and the JVM's own threads on 2 vCPUs), \
             more of them for fdkit than for one C thread: compare the medians in the diagnostics. \
-            Candidates in fdkit: complete the future before cancelling the one-shot registration (it has \
-            fired and is disarmed, so the EPOLL_CTL_DEL can follow the callback), build the ExitStatus \
-            without the Duration/ResourceUsage allocations on that path; the kernel part leaves nothing to \
-            gain.""";
+            Tried and reverted (2026-11-23): completing the future before cancelling the one-shot \
+            registration saves the EPOLL_CTL_DEL (3-6 µs) from the latency, but then `waitFor()` returns \
+            while the watch still holds the pidfd, so a `close()` right after it no longer closes the \
+            descriptor at once (the test suite's descriptor counts caught it). Left: building the ExitStatus \
+            without the Duration/ResourceUsage allocations; the kernel part leaves nothing to gain.""";
 
     private static final String THREADS_NOTES = """
             Not a timing: dev.fdkit.bench.WatchFootprint starts N `/bin/sleep 600` children and keeps them \
