@@ -39,10 +39,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *    256+32*capacity   8*capacity  sequence per slot (Vyukov bounded queue)
  * </pre>
  * Slot {@code i} starts with sequence {@code i}. A producer at position {@code p} (slot {@code p & (capacity-1)})
- * may write when the sequence equals {@code p}, claims {@code p} by CAS on tail, writes the record, then
- * publishes with sequence {@code p+1} (release). The consumer reads slot {@code h} when its sequence is
- * {@code h+1} (acquire), then frees it with sequence {@code h+capacity}. A half-written record is never read.
- * A full ring refuses ({@link #offer} returns false): never overwrite, never loss.
+ * may write when {@code p - head < capacity} (head read with acquire: the consumer is done with the slot's
+ * previous record), claims {@code p} by CAS on tail, writes the record, then publishes with sequence
+ * {@code p+1} (release). The consumer reads slot {@code h} when its sequence is {@code h+1} (acquire) and
+ * advances head (release) after each batch; it never writes a sequence, so in steady state the sequence
+ * lines travel one way only, producer to consumer. A half-written record is never read. A full ring refuses
+ * ({@link #offer} returns false): never overwrite, never loss.
  *
  * Version 1 had a 4-byte armed word (1 = eventfd, 2 = futex) and the doorbell at 196; it could not say
  * whose eventfd was armed (see below), so version 2 files are not compatible with it.
@@ -88,12 +90,23 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     private static final AtomicLong INSTANCES = new AtomicLong();
 
     private static final VarHandle LONG = JAVA_LONG.varHandle();
+    private static final VarHandle HEAD_CACHE;
+
+    static {
+        try {
+            HEAD_CACHE = java.lang.invoke.MethodHandles.lookup().findVarHandle(CompletionRing.class, "headCache", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Arena arena;
     private final MemorySegment memory;
     private final int capacity;
     private final long mask;
     private final long sequences;
+    @SuppressWarnings("unused") // through HEAD_CACHE: a head the producers of this mapping saw, never above the real one
+    private long headCache;
     private final EventFd doorbellFd;
     private final Futex doorbell;
     private final long id; // what `armed` holds when this object's eventfd is the doorbell
@@ -214,13 +227,14 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         long position;
         for (;;) {
             position = (long) LONG.getVolatile(memory, TAIL);
-            long sequence = (long) LONG.getAcquire(memory, sequences + (position & mask) * 8);
-            long difference = sequence - position;
-            if (difference == 0) {
-                if (LONG.compareAndSet(memory, TAIL, position, position + 1)) break;
-            } else if (difference < 0) {
-                return false;
+            // Room is judged by a cached head, re-read only when the ring looks full: the consumer's head line
+            // is then read about once per lap, not once per record.
+            if (position - (long) HEAD_CACHE.getAcquire(this) >= capacity) {
+                long head = (long) LONG.getAcquire(memory, HEAD);
+                HEAD_CACHE.setRelease(this, head); // racing producers may store an older head: too low is only conservative
+                if (position - head >= capacity) return false;
             }
+            if (LONG.compareAndSet(memory, TAIL, position, position + 1)) break;
             Thread.onSpinWait();
         }
         // Dekker with the consumer: our claim (a CAS, a full fence) comes before this load of `armed`; the
@@ -263,19 +277,21 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, was " + limit);
         long head = (long) LONG.getVolatile(memory, HEAD);
         int consumed = 0;
-        while (consumed < limit) {
-            long sequenceAt = sequences + (head & mask) * 8;
-            if ((long) LONG.getAcquire(memory, sequenceAt) != head + 1) break;
-            long record = HEADER + (head & mask) * RECORD;
-            long cookie = memory.get(JAVA_LONG, record);
-            long obj = memory.get(JAVA_LONG, record + 8);
-            long res = memory.get(JAVA_LONG, record + 16);
-            long res2 = memory.get(JAVA_LONG, record + 24);
-            LONG.setRelease(memory, sequenceAt, head + capacity);
-            head++;
-            LONG.setRelease(memory, HEAD, head);
-            consumed++;
-            handler.onCompletion(cookie, obj, res, res2);
+        try {
+            while (consumed < limit) {
+                if ((long) LONG.getAcquire(memory, sequences + (head & mask) * 8) != head + 1) break;
+                long record = HEADER + (head & mask) * RECORD;
+                long cookie = memory.get(JAVA_LONG, record);
+                long obj = memory.get(JAVA_LONG, record + 8);
+                long res = memory.get(JAVA_LONG, record + 16);
+                long res2 = memory.get(JAVA_LONG, record + 24);
+                head++;
+                consumed++;
+                handler.onCompletion(cookie, obj, res, res2);
+            }
+        } finally {
+            // Once per batch (also when a handler throws: its record counts as consumed): frees the slots read.
+            if (consumed > 0) LONG.setRelease(memory, HEAD, head);
         }
         return consumed;
     }
