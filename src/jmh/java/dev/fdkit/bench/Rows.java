@@ -89,6 +89,25 @@ final class Rows {
             divided by few ops, and grows when load delays C2). Verdict: the 1.1× target sits at the JVM's own \
             floor (raw FFM ≈ 1.1× C in wall time, 1.3× in CPU, in that run) and a quick run's verdict is decided by the load each \
             measurement met; a full run (2 forks, more iterations) on a quiet machine settles it.""";
+    private static final String RING_PAIRED_NOTES = """
+            The issue's ring targets, measured so that both sides meet the same machine (dev.fdkit.bench.RingPaired, \
+            a main program): on this VM moving a cache line between the two vCPUs costs one of two levels that \
+            switch every few seconds (the host moves the vCPUs between cores), and a producer/consumer ring runs \
+            at about 30 or about 9 records/µs accordingly — Agrona's as much as fdkit's (seen in one harness with \
+            both pinned to separate CPUs, 2026-11-23). JMH, which measures one implementation after the other, \
+            then compares whichever levels their forks met (the rows below: bimodal iterations, huge errors). Here \
+            every ring and consumer is ready in one JVM and the rounds alternate short slices of each (order \
+            rotating); each figure is the median over rounds, and the settings (All measurements, below) give \
+            the median of the per-round ratios. The work per record is RingThroughput's: 32-byte records, \
+            yield when full or empty, a consumer draining batches of up to 256.
+
+            Where the time goes: alone on one core (RingHotPath, below the JMH row) fdkit's offer + drain costs \
+            a few ns more than Agrona's; across cores the cost is the cache lines a record moves. fdkit's offer \
+            publishes with a release store after one claim CAS (the doorbell flag is read after the CAS, no \
+            second fence), and since 2026-11-23 evening the consumer never writes a slot's sequence: producers \
+            judge room by the consumer's head (cached, re-read once a lap) and the consumer advances head once \
+            per batch, so the sequence lines travel one way only, as Agrona's record headers do.""";
+
     private static final String RING_NOTES = """
             Records per microsecond through a bounded ring from one producer (the JMH thread, one op = one \
             record accepted) to one consumer thread (started in `@Setup`, draining in batches of up to 256 and \
@@ -99,7 +118,8 @@ final class Rows {
             no 32-byte payload: an upper bound, not a like-for-like record ring). fdkit's ring is always \
             multi-producer (claim by CAS), so Agrona's ManyToOneRingBuffer with one producer is the like-for-like \
             comparison; the target is against OneToOne, the faster of the two. Only 2 CPUs: producer and \
-            consumer each need one, so anything else running on the machine shows directly in these figures.
+            consumer each need one, so anything else running on the machine shows directly in these figures. \
+            One fork each (the paired rows above carry the targets).
 
             Where the time goes (analysis of 2026-11-23, this machine): alone on one thread (RingHotPath below: \
             offer 256, then drain them; no second core involved) fdkit costs about 23-27 ns per record against \
@@ -112,9 +132,10 @@ final class Rows {
             harness, back to back with Agrona in one JVM, ran at 6-15 records/µs as is and 9-25 with the sequence \
             published by `setRelease` and no `armed` load — level with Agrona OneToOne in the same process — \
             while writing HEAD once per batch instead of per \
-            record changed nothing. Next step: load `armed` right after the claim CAS (already a full fence), \
-            let `armDoorbell` re-check TAIL instead of the next slot's sequence (a claimed-but-unpublished slot \
-            then counts as non-empty, and the consumer waits for its publication), and publish with `setRelease`.""";
+            record changed nothing then. Both steps that analysis pointed to are in: `offer` loads `armed` right \
+            after the claim CAS and publishes with `setRelease`, and `armDoorbell` re-checks claims. The JMH \
+            figures in this row and the next are bimodal on this VM (iterations at about 30 or about 9 \
+            records/µs, for Agrona too): the targets are judged on the paired rows above.""";
     private static final String RING4_NOTES = """
             As the 1-producer row with four JMH producer threads (`@Threads(4)`, each its own sequence numbers) \
             and one consumer: 5 busy threads on 2 CPUs. The figures measure the rings under 5:2 \
@@ -255,6 +276,15 @@ final class Rows {
                             new Baseline("C, blocking eventfd pair", "c:futex_pingpong.eventfd")),
                     Target.atMost(1.1, "c:futex_pingpong.private", "(issue 4)"),
                     FUTEX_NOTES, List.of()),
+            new Row("Ring throughput, 1 producer, paired slices (records/µs)",
+                    "java:ring_paired.p1.fdkit",
+                    List.of(new Baseline("Agrona OneToOneRingBuffer.write, 32-byte record", "java:ring_paired.p1.agrona_one_to_one"),
+                            new Baseline("Agrona ManyToOneRingBuffer.write (MPSC, like fdkit)", "java:ring_paired.p1.agrona_many_to_one")),
+                    Target.atLeast(1.0, "java:ring_paired.p1.agrona_one_to_one", "Agrona (issue 4)"), RING_PAIRED_NOTES, List.of()),
+            new Row("Ring throughput, 4 producers on 2 CPUs, paired slices (records/µs)",
+                    "java:ring_paired.p4.fdkit",
+                    List.of(new Baseline("Agrona ManyToOneRingBuffer.write, 32-byte record", "java:ring_paired.p4.agrona_many_to_one")),
+                    Target.atLeast(1.0, "java:ring_paired.p4.agrona_many_to_one", "Agrona (issue 4)"), "", List.of()),
             new Row("Ring throughput, 1 producer (records/µs)",
                     "jmh:dev.fdkit.bench.RingThroughput.fdkit1",
                     List.of(new Baseline("Agrona OneToOneRingBuffer.write, 32-byte record", "jmh:dev.fdkit.bench.RingThroughput.agronaOneToOne1"),
@@ -262,7 +292,7 @@ final class Rows {
                             new Baseline("Agrona OneToOne tryClaim + 4 putLong + commit", "jmh:dev.fdkit.bench.RingThroughput.agronaOneToOneClaim1"),
                             new Baseline("JCTools SpscArrayQueue (object reference)", "jmh:dev.fdkit.bench.RingThroughput.jctoolsSpsc1"),
                             new Baseline("JCTools MpscArrayQueue (object reference)", "jmh:dev.fdkit.bench.RingThroughput.jctoolsMpsc1")),
-                    Target.atLeast(1.0, "jmh:dev.fdkit.bench.RingThroughput.agronaOneToOne1", "Agrona (issue 4)"),
+                    null,
                     RING_NOTES,
                     List.of("jmh:dev.fdkit.bench.RingHotPath.fdkit", "jmh:dev.fdkit.bench.RingHotPath.agronaOneToOne",
                             "jmh:dev.fdkit.bench.RingHotPath.agronaManyToOne", "jmh:dev.fdkit.bench.RingHotPath.jctoolsSpsc",
@@ -272,7 +302,7 @@ final class Rows {
                     List.of(new Baseline("Agrona ManyToOneRingBuffer.write, 32-byte record", "jmh:dev.fdkit.bench.RingThroughput.agronaManyToOne4"),
                             new Baseline("Agrona ManyToOne tryClaim + 4 putLong + commit", "jmh:dev.fdkit.bench.RingThroughput.agronaManyToOneClaim4"),
                             new Baseline("JCTools MpscArrayQueue (object reference)", "jmh:dev.fdkit.bench.RingThroughput.jctoolsMpsc4")),
-                    Target.atLeast(1.0, "jmh:dev.fdkit.bench.RingThroughput.agronaManyToOne4", "Agrona (issue 4)"),
+                    null,
                     RING4_NOTES, List.of()),
             new Row("Ring round trip: one record there and back between two spinning threads",
                     "jmh:dev.fdkit.bench.RingRoundTrip.fdkit",
