@@ -229,9 +229,12 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             position = (long) LONG.getVolatile(memory, TAIL);
             // Room is judged by a cached head, re-read only when the ring looks full: the consumer's head line
             // is then read about once per lap, not once per record.
-            if (position - (long) HEAD_CACHE.getAcquire(this) >= capacity) {
+            long cached = (long) HEAD_CACHE.getAcquire(this);
+            if (position - cached >= capacity) {
                 long head = (long) LONG.getAcquire(memory, HEAD);
-                HEAD_CACHE.setRelease(this, head); // racing producers may store an older head: too low is only conservative
+                // Stored only when it moved: producers retrying on a full ring must not keep writing the line this
+                // object's fields share. Racing producers may store an older head: too low is only conservative.
+                if (head != cached) HEAD_CACHE.setRelease(this, head);
                 if (position - head >= capacity) return false;
             }
             if (LONG.compareAndSet(memory, TAIL, position, position + 1)) break;
