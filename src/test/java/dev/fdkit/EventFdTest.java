@@ -158,20 +158,26 @@ class EventFdTest {
         }
     }
 
+    /** Fills the counter, then a platform thread signals 1 and parks for room; what its signal throws goes to {@code outcome}. */
+    private static Thread writerBlockedOnAFullCounter(EventFd e, AtomicReference<Throwable> outcome) throws Exception {
+        e.signal(Long.MAX_VALUE);
+        e.signal(Long.MAX_VALUE);
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                e.signal(1);
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        });
+        awaitParked(writer);
+        return writer;
+    }
+
     @Test
     void interruptedSignalOnAFullCounterThrowsAndChangesNothing() throws Exception {
         try (EventFd e = EventFd.open()) {
-            e.signal(Long.MAX_VALUE);
-            e.signal(Long.MAX_VALUE);
             AtomicReference<Throwable> outcome = new AtomicReference<>();
-            Thread writer = Thread.ofPlatform().start(() -> {
-                try {
-                    e.signal(1);
-                } catch (Throwable t) {
-                    outcome.set(t);
-                }
-            });
-            awaitParked(writer);
+            Thread writer = writerBlockedOnAFullCounter(e, outcome);
             writer.interrupt();
             writer.join(WAIT.toMillis());
             assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
@@ -369,17 +375,8 @@ class EventFdTest {
     @Test
     void closeWakesABlockedWriterWithIllegalState() throws Exception {
         EventFd e = EventFd.open();
-        e.signal(Long.MAX_VALUE);
-        e.signal(Long.MAX_VALUE);
         AtomicReference<Throwable> outcome = new AtomicReference<>();
-        Thread writer = Thread.ofPlatform().start(() -> {
-            try {
-                e.signal(1);
-            } catch (Throwable t) {
-                outcome.set(t);
-            }
-        });
-        awaitParked(writer);
+        Thread writer = writerBlockedOnAFullCounter(e, outcome);
         e.close();
         writer.join(WAIT.toMillis());
         assertThat(outcome.get()).isInstanceOf(IllegalStateException.class);

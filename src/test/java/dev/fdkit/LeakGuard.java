@@ -107,6 +107,24 @@ public final class LeakGuard implements BeforeAllCallback, AfterAllCallback {
         return counts;
     }
 
+    /** Our open descriptors whose /proc/self/fd link reads {@code target} (e.g. "anon_inode:[io_uring]"), in order. */
+    static List<Integer> descriptorsLinkingTo(String target) {
+        List<Integer> fds = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path entry : entries) {
+                try {
+                    if (Files.readSymbolicLink(entry).toString().equals(target)) fds.add(Integer.parseInt(entry.getFileName().toString()));
+                } catch (IOException gone) {
+                    // the directory stream's own descriptor
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        fds.sort(null);
+        return fds;
+    }
+
     /** Number of open descriptors, jar files left out. */
     static int openDescriptorCount() {
         return total(openDescriptors());

@@ -14,10 +14,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -755,19 +753,7 @@ class UringTest {
     }
 
     private static Set<Integer> ioUringDescriptors() {
-        Set<Integer> fds = new HashSet<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
-            for (Path entry : entries) {
-                try {
-                    if (Files.readSymbolicLink(entry).toString().equals("anon_inode:[io_uring]")) fds.add(Integer.parseInt(entry.getFileName().toString()));
-                } catch (IOException gone) {
-                    // the directory stream's own descriptor
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return fds;
+        return new HashSet<>(LeakGuard.descriptorsLinkingTo("anon_inode:[io_uring]"));
     }
 
     /** The submission queue tail the kernel reports in /proc/self/fdinfo (printed by io_uring since Linux 5.x). */

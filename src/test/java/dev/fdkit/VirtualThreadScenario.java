@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -193,18 +192,6 @@ public final class VirtualThreadScenario {
     }
 
     private static List<Integer> ioUringDescriptors() {
-        List<Integer> fds = new ArrayList<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
-            for (Path entry : entries) {
-                try {
-                    if (Files.readSymbolicLink(entry).toString().equals("anon_inode:[io_uring]")) fds.add(Integer.parseInt(entry.getFileName().toString()));
-                } catch (IOException gone) {
-                    // the directory stream's own descriptor
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return fds;
+        return LeakGuard.descriptorsLinkingTo("anon_inode:[io_uring]");
     }
 }

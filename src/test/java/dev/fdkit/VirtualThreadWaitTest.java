@@ -2,9 +2,7 @@ package dev.fdkit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.lang.foreign.Arena;
 import java.time.Duration;
@@ -24,29 +22,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * child JVM so the pool size applies; and the timeout, wake and interrupt paths of one virtual-thread wait
  * here.
  */
-@ExtendWith({VirtualThreadWaitTest.JvmLifetimeResourcesFirst.class, LeakGuard.class})
+@ExtendWith({ProcessWarmUp.class, LeakGuard.class}) // ProcessWarmUp first: JVM-lifetime threads and descriptors are baseline
 @Timeout(60)
 class VirtualThreadWaitTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
-
-    /**
-     * What lives as long as the JVM once started, set up before LeakGuard counts: the shared Uring (its
-     * ring and eventfd), and the virtual-thread scheduler's timer thread ({@code ForkJoinPool-1-delayScheduler}
-     * on JDK 25), which a timed park on a virtual thread starts.
-     */
-    static final class JvmLifetimeResourcesFirst implements BeforeAllCallback {
-        @Override
-        public void beforeAll(ExtensionContext context) throws InterruptedException {
-            if (Linux.has(Feature.IO_URING)) Uring.shared();
-            Thread.ofVirtual().start(() -> {
-                try {
-                    Thread.sleep(1);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }).join();
-        }
-    }
 
     @Test
     void tenThousandFutexWaitersAndAThousandChildWaitersAllCompleteOnTwoCarriers() throws Exception {
