@@ -25,7 +25,7 @@ final class WaitCommand {
             exit status:
               0  every process has exited (whatever their own exit statuses)
               1  some PID could not be watched, e.g. no such process (the others are still waited for)
-              2  bad arguments: no PID, or a PID that is not a whole number from 1 to 2147483647
+              2  bad arguments: no PID, a PID that is not a whole number from 1 to 2147483647, or fdkit's own
             """;
 
     static int run(String[] args, PrintStream out, PrintStream err) {
@@ -37,7 +37,9 @@ final class WaitCommand {
             if (arg.startsWith("-") && !arg.substring(1).chars().allMatch(Character::isDigit)) {
                 throw new Main.UsageException("unknown option '" + arg + "' (options: -h)");
             }
-            pids.add(Main.positive("a PID", arg, Integer.MAX_VALUE));
+            long pid = Main.positive("a PID", arg, Integer.MAX_VALUE);
+            if (pid == ProcessHandle.current().pid()) throw new Main.UsageException("PID " + pid + " is fdkit itself: it would wait forever");
+            pids.add(pid);
         }
         if (pids.isEmpty()) throw new Main.UsageException("needs at least one PID");
         List<ProcessDescriptor> watched = new ArrayList<>();

@@ -132,6 +132,13 @@ class MainTest {
     }
 
     @Test
+    void waitingForFdkitItselfIsRejectedInsteadOfWaitingForever() {
+        Result r = fdkit("wait", Long.toString(ProcessHandle.current().pid()));
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("is fdkit itself");
+    }
+
+    @Test
     void countWithCommandsFromStdinIsRejected() {
         Result r = fdkitWithStdin("true\n", "run", "-n", "3");
         assertThat(r.status()).isEqualTo(2);
