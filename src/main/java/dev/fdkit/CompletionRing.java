@@ -42,7 +42,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * may write when {@code p - head < capacity} (head read with acquire: the consumer is done with the slot's
  * previous record), claims {@code p} by CAS on tail, writes the record, then publishes with sequence
  * {@code p+1} (release). The consumer reads slot {@code h} when its sequence is {@code h+1} (acquire) and
- * advances head (release) after each batch; it never writes a sequence, so in steady state the sequence
+ * advances head (release) after each record; it never writes a sequence, so in steady state the sequence
  * lines travel one way only, producer to consumer. A half-written record is never read. A full ring refuses
  * ({@link #offer} returns false): never overwrite, never loss.
  *
@@ -280,21 +280,20 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, was " + limit);
         long head = (long) LONG.getVolatile(memory, HEAD);
         int consumed = 0;
-        try {
-            while (consumed < limit) {
-                if ((long) LONG.getAcquire(memory, sequences + (head & mask) * 8) != head + 1) break;
-                long record = HEADER + (head & mask) * RECORD;
-                long cookie = memory.get(JAVA_LONG, record);
-                long obj = memory.get(JAVA_LONG, record + 8);
-                long res = memory.get(JAVA_LONG, record + 16);
-                long res2 = memory.get(JAVA_LONG, record + 24);
-                head++;
-                consumed++;
-                handler.onCompletion(cookie, obj, res, res2);
-            }
-        } finally {
-            // Once per batch (also when a handler throws: its record counts as consumed): frees the slots read.
-            if (consumed > 0) LONG.setRelease(memory, HEAD, head);
+        while (consumed < limit) {
+            if ((long) LONG.getAcquire(memory, sequences + (head & mask) * 8) != head + 1) break;
+            long record = HEADER + (head & mask) * RECORD;
+            long cookie = memory.get(JAVA_LONG, record);
+            long obj = memory.get(JAVA_LONG, record + 8);
+            long res = memory.get(JAVA_LONG, record + 16);
+            long res2 = memory.get(JAVA_LONG, record + 24);
+            head++;
+            consumed++;
+            // The slot is free before the handler runs: a drain that keeps finding records (a producer feeding
+            // it one by one) must not hold the slots it has read until the batch ends, or the ring would refuse
+            // offers while logically empty. A handler that throws has consumed its record.
+            LONG.setRelease(memory, HEAD, head);
+            handler.onCompletion(cookie, obj, res, res2);
         }
         return consumed;
     }

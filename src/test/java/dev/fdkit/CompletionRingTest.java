@@ -192,6 +192,23 @@ class CompletionRingTest {
     }
 
     @Test
+    void aSlotIsFreeAsSoonAsItsRecordIsReadEvenInTheMiddleOfADrain() {
+        // One drain that keeps finding records: each handler call offers the next one. Far more records than
+        // slots pass through a 4-slot ring that never holds more than one.
+        try (CompletionRing ring = CompletionRing.allocate(4)) {
+            assertThat(ring.offer(0, 0, 0, 0)).isTrue();
+            List<Long> seen = new ArrayList<>();
+            int drained = ring.drain((c, o, r, r2) -> {
+                seen.add(c);
+                if (c < 19) assertThat(ring.offer(c + 1, 0, 0, 0)).as("offer %d during the drain", c + 1).isTrue();
+            }, 100);
+            assertThat(drained).isEqualTo(20);
+            assertThat(seen).hasSize(20).first().isEqualTo(0L);
+            assertThat(ring.isEmpty()).isTrue();
+        }
+    }
+
+    @Test
     void pollReturnsRecordsInOrderThenNullWhenEmpty() {
         try (CompletionRing ring = CompletionRing.allocate(4)) {
             assertThat(ring.poll()).isNull();

@@ -105,8 +105,8 @@ final class Rows {
             a few ns more than Agrona's; across cores the cost is the cache lines a record moves. fdkit's offer \
             publishes with a release store after one claim CAS (the doorbell flag is read after the CAS, no \
             second fence), and since 2026-11-23 evening the consumer never writes a slot's sequence: producers \
-            judge room by the consumer's head (cached, re-read once a lap) and the consumer advances head once \
-            per batch, so the sequence lines travel one way only, as Agrona's record headers do.""";
+            judge room by the consumer's head (cached, re-read once a lap) and the consumer advances head (its own line) \
+            after each record, so the sequence lines travel one way only, as Agrona's record headers do.""";
 
     private static final String RING_NOTES = """
             Records per microsecond through a bounded ring from one producer (the JMH thread, one op = one \
