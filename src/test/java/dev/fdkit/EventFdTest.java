@@ -158,6 +158,19 @@ class EventFdTest {
         }
     }
 
+    /** A thread of {@code kind} parked in read() on the empty counter; what its read throws goes to {@code outcome}. */
+    private static Thread readerBlockedOnAnEmptyCounter(EventFd e, Thread.Builder kind, AtomicReference<Throwable> outcome) throws Exception {
+        Thread reader = kind.start(() -> {
+            try {
+                e.read();
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        });
+        awaitParked(reader);
+        return reader;
+    }
+
     /** Fills the counter, then a platform thread signals 1 and parks for room; what its signal throws goes to {@code outcome}. */
     private static Thread writerBlockedOnAFullCounter(EventFd e, AtomicReference<Throwable> outcome) throws Exception {
         e.signal(Long.MAX_VALUE);
@@ -359,14 +372,7 @@ class EventFdTest {
     void closeWakesABlockedReaderWithIllegalState() throws Exception {
         EventFd e = EventFd.open();
         AtomicReference<Throwable> outcome = new AtomicReference<>();
-        Thread reader = Thread.ofVirtual().start(() -> {
-            try {
-                e.read();
-            } catch (Throwable t) {
-                outcome.set(t);
-            }
-        });
-        awaitParked(reader);
+        Thread reader = readerBlockedOnAnEmptyCounter(e, Thread.ofVirtual(), outcome);
         e.close();
         assertThat(reader.join(WAIT)).as("reader woke").isTrue();
         assertThat(outcome.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
@@ -488,14 +494,7 @@ class EventFdTest {
         EventFd e = EventFd.open();
         Poller.Registration mine = Poller.shared().register(e, Poller.READABLE, Poller.Trigger.EDGE, (r, events) -> { });
         AtomicReference<Throwable> outcome = new AtomicReference<>();
-        Thread reader = Thread.ofPlatform().start(() -> {
-            try {
-                e.read();
-            } catch (Throwable t) {
-                outcome.set(t);
-            }
-        });
-        awaitParked(reader);
+        Thread reader = readerBlockedOnAnEmptyCounter(e, Thread.ofPlatform(), outcome);
         e.close();
         assertThat(reader.join(WAIT)).as("reader woke").isTrue();
         assertThat(outcome.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
