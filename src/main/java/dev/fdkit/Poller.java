@@ -281,8 +281,12 @@ public final class Poller implements Pollable, AutoCloseable {
             for (int i = 0; i < ready && !closed; i++) {
                 long token = Syscalls.epollEventData(events, i);
                 if (token == WAKEUP_TOKEN) {
-                    wakeupPending.set(false);
+                    // Consume the signal first, then allow the next one: cleared first, a wakeup() in between
+                    // would find the flag clear, signal, and have that signal read here, leaving the flag set
+                    // with no signal behind it, so every later wakeup() did nothing. In this order a wakeup()
+                    // in between finds the flag still set and is absorbed by this poll, which is returning.
                     wakeup.tryReadValue();
+                    wakeupPending.set(false);
                     continue;
                 }
                 Registration r = slots.get((int) token);

@@ -416,6 +416,39 @@ class PollerTest {
         }
     }
 
+    /**
+     * Regression: pollOnce cleared the wake-up flag before reading the eventfd, so a wakeup() between the
+     * two left the flag set with its signal consumed, and every later wakeup() did nothing: poll() hung.
+     */
+    @Test
+    void wakeupsRacingWithAPollingThreadNeverGetLost() throws Exception {
+        int rounds = 20_000;
+        try (Poller poller = Poller.open()) {
+            AtomicInteger polls = new AtomicInteger();
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread pollingThread = Thread.ofPlatform().name("test-poll-loop").start(() -> {
+                while (!stop.get()) {
+                    poller.poll();
+                    polls.incrementAndGet();
+                }
+            });
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            List<Thread> wakers = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                wakers.add(Thread.ofPlatform().name("test-waker-" + i).start(() -> {
+                    while (polls.get() < rounds && System.nanoTime() < deadline) poller.wakeup();
+                }));
+            }
+            for (Thread w : wakers) w.join();
+            int reached = polls.get();
+            stop.set(true);
+            poller.wakeup(); // a poller that lost its wake-up state never returns from this poll
+            pollingThread.join(WAIT.toMillis());
+            assertThat(pollingThread.isAlive()).as("poll() still blocked after wakeup(); polls=%d", reached).isFalse();
+            assertThat(reached).isGreaterThanOrEqualTo(rounds);
+        }
+    }
+
     @Test
     void secondThreadCannotPollWhileOneIsPolling() throws Exception {
         try (Poller poller = Poller.open()) {
