@@ -89,7 +89,7 @@ public final class EventFd implements Pollable, AutoCloseable {
     public void signal(long n) throws InterruptedException {
         checkValue(n);
         while (!trySignal(n)) {
-            CompletableFuture<Void> room = new CompletableFuture<>();
+            CompletableFuture<Void> room = new PollerSafeFuture<>();
             writers.add(room);
             armFor(writers, room);
             failIfClosed(room);
@@ -172,7 +172,7 @@ public final class EventFd implements Pollable, AutoCloseable {
             long value = tryReadValue();
             if (value != 0) return CompletableFuture.completedFuture(value);
         }
-        CompletableFuture<Long> result = new CompletableFuture<>();
+        CompletableFuture<Long> result = new PollerSafeFuture<>();
         readers.add(result);
         armFor(readers, result);
         failIfClosed(result);

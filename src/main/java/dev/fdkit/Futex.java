@@ -135,6 +135,7 @@ public final class Futex {
 
     /** Waits while the word holds {@code expected}, with no timeout. */
     public WaitResult await(int expected) {
+        Poller.beforeBlocking();
         if (Thread.currentThread().isVirtual() && Linux.has(Feature.IO_URING_FUTEX)) return awaitThroughUring(expected, -1);
         return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
@@ -142,6 +143,7 @@ public final class Futex {
     /** Waits while the word holds {@code expected}, at most {@code timeout} (measured on CLOCK_MONOTONIC). */
     public WaitResult await(int expected, Duration timeout) {
         long nanos = Durations.timeoutNanos(timeout, "timeout");
+        Poller.beforeBlocking();
         if (Thread.currentThread().isVirtual() && Linux.has(Feature.IO_URING_FUTEX)) return awaitThroughUring(expected, nanos);
         return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
@@ -179,6 +181,7 @@ public final class Futex {
         if (clock != null && deadlineNanos < 0) throw new IllegalArgumentException("deadlineNanos must not be negative, was " + deadlineNanos);
         int op = Uapi.FUTEX_WAIT_BITSET | privateFlag | (clock == Clock.REALTIME ? Uapi.FUTEX_CLOCK_REALTIME : 0);
         MemorySegment timeout = clock == null ? MemorySegment.NULL : Syscalls.futexTimeout(deadlineNanos);
+        Poller.beforeBlocking();
         return waitResult(Syscalls.futex(word, op, expected, timeout, MemorySegment.NULL, bitset), "FUTEX_WAIT_BITSET");
     }
 
@@ -193,6 +196,7 @@ public final class Futex {
         long deadline = timeout == null ? -1 : Durations.deadline(System.nanoTime(), Durations.timeoutNanos(timeout, "timeout"));
         if (!Linux.has(Feature.FUTEX_WAITV)) throw new UnsupportedOperationException("futex_waitv: " + Linux.feature(Feature.FUTEX_WAITV).cause());
         MemorySegment entries = fillWaitv(Syscalls.futexWaitvEntries(), futexes, expected);
+        Poller.beforeBlocking();
         for (;;) {
             long r = Syscalls.futexWaitv(entries, futexes.size(), Syscalls.futexTimeout(deadline), Uapi.CLOCK_MONOTONIC);
             if (r >= 0) return new Woken(WaitResult.WOKEN, (int) r);

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -29,7 +30,20 @@ import java.util.concurrent.locks.ReentrantLock;
  *     {@link #fd()} (an epoll descriptor, readable when a registration is ready) in your own epoll, select
  *     or io_uring loop and call {@code poll(Duration.ZERO)} when it is readable.</li>
  * </ul>
- * Handlers run on the polling thread, one at a time; keep them short and non-blocking.
+ * Handlers run on the polling thread, one at a time; keep them short.
+ * <p>
+ * <b>Blocking on the shared poller's thread.</b> Handlers, {@code onExit()} dependents, Flow subscribers and
+ * every other callback fdkit runs there may call any blocking fdkit method — {@code waitFor()},
+ * {@code EventFd.read()}, {@code join()} or {@code get()} on a future fdkit returned, {@code Futex.await},
+ * {@code CompletionRing.awaitNonEmpty} — as they may with java.lang.Process. The wait first hands the loop,
+ * with the rest of its batch of events, to a new {@code fdkit-poller} thread (compensation, as
+ * ForkJoinPool.managedBlock does), so every other exit, readiness and completion keeps being delivered; the
+ * blocked thread finishes its callback and then ends. A callback that does not block costs nothing: the loop
+ * stays on one thread. While one blocks, handlers of other registrations may run at the same time on the new
+ * thread, never two of the same registration: events for a registration whose handler is still running are
+ * kept and delivered to it when it returns, and a level-triggered one is taken out of epoll meanwhile, so it
+ * does not spin the new thread. Blocking in something else (a lock, a socket, Thread.sleep) stalls the shared
+ * poller: use the *Async methods or your own executor for that.
  * {@link Registration#cancel()} and {@link #close()} are safe from any thread, also while another thread
  * is in epoll_wait or running handlers: once {@code cancel()} returns, that registration's handler is not
  * running and never runs again. Closing a registered fdkit object cancels its registrations.
@@ -68,10 +82,12 @@ public final class Poller implements Pollable, AutoCloseable {
     private final Fd epoll;
     private final EventFd wakeup;
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
-    private final MemorySegment events = Syscalls.allocateEpollEvents(MAX_EVENTS);
+    private final Batch batch = new Batch(); // what poll() fills; the shared poller's loop threads have their own
     private final ReentrantLock pollLock = new ReentrantLock();
-    private final Thread ownThread;
+    private final boolean shared;
     private volatile boolean closed;
+    /** The shared poller's batch whose thread runs the loop now; another one once a callback blocked (see class comment). */
+    private static volatile Batch sharedLoop;
 
     // Registrations by slot; epoll data carries (sequence << 32 | slot), so a stale event for a slot that
     // has been reused since never reaches the new registration.
@@ -83,7 +99,7 @@ public final class Poller implements Pollable, AutoCloseable {
     private int liveCount;
     private int sequence;
 
-    private Poller(boolean withThread) {
+    private Poller(boolean shared) {
         try {
             this.epoll = new Fd(Syscalls.epollCreate1(Uapi.EPOLL_CLOEXEC), "Poller");
         } catch (ErrnoException e) {
@@ -96,7 +112,7 @@ public final class Poller implements Pollable, AutoCloseable {
             epoll.close();
             throw e instanceof ErrnoException ee ? new UncheckedIOException(ee) : (RuntimeException) e;
         }
-        this.ownThread = withThread ? Thread.ofPlatform().daemon().name("fdkit-poller").unstarted(this::runLoop) : null;
+        this.shared = shared;
     }
 
     /** A new poller with no thread of its own: drive it with {@link #poll(Duration)}. */
@@ -113,7 +129,7 @@ public final class Poller implements Pollable, AutoCloseable {
         static final Poller INSTANCE = new Poller(true);
 
         static {
-            INSTANCE.ownThread.start();
+            INSTANCE.startLoop(INSTANCE.batch);
         }
     }
 
@@ -178,23 +194,34 @@ public final class Poller implements Pollable, AutoCloseable {
      */
     public int poll(Duration timeout) {
         long nanos = Durations.timeoutNanos(timeout, "timeout");
-        if (ownThread != null && Thread.currentThread() != ownThread) {
-            throw new IllegalStateException("the shared poller is driven by its own thread; use Poller.open() to poll yourself");
-        }
+        requireNotShared();
         return pollOnce(toMillis(nanos));
     }
 
     /** Waits until something is ready or {@link #wakeup()} is called, then runs the ready handlers. */
     public int poll() {
-        if (ownThread != null && Thread.currentThread() != ownThread) {
-            throw new IllegalStateException("the shared poller is driven by its own thread; use Poller.open() to poll yourself");
-        }
+        requireNotShared();
         return pollOnce(-1);
     }
 
-    /** Whether the caller is this poller's own thread (the shared poller's), which must never wait for its own work. */
-    boolean isOwnThread() {
-        return Thread.currentThread() == ownThread;
+    private void requireNotShared() {
+        if (shared) throw new IllegalStateException("the shared poller is driven by its own thread; use Poller.open() to poll yourself");
+    }
+
+    /** Whether the caller runs the shared poller's loop now, and so must never wait for its own work. */
+    static boolean isSharedLoopThread() {
+        Batch loop = sharedLoop;
+        return loop != null && loop.thread == Thread.currentThread();
+    }
+
+    /**
+     * Called by every blocking fdkit wait before it blocks: on the shared poller's loop thread, hands the loop
+     * to a new thread first (see the class comment). Anywhere else: nothing, one volatile read.
+     */
+    static void beforeBlocking() {
+        Batch loop = sharedLoop;
+        if (loop != null && loop.thread == Thread.currentThread()) Shared.INSTANCE.handOff(loop);
+        else FallbackReaper.beforeBlocking(); // without pidfds, exit callbacks run on the reaper's thread
     }
 
     /** Makes a poll in progress (or the next one) return promptly. */
@@ -228,7 +255,7 @@ public final class Poller implements Pollable, AutoCloseable {
      */
     @Override
     public void close() {
-        if (ownThread != null) throw new IllegalStateException("the shared poller cannot be closed"); // only it has a thread
+        if (shared) throw new IllegalStateException("the shared poller cannot be closed");
         if (closed) return;
         closed = true;
         for (Registration r : liveRegistrations()) r.cancel();
@@ -250,14 +277,34 @@ public final class Poller implements Pollable, AutoCloseable {
 
     // ------------------------------------------------------------------ polling
 
-    private void runLoop() {
-        while (!closed) {
+    /** The shared poller's loop, on a new thread that takes over {@code batch}: until it hands the loop on. */
+    private void startLoop(Batch batch) {
+        Thread thread = Thread.ofPlatform().daemon().name("fdkit-poller").unstarted(() -> runLoop(batch));
+        batch.thread = thread;
+        sharedLoop = batch; // before start: a blocking callback on the new thread must find itself here
+        thread.start();
+    }
+
+    private void runLoop(Batch batch) {
+        while (sharedLoop == batch) {
             try {
-                pollOnce(-1);
+                if (batch.isDone()) batch.fill(-1);
+                batch.dispatch();
             } catch (Throwable t) {
                 LOG.log(System.Logger.Level.ERROR, "fdkit poller loop failed; continuing", t);
             }
         }
+    }
+
+    /**
+     * On the loop thread, in a callback about to block: a new thread takes over the loop with the events of
+     * this batch not dispatched yet; this thread finishes its callback and ends. The blocked registration, if
+     * level-triggered, leaves epoll until its handler returns.
+     */
+    private void handOff(Batch blocked) {
+        Batch rest = blocked.takeRest();
+        if (blocked.dispatching != null) blocked.dispatching.muteWhileBlocked();
+        startLoop(rest);
     }
 
     private int pollOnce(int timeoutMillis) {
@@ -267,9 +314,34 @@ public final class Poller implements Pollable, AutoCloseable {
         }
         try {
             if (closed) return 0;
-            int ready;
+            return batch.fill(timeoutMillis) ? batch.dispatch() : 0;
+        } finally {
+            pollLock.unlock();
+        }
+    }
+
+    /**
+     * One epoll_wait's events, decoded, and how far dispatching has gone: a thread's unit of work. Its rest
+     * moves to a new thread when a callback blocks on the shared poller (see {@link #handOff}).
+     */
+    private final class Batch {
+        private final MemorySegment events = Syscalls.allocateEpollEvents(MAX_EVENTS);
+        private final long[] tokens = new long[MAX_EVENTS];
+        private final int[] masks = new int[MAX_EVENTS];
+        private int next;
+        private int count;
+        Thread thread; // the shared poller's thread dispatching it; set before that thread starts
+        Registration dispatching; // whose handler runs now, on this batch's thread
+
+        boolean isDone() {
+            return next == count;
+        }
+
+        /** epoll_wait into this batch; false if the epoll descriptor is closed. */
+        boolean fill(int timeoutMillis) {
             int epfd = epoll.tryAcquire();
-            if (epfd < 0) return 0;
+            if (epfd < 0) return false;
+            int ready;
             try {
                 ready = Syscalls.epollWait(epfd, events, MAX_EVENTS, timeoutMillis);
             } catch (ErrnoException e) {
@@ -277,9 +349,21 @@ public final class Poller implements Pollable, AutoCloseable {
             } finally {
                 epoll.release();
             }
+            for (int i = 0; i < ready; i++) {
+                tokens[i] = Syscalls.epollEventData(events, i);
+                masks[i] = Syscalls.epollEventMask(events, i);
+            }
+            next = 0;
+            count = ready;
+            return true;
+        }
+
+        /** Runs the handlers of the events left, in order; returns how many ran. */
+        int dispatch() {
             int handled = 0;
-            for (int i = 0; i < ready && !closed; i++) {
-                long token = Syscalls.epollEventData(events, i);
+            while (next < count && !closed) {
+                int i = next++;
+                long token = tokens[i];
                 if (token == WAKEUP_TOKEN) {
                     // Consume the signal first, then allow the next one: cleared first, a wakeup() in between
                     // would find the flag clear, signal, and have that signal read here, leaving the flag set
@@ -290,13 +374,26 @@ public final class Poller implements Pollable, AutoCloseable {
                     continue;
                 }
                 Registration r = slots.get((int) token);
-                if (r != null && r.token == token && r.dispatch(fromEpoll(Syscalls.epollEventMask(events, i)))) {
-                    handled++;
+                if (r == null || r.token != token) continue;
+                dispatching = r;
+                try {
+                    if (r.dispatch(fromEpoll(masks[i]))) handled++;
+                } finally {
+                    dispatching = null;
                 }
             }
             return handled;
-        } finally {
-            pollLock.unlock();
+        }
+
+        /** A new batch holding the events not dispatched yet; this one is done once its current handler returns. */
+        Batch takeRest() {
+            Batch rest = new Batch();
+            int left = count - next;
+            System.arraycopy(tokens, next, rest.tokens, 0, left);
+            System.arraycopy(masks, next, rest.masks, 0, left);
+            rest.count = left;
+            count = next;
+            return rest;
         }
     }
 
@@ -403,6 +500,9 @@ public final class Poller implements Pollable, AutoCloseable {
         private final ReentrantLock dispatchLock = new ReentrantLock();
         private final Runnable closeHook = () -> cancel(true);
         private final AtomicBoolean cancelled = new AtomicBoolean();
+        // Events that arrived while the handler ran on another thread (one that blocked: see the class comment).
+        private final AtomicInteger pendingEvents = new AtomicInteger();
+        private volatile boolean muted; // out of epoll while its level-triggered handler blocks; set under dispatchLock
         private volatile int interest;
         long token;
 
@@ -457,6 +557,7 @@ public final class Poller implements Pollable, AutoCloseable {
             } catch (ErrnoException e) {
                 // ENOENT when a concurrent cancel() took the descriptor out after the check above
                 if (cancelled.get()) throw new IllegalStateException("registration is cancelled");
+                if (muted) return; // out of epoll while its handler blocks: it rejoins with `interest`
                 throw new UncheckedIOException(e);
             } finally {
                 releaseTarget();
@@ -492,7 +593,8 @@ public final class Poller implements Pollable, AutoCloseable {
                 }
             }
             if (!dispatchLock.isHeldByCurrentThread()) {
-                dispatchLock.lock(); // waits for a handler running on another thread
+                if (dispatchLock.isLocked()) beforeBlocking(); // a handler running on another thread: wait for it
+                dispatchLock.lock();
                 dispatchLock.unlock();
             }
             closeDuplicate();
@@ -520,17 +622,74 @@ public final class Poller implements Pollable, AutoCloseable {
             if (registered != owned) registered.close();
         }
 
+        /**
+         * Runs the handler for {@code events}, or leaves them to the thread running it already: that happens
+         * only while a handler blocks on a thread that handed the loop on, and that thread runs them once its
+         * handler returns. Returns whether the handler ran here.
+         */
         boolean dispatch(int events) {
-            dispatchLock.lock();
+            boolean ran = false;
+            int ready = events;
+            for (;;) {
+                if (!dispatchLock.tryLock()) {
+                    if (ready != 0) pendingEvents.getAndAccumulate(ready, (a, b) -> a | b);
+                    ready = 0;
+                    // Taken again after storing: then the holder has unlocked, and may have looked at
+                    // pendingEvents before our store, so they are ours to run. Failed: it looks after unlocking.
+                    if (!dispatchLock.tryLock()) return ran;
+                }
+                try {
+                    if (pendingEvents.get() != 0) ready |= pendingEvents.getAndSet(0);
+                    if (ready != 0 && !cancelled.get()) {
+                        ran = true;
+                        runHandler(ready);
+                    }
+                    ready = 0;
+                } finally {
+                    if (muted) rejoinEpoll();
+                    dispatchLock.unlock();
+                }
+                if (pendingEvents.get() == 0) return ran;
+            }
+        }
+
+        private void runHandler(int events) {
             try {
-                if (cancelled.get()) return false;
                 handler.onReady(this, events);
-                return true;
             } catch (Throwable t) {
                 LOG.log(System.Logger.Level.WARNING, "handler of " + target + " threw", t);
-                return true;
+            }
+        }
+
+        /** The handler is about to block on the loop thread (under dispatchLock): level-triggered, it leaves epoll meanwhile. */
+        void muteWhileBlocked() {
+            if (trigger != Trigger.LEVEL || muted || cancelled.get()) return;
+            int fd = acquireTarget();
+            if (fd < 0) return;
+            try {
+                epollCtl(Uapi.EPOLL_CTL_DEL, fd, 0, 0);
+                muted = true;
+            } catch (ErrnoException | IllegalStateException e) {
+                // gone already (closed or cancelled): nothing to mute
             } finally {
-                dispatchLock.unlock();
+                releaseTarget();
+            }
+        }
+
+        /** Under dispatchLock, after a muted handler returned: back into epoll, unless cancel() ran meanwhile. */
+        private void rejoinEpoll() {
+            muted = false;
+            if (cancelled.get()) return;
+            int fd = acquireTarget();
+            if (fd < 0) return;
+            try {
+                epollCtl(Uapi.EPOLL_CTL_ADD, fd, epollEvents(interest), token);
+                // cancel() sets `cancelled` before its EPOLL_CTL_DEL: seen clear here, its DEL comes after our ADD
+                if (cancelled.get()) epollCtl(Uapi.EPOLL_CTL_DEL, fd, 0, 0);
+            } catch (ErrnoException | IllegalStateException e) {
+                LOG.log(System.Logger.Level.WARNING, "could not re-register " + target + " after its handler blocked", e);
+            } finally {
+                releaseTarget();
             }
         }
 

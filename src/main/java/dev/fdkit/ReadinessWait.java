@@ -83,7 +83,7 @@ final class ReadinessWait {
 
     /** Parks until the descriptor is ready for {@code events}; IOException if it is closed meanwhile. */
     void await(int events) throws IOException {
-        CompletableFuture<Void> ready = new CompletableFuture<>();
+        CompletableFuture<Void> ready = new PollerSafeFuture<>();
         waiter = ready;
         try {
             if (!arm(events, () -> ready.complete(null))) throw new IOException(name + " closed");

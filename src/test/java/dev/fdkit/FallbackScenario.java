@@ -55,6 +55,23 @@ public final class FallbackScenario {
         check(!pidfd.available(), "pidfd_open is unavailable: " + pidfd.cause());
         check(!Linux.has(Feature.PIDFD_SEND_SIGNAL) && !Linux.has(Feature.WAITID_P_PIDFD), "pidfd_send_signal and waitid P_PIDFD follow it");
 
+        // An exit callback (on the reaper thread here) that waits for another exit: the reaper hands its loop on.
+        try (ProcessDescriptor a = ProcessDescriptor.start(quiet("cat")); ProcessDescriptor b = ProcessDescriptor.start(quiet("sh", "-c", "cat; exit 8"))) {
+            CompletableFuture<Boolean> dependentStarted = new CompletableFuture<>();
+            CompletableFuture<Integer> seen = a.onExit().thenApply(x -> {
+                dependentStarted.complete(true);
+                try {
+                    return b.waitFor().code();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            a.stdin().close();
+            dependentStarted.get(10, TimeUnit.SECONDS);
+            b.stdin().close();
+            checkEquals(8, seen.get(10, TimeUnit.SECONDS), "waitFor inside an onExit dependent on the reaper thread");
+        }
+
         try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sh", "-c", "exit 3"))) {
             ExitStatus s = exit(p);
             checkEquals(ExitStatus.Kind.EXITED, s.kind(), "exit status kind");
