@@ -40,7 +40,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * never reach a recycled pid.
  * <p>
  * Callbacks attached to {@link #onExit()} with the non-async CompletableFuture methods run on the poller
- * thread: keep them short, or use the *Async variants.
+ * thread: keep them short, or use the *Async variants. They may call blocking fdkit methods
+ * ({@code other.waitFor()}, {@code other.onExit().join()}): the poller hands its loop to another thread
+ * meanwhile (see {@link Poller}).
  * <p>
  * Without pidfds (kernel before 5.3, or a seccomp profile that answers ENOSYS/EPERM; forced with
  * {@code -Dfdkit.disable=pidfd_open}) children are watched by one fdkit-reaper thread that polls
@@ -186,24 +188,47 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         return watch.exit.copy(); // callers cannot complete or cancel the real one
     }
 
-    /** Waits for exit, parking in Java (safe on virtual threads). */
+    /**
+     * Waits for exit, parking in Java (safe on virtual threads, and in callbacks on the shared poller's thread).
+     * <p>
+     * After {@link #close()}: our child's exit is still reaped and returned. For a process that is not our
+     * child, close() ends the watch, so a wait that is parked when close() runs, or starts after it, throws
+     * IllegalStateException saying the descriptor was closed.
+     *
+     * @throws IllegalStateException if this descriptor on a process that is not our child is closed before
+     *                               its exit is known
+     */
     public ExitStatus waitFor() throws InterruptedException {
-        watch.ensureWatched();
         try {
-            return watch.exit.get();
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
+            return awaitExit(Long.MAX_VALUE);
+        } catch (TimeoutException e) {
+            throw new AssertionError("no timeout", e);
         }
     }
 
-    /** Waits at most {@code timeout}: the status, or empty if the process is still running. */
+    /**
+     * Waits at most {@code timeout}: the status, or empty if the process is still running. After close(), as
+     * {@link #waitFor()}.
+     *
+     * @throws IllegalArgumentException if {@code timeout} is negative
+     * @throws IllegalStateException    if this descriptor on a process that is not our child is closed before
+     *                                  its exit is known
+     */
     public Optional<ExitStatus> waitFor(Duration timeout) throws InterruptedException {
         long nanos = Durations.timeoutNanos(timeout, "timeout"); // beyond 292 years: forever
-        watch.ensureWatched();
         try {
-            return Optional.of(watch.exit.get(nanos, TimeUnit.NANOSECONDS));
+            return Optional.of(awaitExit(nanos));
         } catch (TimeoutException e) {
             return Optional.ofNullable(STILL_RUNNING);
+        }
+    }
+
+    private ExitStatus awaitExit(long nanos) throws InterruptedException, TimeoutException {
+        watch.ensureWatched();
+        try {
+            return nanos == Long.MAX_VALUE ? watch.exit.get() : watch.exit.get(nanos, TimeUnit.NANOSECONDS);
+        } catch (CancellationException e) { // stopWatchingNonChild(): close() ended the watch
+            throw new IllegalStateException("ProcessDescriptor(pid=" + watch.pid + ") was closed before the process exited", e);
         } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause());
         }
@@ -322,7 +347,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     @Override
     public String toString() {
-        return "ProcessDescriptor(pid=" + watch.pid + (watch.child ? ", child" : "") + (watch.exit.isDone() ? ", " + watch.exit.join() : "") + ")";
+        CompletableFuture<ExitStatus> exit = watch.exit;
+        String state = exit.state() == java.util.concurrent.Future.State.SUCCESS ? ", " + exit.resultNow() : watch.closed ? ", closed" : "";
+        return "ProcessDescriptor(pid=" + watch.pid + (watch.child ? ", child" : "") + state + ")";
     }
 
     /**
@@ -435,14 +462,14 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         final PipeWriter stdin;
         final PipeReader stdout;
         final PipeReader stderr;
-        final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+        final CompletableFuture<ExitStatus> exit = new PollerSafeFuture<>();
         final long startTicks; // fallback for non-children: tells the process from a later one with its pid
         final Object reapLock = new Object(); // kill(2) and reaping never overlap (no signal to a recycled pid)
         private boolean reaped; // guarded by reapLock: the pid (and a group it leads) may be recycled from now on
         private boolean watching; // guarded by this
         private Poller.Registration registration; // guarded by this; the pidfd's watch on the shared poller
         private final AtomicBoolean watchHoldsUse = new AtomicBoolean(); // the watch's use of the pidfd, released once
-        private volatile boolean closed;
+        volatile boolean closed;
         volatile boolean closedByOwner; // close(), not the Cleaner: a non-child's watch ends with it
 
         Watch(int pid, Fd pidfd, boolean child, boolean killOnClose, boolean leadsGroup, PipeWriter stdin, PipeReader stdout, PipeReader stderr) {
@@ -559,6 +586,11 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
                 reaped = true;
             }
             return fromWait(w);
+        }
+
+        /** Under reapLock. */
+        boolean isReaped() {
+            return reaped;
         }
 
         /** The fallback reaper's waitid, under reapLock: the same bookkeeping. */

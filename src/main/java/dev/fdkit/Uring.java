@@ -78,8 +78,9 @@ public final class Uring implements Pollable, AutoCloseable {
 
     /**
      * IORING_OP_WAITID (Linux 6.7) on a process's pidfd; res 0 once it has exited. With {@code reap} the
-     * kernel reaps the child; fdkit's own children are reaped by their ProcessDescriptor, so for them use
-     * {@code reap = false} (WNOWAIT). Even then the descriptor's reaper, woken by the same exit, may reap
+     * kernel reaps the child; fdkit's own children are reaped by their ProcessDescriptor, which keeps their
+     * status, so for them {@code reap = true} is refused (IllegalArgumentException at submit) and
+     * {@code reap = false} (WNOWAIT) is the way. Even then the descriptor's reaper, woken by the same exit, may reap
      * the child before io_uring re-checks it: res is then -ECHILD, which for an fdkit child also means
      * "exited" ({@link #exitOf} handles it).
      */
@@ -222,14 +223,14 @@ public final class Uring implements Pollable, AutoCloseable {
 
     /** Submits {@code op}; the future completes with its completion (for multishot: the last one). */
     public CompletableFuture<Completion> submit(Op op) {
-        CompletableFuture<Completion> future = new CompletableFuture<>();
+        CompletableFuture<Completion> future = new PollerSafeFuture<>();
         submit(op, future, null);
         return future;
     }
 
     /** Submits {@code op} and hands each of its completions to {@code each} on the reaping thread. */
     public CompletableFuture<Completion> submit(Op op, Consumer<Completion> each) {
-        CompletableFuture<Completion> future = new CompletableFuture<>();
+        CompletableFuture<Completion> future = new PollerSafeFuture<>();
         submit(op, future, Objects.requireNonNull(each, "each"));
         return future;
     }
@@ -263,7 +264,7 @@ public final class Uring implements Pollable, AutoCloseable {
         for (int i = 0; i < batch.length; i++) {
             try {
                 if (batch[i] == null) throw new NullPointerException("ops[" + i + "] is null");
-                pendings[i] = register(batch[i], new CompletableFuture<>(), null);
+                pendings[i] = register(batch[i], new PollerSafeFuture<>(), null);
             } catch (RuntimeException e) {
                 forget(pendings, 0, i);
                 throw rejected(batch, i, e);
@@ -666,7 +667,14 @@ public final class Uring implements Pollable, AutoCloseable {
                 IoUringRing.timespec(timespec, nanos);
                 yield timespec;
             }
-            case Waitid w -> Arena.ofAuto().allocate(Syscalls.SIGINFO_SIZE, 8);
+            case Waitid w -> {
+                if (w.reap() && w.process().isChild()) {
+                    throw new IllegalArgumentException("reap must be false for a process fdkit started (pid " + w.process().pid()
+                            + "): its ProcessDescriptor reaps it and keeps its exit status, which a second reaper would take from it;"
+                            + " use reap = false, exitOf(process) or process.onExit()");
+                }
+                yield Arena.ofAuto().allocate(Syscalls.SIGINFO_SIZE, 8);
+            }
             case FutexWait f -> {
                 requireLiveWord(f.futex());
                 yield null;

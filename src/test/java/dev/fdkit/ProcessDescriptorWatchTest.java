@@ -179,6 +179,44 @@ class ProcessDescriptorWatchTest {
         }
     }
 
+    /**
+     * Regression: toString() joined the exit future that close() had cancelled, and waitFor() threw an
+     * undocumented CancellationException. Now: toString says closed, waitFor throws IllegalStateException,
+     * also for a wait parked when close() runs.
+     */
+    @Test
+    void waitingOnAClosedNonChildDescriptorThrowsIllegalStateAndToStringSaysClosed() throws Exception {
+        Process jdk = new ProcessBuilder("/bin/sleep", "600").start();
+        try {
+            ProcessDescriptor p = ProcessDescriptor.of(jdk.toHandle());
+            CompletableFuture<Throwable> parked = new CompletableFuture<>();
+            Thread waiter = Thread.ofPlatform().start(() -> {
+                try {
+                    p.waitFor();
+                    parked.complete(null);
+                } catch (Throwable t) {
+                    parked.complete(t);
+                }
+            });
+            EventFdTest.awaitParked(waiter);
+            p.close();
+            assertThat(await(parked, 10)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed before the process exited");
+            assertThat(p.toString()).contains("pid=" + jdk.pid()).contains("closed");
+            assertThatThrownBy(p::waitFor).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+            assertThatThrownBy(() -> p.waitFor(Duration.ofSeconds(1))).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        } finally {
+            jdk.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
+    void aClosedChildStillReportsItsExitThroughWaitForAndToString() throws Exception {
+        ProcessDescriptor p = ProcessDescriptor.start(quiet("sh", "-c", "exit 6"));
+        p.close();
+        assertThat(p.waitFor().code()).isEqualTo(6);
+        assertThat(p.toString()).contains("exited 6");
+    }
+
     @Test
     void aProcessDescriptorCanBeRegisteredOnTheSharedPollerThatWatchesItsExit() throws Exception {
         int before = LeakGuard.openDescriptorCount();

@@ -311,6 +311,18 @@ class UringTest {
         }
     }
 
+    /** Regression: reaping an fdkit child through io_uring took its status from its descriptor (ECHILD). */
+    @Test
+    void waitidWithReapOnAnFdkitChildIsRefusedAndTheStatusStaysWithItsDescriptor() throws Exception {
+        assumeTrue(Linux.has(Feature.IO_URING_WAITID), () -> Linux.feature(Feature.IO_URING_WAITID).cause());
+        try (ProcessDescriptor child = ProcessDescriptor.start(new ProcessBuilder("sh", "-c", "exit 4"))) {
+            assertThatThrownBy(() -> uring.submit(new Uring.Waitid(child, true, 12)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reap must be false");
+            assertThat(child.waitFor().code()).isEqualTo(4);
+            assertThat(uring.inFlight()).isZero();
+        }
+    }
+
     @Test
     void rawWaitidWithoutReapLeavesTheChildAZombieAndWithReapReapsIt() throws Exception {
         assumeTrue(Linux.has(Feature.IO_URING_WAITID), () -> Linux.feature(Feature.IO_URING_WAITID).cause());
