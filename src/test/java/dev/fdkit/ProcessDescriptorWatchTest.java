@@ -623,7 +623,8 @@ class ProcessDescriptorWatchTest {
                 p.stdin().write("go\n".getBytes(StandardCharsets.UTF_8));
                 p.stdin().close();
                 assertThat(await(read, 10)).isEqualTo("DATA\n");
-                assertThat(await(handlerSaw, 5) & Poller.READABLE).isNotZero();
+                // READABLE, or HANGUP alone when epoll looked only after the reader had drained the closed pipe
+                assertThat(await(handlerSaw, 5) & (Poller.READABLE | Poller.HANGUP)).isNotZero();
             } finally {
                 mine.cancel();
             }
