@@ -68,10 +68,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *     last reference to it. Exit or a crash unmaps, and so unlocks.</li>
  * </ul>
  * Why flock: it belongs to the open file description, not the process, so two mappings in one process
- * conflict as two processes do (POSIX {@code fcntl} locks do not, and closing any descriptor of the file
- * drops them, which {@link java.nio.channels.FileChannel#lock()} users do all the time); it is one call for
- * a C peer and needs no struct. It is advisory, and meant for local file systems ({@code /dev/shm}, tmpfs,
- * ext4...): on NFS, Linux emulates it with {@code fcntl} locks.
+ * conflict as two processes do, and it outlives the descriptor as long as the mapping does. POSIX
+ * {@code fcntl} locks (what {@code FileChannel.lock} takes) have neither property: a process never conflicts
+ * with itself, and closing any of its descriptors of the file drops them. OFD locks ({@code F_OFD_SETLK})
+ * would do too, at the price of a {@code struct flock}; flock is one call for a C peer. It is advisory, and
+ * meant for local file systems ({@code /dev/shm}, tmpfs, ext4...): on NFS, Linux emulates it with
+ * {@code fcntl} locks.
  * <p>
  * Nothing protects against writers outside the protocol: {@code truncate(1)}, a shell's {@code >}, a peer that
  * takes no lock or an fdkit older than this protocol can still shrink a mapped file, and the next access

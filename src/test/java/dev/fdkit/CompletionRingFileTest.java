@@ -59,7 +59,8 @@ class CompletionRingFileTest {
                 assertThat(second.poll()).isEqualTo(new Completion(1, 2, 3, 4));
             }
         }
-        // Every holder closed (unmapped): the file is free again.
+        // Every holder closed: unmapped, so the file is free again.
+        assertThat(Files.readString(Path.of("/proc/self/maps"))).as("no mapping of the file left").doesNotContain(file.toString());
         try (CompletionRing fresh = CompletionRing.create(file, 2)) {
             assertThat(fresh.capacity()).isEqualTo(2);
             assertThat(fresh.isEmpty()).isTrue();
