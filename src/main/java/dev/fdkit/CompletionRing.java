@@ -1,14 +1,16 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
+import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.Syscalls;
+import dev.fdkit.internal.Uapi;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
-import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -48,6 +50,36 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * Version 1 had a 4-byte armed word (1 = eventfd, 2 = futex) and the doorbell at 196; it could not say
  * whose eventfd was armed (see below), so version 2 files are not compatible with it.
+ *
+ * <h2>Sharing a ring file: the lock protocol</h2>
+ * A mapping of a file that shrinks under it faults (SIGBUS) at its next access beyond the new end; the JVM
+ * reports that as {@code InternalError: a fault occurred in an unsafe memory access operation}. So the file's
+ * size and header change only under an exclusive lock, and every mapping holds a shared one, with
+ * {@code flock(2)} on the whole file:
+ * <ul>
+ * <li>Map an existing ring: {@code open(O_RDWR)}, {@code flock(LOCK_SH | LOCK_NB)} (EWOULDBLOCK: it is being
+ *     created, try again later), check the header (magic, version, record size, capacity) and that the file
+ *     size is exactly {@code 256 + 40 * capacity}, then {@code mmap(MAP_SHARED)} that many bytes.</li>
+ * <li>Create or reset: {@code open(O_RDWR | O_CREAT)}, {@code flock(LOCK_EX | LOCK_NB)} — EWOULDBLOCK means a
+ *     mapping exists: refuse, never truncate — then {@code ftruncate} to 0 and to the new size, map, write
+ *     the header and the sequences (the magic last), and convert to {@code flock(LOCK_SH | LOCK_NB)}.</li>
+ * <li>The lock lives as long as the mapping: keep the descriptor open until {@code munmap}, or close it after
+ *     {@code mmap} as fdkit does — a mapping holds its open file description, and Linux drops a flock with the
+ *     last reference to it. Exit or a crash unmaps, and so unlocks.</li>
+ * </ul>
+ * Why flock: it belongs to the open file description, not the process, so two mappings in one process
+ * conflict as two processes do, and it outlives the descriptor as long as the mapping does. POSIX
+ * {@code fcntl} locks (what {@code FileChannel.lock} takes) have neither property: a process never conflicts
+ * with itself, and closing any of its descriptors of the file drops them. OFD locks ({@code F_OFD_SETLK})
+ * would do too, at the price of a {@code struct flock}; flock is one call for a C peer. It is advisory, and
+ * meant for local file systems ({@code /dev/shm}, tmpfs, ext4...): on NFS, Linux emulates it with
+ * {@code fcntl} locks.
+ * <p>
+ * Nothing protects against writers outside the protocol: {@code truncate(1)}, a shell's {@code >}, a peer that
+ * takes no lock or an fdkit older than this protocol can still shrink a mapped file, and the next access
+ * through this object then throws that InternalError on the accessing thread. Linux has no mandatory locks
+ * (gone in 5.15) and file seals apply only to memfd/shmem files: keep ring files where only their users can
+ * write them.
  *
  * <h2>Doorbell</h2>
  * Producers ring only when the consumer armed the doorbell after finding the ring empty, so steady-state
@@ -150,34 +182,98 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return new CompletionRing(arena, memory, capacity);
     }
 
-    /** Creates (or truncates) {@code file} as a ring of {@code capacity} records and maps it shared. */
+    /**
+     * Creates {@code file}, or resets it if no one maps it, as an empty ring of {@code capacity} records, and
+     * maps it shared. Whatever the file held is replaced.
+     *
+     * @throws IOException naming the file if a mapping of it exists anywhere (a CompletionRing in this or
+     *                     another process, a C peer following the protocol in the class comment): resetting
+     *                     would cut the memory from under it. Close every mapping first, or {@link #open} it.
+     */
     public static CompletionRing create(Path file, int capacity) throws IOException {
         checkCapacity(capacity);
         Objects.requireNonNull(file, "file");
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            MemorySegment memory = channel.map(FileChannel.MapMode.READ_WRITE, 0, byteSize(capacity), arena);
+        long size = byteSize(capacity);
+        return mapLocked(file, Uapi.O_CREAT, (fd, arena) -> {
+            if (!Syscalls.flock(fd, Uapi.LOCK_EX | Uapi.LOCK_NB)) {
+                throw new IOException(file + " is in use: another CompletionRing or peer, in this or another process, has it mapped"
+                        + " (it holds the shared flock); create() would truncate it under them. Close every mapping first, or open() it");
+            }
+            Syscalls.ftruncate(fd, 0); // then every byte of the new ring reads zero, whatever the file held
+            Syscalls.ftruncate(fd, size);
+            MemorySegment memory = Syscalls.mmapFile(fd, size, arena, "fd=" + fd);
             initialize(memory, capacity);
+            // Now others may map it. Converting a flock is atomic in current kernels; where it is not, a
+            // create() slipping in between takes the exclusive lock, we fail here and touch nothing more.
+            if (!Syscalls.flock(fd, Uapi.LOCK_SH | Uapi.LOCK_NB)) throw new IOException(file + ": another create() took the file while this one initialised it");
             return new CompletionRing(arena, memory, capacity);
+        });
+    }
+
+    /**
+     * Maps an existing ring file (made by {@link #create} here or elsewhere), checking its header against the
+     * file's size before mapping it.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is no such file
+     * @throws IOException naming the file and the problem: not a ring, a version or record size this fdkit
+     *                     does not read, a capacity that does not match the file's size, or a file being
+     *                     created right now (try again once its {@code create} has returned)
+     */
+    public static CompletionRing open(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        return mapLocked(file, 0, (fd, arena) -> {
+            if (!Syscalls.flock(fd, Uapi.LOCK_SH | Uapi.LOCK_NB)) {
+                throw new IOException(file + " is being created (its creator holds the exclusive flock): try again once it has been created");
+            }
+            long size = Syscalls.lseek(fd, 0, Uapi.SEEK_END); // stable from here: whoever resizes the file needs the exclusive lock
+            int capacity = checkHeader(file, fd, size);
+            return new CompletionRing(arena, Syscalls.mmapFile(fd, size, arena, "fd=" + fd), capacity);
+        });
+    }
+
+    /** Maps a ring through a descriptor of {@code file}: after {@link #mapLocked}'s open, before its close. */
+    @FunctionalInterface
+    private interface Mapper {
+        CompletionRing map(int fd, Arena arena) throws IOException;
+    }
+
+    /**
+     * Opens {@code file} read-write, lets {@code mapper} lock and map it, then closes the descriptor: the
+     * mapping keeps the open file description, and with it the flock, until it is unmapped. Failures name the file.
+     */
+    private static CompletionRing mapLocked(Path file, int flags, Mapper mapper) throws IOException {
+        int fd;
+        try {
+            fd = Syscalls.open(file.toString(), Uapi.O_RDWR | flags, 0666);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.ENOENT) throw e; // its message names the file
+            throw (IOException) new NoSuchFileException(file.toString()).initCause(e);
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            return mapper.map(fd, arena);
+        } catch (ErrnoException e) {
+            arena.close();
+            throw new IOException(file + ": " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
+        } finally {
+            Syscalls.close(fd);
         }
     }
 
-    /** Maps an existing ring file (made by {@link #create} here or elsewhere), checking its header. */
-    public static CompletionRing open(Path file) throws IOException {
-        Objects.requireNonNull(file, "file");
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            long size = channel.size();
-            if (size < HEADER) throw new IOException(file + " is not a completion ring: " + size + " bytes");
-            MemorySegment memory = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
-            int magic = memory.get(JAVA_INT, 0);
-            int version = memory.get(JAVA_INT, 4);
-            int capacity = memory.get(JAVA_INT, CAPACITY_OFFSET);
-            int recordSize = memory.get(JAVA_INT, RECORD_SIZE_OFFSET);
+    /** The capacity {@code file}'s header declares, after checking the header and the file's size against it. */
+    private static int checkHeader(Path file, int fd, long size) throws IOException {
+        if (size < HEADER) throw new IOException(file + " is not a completion ring: " + size + " bytes, less than its " + HEADER + "-byte header");
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment header = scratch.allocate(HEADER, 8);
+            long read = Syscalls.pread(fd, header, HEADER, 0);
+            if (read < HEADER) throw new IOException(file + " is not a completion ring: its header ends after " + read + " bytes");
+            int magic = header.get(JAVA_INT, 0);
+            int version = header.get(JAVA_INT, 4);
+            int capacity = header.get(JAVA_INT, CAPACITY_OFFSET);
+            int recordSize = header.get(JAVA_INT, RECORD_SIZE_OFFSET);
             if (magic != MAGIC) throw new IOException(file + " is not a completion ring (magic 0x" + Integer.toHexString(magic) + ")");
             if (version != VERSION) throw new IOException(file + ": ring version " + version + ", this fdkit reads version " + VERSION);
             if (recordSize != RECORD) throw new IOException(file + ": record size " + recordSize + ", this fdkit reads " + RECORD + "-byte records");
@@ -185,12 +281,9 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             // sequence equal to its own position and overwrites it, and the consumer never sees it again.
             if (!isValidCapacity(capacity)) throw new IOException(file + ": capacity " + capacity + " is not a power of two between 2 and 2^26");
             if (byteSize(capacity) != size) {
-                throw new IOException(file + ": capacity " + capacity + " does not match the file size " + size);
+                throw new IOException(file + ": capacity " + capacity + " needs " + byteSize(capacity) + " bytes, but the file size is " + size);
             }
-            return new CompletionRing(arena, memory, capacity);
-        } catch (IOException | RuntimeException e) {
-            arena.close();
-            throw e;
+            return capacity;
         }
     }
 
@@ -470,12 +563,14 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     private static void initialize(MemorySegment memory, int capacity) {
         memory.asSlice(0, HEADER).fill((byte) 0);
-        memory.set(JAVA_INT, 0, MAGIC);
         memory.set(JAVA_INT, 4, VERSION);
         memory.set(JAVA_INT, CAPACITY_OFFSET, capacity);
         memory.set(JAVA_INT, RECORD_SIZE_OFFSET, RECORD);
         long sequences = HEADER + (long) RECORD * capacity;
         for (long i = 0; i < capacity; i++) memory.set(JAVA_LONG, sequences + i * 8, i);
+        // The magic last: a reader that skips the lock protocol sees no ring rather than half of one.
+        VarHandle.fullFence();
+        memory.set(JAVA_INT, 0, MAGIC);
         VarHandle.fullFence();
     }
 

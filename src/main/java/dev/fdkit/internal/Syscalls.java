@@ -86,6 +86,10 @@ public final class Syscalls {
         static final MethodHandle POLL = link("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), false);
         static final MethodHandle IOCTL = LINKER.downcallHandle(symbol("ioctl"),
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+        static final MethodHandle FLOCK = link("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), false); // blocks without LOCK_NB
+        static final MethodHandle FTRUNCATE = link("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), false);
+        static final MethodHandle LSEEK = link("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT), true);
+        static final MethodHandle PREAD = link("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), false);
     }
 
     private static final class EpollCalls {
@@ -261,6 +265,64 @@ public final class Syscalls {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
+        }
+    }
+
+    /**
+     * flock(2): true when the lock was taken or converted, false for EWOULDBLOCK (with LOCK_NB: another open
+     * file description holds a conflicting lock). A wait interrupted by a signal (EINTR) is resumed.
+     */
+    public static boolean flock(int fd, int operation) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        for (;;) {
+            if (invokeInt(FileCalls.FLOCK, state, fd, operation) == 0) return true;
+            int errno = errno(state);
+            if (errno == Errno.EAGAIN) return false; // EWOULDBLOCK is EAGAIN on Linux
+            if (errno != Errno.EINTR) throw error(state, "flock", "fd=" + fd + ", operation=0x" + Integer.toHexString(operation));
+        }
+    }
+
+    /** ftruncate(2). */
+    public static void ftruncate(int fd, long length) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        for (;;) {
+            int r;
+            try {
+                r = (int) FileCalls.FTRUNCATE.invokeExact(state, fd, length);
+            } catch (Throwable t) {
+                throw linkageFailure(t);
+            }
+            if (r == 0) return;
+            if (errno(state) != Errno.EINTR) throw error(state, "ftruncate", "fd=" + fd + ", length=" + length);
+        }
+    }
+
+    /** lseek(2): the resulting offset; {@code lseek(fd, 0, SEEK_END)} is the size of a regular file. */
+    public static long lseek(int fd, long offset, int whence) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        try {
+            long r = (long) FileCalls.LSEEK.invokeExact(state, fd, offset, whence);
+            if (r < 0) throw error(state, "lseek", "fd=" + fd + ", offset=" + offset + ", whence=" + whence);
+            return r;
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+    }
+
+    /** pread(2): bytes read, fewer than {@code length} only at the end of the file (0 at or past it). */
+    public static long pread(int fd, MemorySegment buffer, long length, long offset) throws ErrnoException {
+        MemorySegment state = SCRATCH.get().callState;
+        for (;;) {
+            long n;
+            try {
+                n = (long) FileCalls.PREAD.invokeExact(state, fd, buffer, length, offset);
+            } catch (Throwable t) {
+                throw linkageFailure(t);
+            }
+            if (n >= 0) return n;
+            if (errno(state) != Errno.EINTR) throw error(state, "pread", "fd=" + fd + ", count=" + length + ", offset=" + offset);
         }
     }
 
@@ -535,12 +597,31 @@ public final class Syscalls {
 
     // ---------------------------------------------------------------- mmap / io_uring
 
-    /** mmap(2) of {@code length} bytes of {@code fd} at {@code offset}, shared read-write: the mapping. */
+    /** mmap(2) of {@code length} bytes of {@code fd} at {@code offset}, shared read-write and prefaulted: the mapping. */
     public static MemorySegment mmapShared(int fd, long length, long offset, String what) throws ErrnoException {
+        return mmap(fd, length, offset, fdkit_h.MAP_SHARED() | fdkit_h.MAP_POPULATE(), what);
+    }
+
+    /**
+     * mmap(2) of the first {@code length} bytes of a file, shared read-write, not prefaulted (a file's pages
+     * are touched as used); munmap(2) runs when {@code arena} closes, after which the segment is inaccessible.
+     * The mapping holds the open file description, so it outlives {@code fd}, and so does a flock(2) on it.
+     */
+    public static MemorySegment mmapFile(int fd, long length, Arena arena, String what) throws ErrnoException {
+        return mmap(fd, length, 0, fdkit_h.MAP_SHARED(), what).reinterpret(arena, mapping -> {
+            try {
+                munmap(mapping);
+            } catch (ErrnoException e) { // EINVAL only, for a range that is not ours: a bug here
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
+    private static MemorySegment mmap(int fd, long length, long offset, int flags, String what) throws ErrnoException {
         MemorySegment state = SCRATCH.get().callState;
         try {
             MemorySegment address = (MemorySegment) UringCalls.MMAP.invokeExact(state, MemorySegment.NULL, length,
-                    fdkit_h.PROT_READ() | fdkit_h.PROT_WRITE(), fdkit_h.MAP_SHARED() | fdkit_h.MAP_POPULATE(), fd, offset);
+                    fdkit_h.PROT_READ() | fdkit_h.PROT_WRITE(), flags, fd, offset);
             if (address.address() == -1L) throw error(state, "mmap", what + ", length=" + length);
             return address.reinterpret(length);
         } catch (ErrnoException e) {

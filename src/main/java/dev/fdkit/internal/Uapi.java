@@ -63,6 +63,7 @@ public final class Uapi {
     public static final int O_CREAT = fdkit_h.O_CREAT();
     public static final int O_NONBLOCK = fdkit_h.O_NONBLOCK();
     public static final int O_RDONLY = fdkit_h.O_RDONLY();
+    public static final int O_RDWR = fdkit_h.O_RDWR();
     public static final int O_TRUNC = fdkit_h.O_TRUNC();
     public static final int O_WRONLY = fdkit_h.O_WRONLY();
     public static final int POLLHUP = fdkit_h.POLLHUP();
@@ -76,4 +77,12 @@ public final class Uapi {
     public static final int WEXITED = fdkit_h.WEXITED();
     public static final int WNOHANG = fdkit_h.WNOHANG();
     public static final int WNOWAIT = fdkit_h.WNOWAIT();
+
+    // Written out by hand until the next regeneration: headers/fdkit.h does not include <sys/file.h> (flock)
+    // and jextract.conf does not list SEEK_END. Both are generic Linux ABI, the same on every architecture;
+    // AbiConformanceTest checks every constant here that fdkit_h lacks against the C headers.
+    public static final int LOCK_SH = 1;
+    public static final int LOCK_EX = 2;
+    public static final int LOCK_NB = 4;
+    public static final int SEEK_END = 2;
 }
