@@ -399,7 +399,7 @@ class ProcessDescriptorSpawnTest {
     // ------------------------------------------------------------------ argument checks
 
     @Test
-    void nulCharactersAreRejectedNamingWhere() {
+    void nulCharactersAreRejectedNamingWhere() throws InterruptedException {
         assertThatThrownBy(() -> ProcessDescriptor.start(new ProcessBuilder("echo", "a\0b")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("command");
         // ProcessBuilder's environment map refuses NUL itself, so fdkit's own check is only a second line
@@ -411,7 +411,7 @@ class ProcessDescriptorSpawnTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("directory");
         assertThatThrownBy(() -> ProcessDescriptor.start(new ProcessBuilder("true").redirectOutput(new java.io.File("/tmp/a\0b"))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("redirect file");
-        assertThat(zombieChildren()).isEmpty();
+        assertThat(Processes.zombieChildrenAfter(Duration.ofSeconds(10))).as("none left behind (an earlier test's child may still be on its way to being reaped)").isEmpty();
     }
 
     @Test
