@@ -104,17 +104,34 @@ public final class Poller implements Pollable, AutoCloseable {
         return new Poller(false);
     }
 
-    /** The process-wide poller, started on first use, served by one daemon thread. It cannot be closed. */
+    /**
+     * The process-wide poller, started on first use, served by one daemon thread. It cannot be closed.
+     *
+     * @throws UncheckedIOException if it cannot be started (EMFILE, or eventfd or epoll refused by seccomp);
+     *                              a later call tries again
+     */
     public static Poller shared() {
-        return Shared.INSTANCE;
+        Poller p = sharedPoller;
+        return p != null ? p : startShared();
     }
 
-    private static final class Shared {
-        static final Poller INSTANCE = new Poller(true);
+    private static volatile Poller sharedPoller;
 
-        static {
-            INSTANCE.ownThread.start();
+    // Not a holder class: a failed class initialiser would answer NoClassDefFoundError to every later call,
+    // also once descriptors are available again, instead of the failure itself.
+    private static synchronized Poller startShared() {
+        if (sharedPoller == null) {
+            Poller p = new Poller(true);
+            try {
+                p.ownThread.start();
+            } catch (Throwable t) { // OutOfMemoryError: no thread can be created (RLIMIT_NPROC, clone3 refused)
+                p.epoll.close();
+                p.wakeup.close();
+                throw t;
+            }
+            sharedPoller = p;
         }
+        return sharedPoller;
     }
 
     /** Registers a level-triggered interest. */

@@ -125,8 +125,10 @@ public final class FeatureProbe {
             MemorySegment params = arena.allocate(io_uring_params.layout());
             long fd = Syscalls.rawSyscall(fdkit_h.SYS_io_uring_setup(), 1, params.address(), 0, 0, 0);
             if (fd < 0) {
-                String cause = fd == -Errno.EPERM && ioUringSysctl() != null
-                        ? "disabled: sysctl kernel.io_uring_disabled=" + ioUringSysctl() + " (EPERM)"
+                String sysctl = ioUringSysctl();
+                // 0 enables io_uring for everyone: an EPERM then comes from elsewhere (seccomp), not the sysctl.
+                String cause = fd == -Errno.EPERM && sysctl != null && !sysctl.equals("0")
+                        ? "disabled: sysctl kernel.io_uring_disabled=" + sysctl + " (EPERM)"
                         : explain((int) -fd, "5.1");
                 put(results, Feature.IO_URING, false, cause);
                 put(results, Feature.IO_URING_WAITID, false, "needs io_uring, which is unavailable");
