@@ -7,15 +7,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -72,30 +69,31 @@ class SeccompFaultTest {
     private static final List<String> ERRNOS = List.of("EPERM", "ENOSYS");
     private static final Map<Profile, Map<String, ScenarioJvm.Result>> RESULTS = new EnumMap<>(Profile.class);
 
+    /** {@code SeccompScenario <errno> <rules...>} for each profile: its normal errno, or both with -Dfdkit.faults=full. */
+    static List<FaultJvms.Run> runs() {
+        List<FaultJvms.Run> runs = new ArrayList<>();
+        for (Profile profile : Profile.values()) {
+            for (String errno : errnos(profile)) runs.add(run(profile, errno));
+        }
+        return runs;
+    }
+
+    private static List<String> errnos(Profile profile) {
+        return "full".equals(System.getProperty("fdkit.faults")) ? ERRNOS : List.of(profile.normalErrno);
+    }
+
+    private static FaultJvms.Run run(Profile profile, String errno) {
+        List<String> args = new ArrayList<>(List.of(errno));
+        args.addAll(profile.rules);
+        return new FaultJvms.Run(SeccompScenario.class, List.copyOf(args));
+    }
+
     @BeforeAll
     static void runEveryProfileInAChildJvm() throws Exception {
-        boolean full = "full".equals(System.getProperty("fdkit.faults"));
-        ExecutorService launcher = Executors.newFixedThreadPool(6); // child JVMs mostly wait for their children
-        try {
-            Map<Profile, Map<String, Future<ScenarioJvm.Result>>> runs = new EnumMap<>(Profile.class);
-            for (Profile profile : Profile.values()) {
-                List<String> errnos = full ? ERRNOS : List.of(profile.normalErrno);
-                for (String errno : errnos) {
-                    List<String> args = new ArrayList<>(List.of(errno));
-                    args.addAll(profile.rules);
-                    runs.computeIfAbsent(profile, p -> new java.util.LinkedHashMap<>()).put(errno, launcher.submit(() ->
-                            ScenarioJvm.run(SeccompScenario.class, Duration.ofSeconds(90), List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1"),
-                                    args.toArray(String[]::new))));
-                }
-            }
-            for (var profile : runs.entrySet()) {
-                for (var run : profile.getValue().entrySet()) {
-                    RESULTS.computeIfAbsent(profile.getKey(), p -> new java.util.LinkedHashMap<>()).put(run.getKey(), run.getValue().get());
-                }
-            }
-        } finally {
-            launcher.shutdownNow();
-            assertThat(launcher.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+        for (Profile profile : Profile.values()) {
+            Map<String, ScenarioJvm.Result> byErrno = new LinkedHashMap<>();
+            for (String errno : errnos(profile)) byErrno.put(errno, FaultJvms.result(run(profile, errno)));
+            RESULTS.put(profile, byErrno);
         }
     }
 
