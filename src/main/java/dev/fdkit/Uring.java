@@ -182,7 +182,12 @@ public final class Uring implements Pollable, AutoCloseable {
         return new Uring(entries, completionEntries, Objects.requireNonNull(poller, "poller"), false);
     }
 
-    /** The process-wide ring used by fdkit's non-pinning waits. Throws UnsupportedOperationException without io_uring. */
+    /**
+     * The process-wide ring used by fdkit's non-pinning waits, opened on first use.
+     *
+     * @throws UnsupportedOperationException without io_uring
+     * @throws UncheckedIOException          if it cannot be opened now (EMFILE...); a later call tries again
+     */
     public static Uring shared() {
         requireAvailable();
         Uring u = sharedRing;
