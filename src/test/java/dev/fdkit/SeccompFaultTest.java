@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Fault injection with real seccomp filters: each profile runs {@link SeccompScenario} in a child JVM whose
@@ -52,10 +53,10 @@ class SeccompFaultTest {
         NO_CLONE3("EPERM", List.of("clone3"), Set.of()),
         /** No eventfd: no poller, so nothing asynchronous works; it must say why, every time. */
         NO_EVENTFD("EPERM", List.of("eventfd2"), Set.of()),
-        /** No epoll: likewise. */
-        NO_EPOLL("ENOSYS", List.of("epoll_create1"), Set.of());
+        /** No epoll: likewise, failing before any descriptor is made (only in the full run: NO_EVENTFD covers the behaviour). */
+        NO_EPOLL(null, List.of("epoll_create1"), Set.of());
 
-        final String normalErrno; // the errno of the normal (short) run
+        final String normalErrno; // the errno of the normal (short) run; null: only in the full run
         final List<String> rules;
         final Set<Feature> unavailable;
 
@@ -79,7 +80,8 @@ class SeccompFaultTest {
     }
 
     private static List<String> errnos(Profile profile) {
-        return "full".equals(System.getProperty("fdkit.faults")) ? ERRNOS : List.of(profile.normalErrno);
+        if ("full".equals(System.getProperty("fdkit.faults"))) return ERRNOS;
+        return profile.normalErrno == null ? List.of() : List.of(profile.normalErrno);
     }
 
     private static FaultJvms.Run run(Profile profile, String errno) {
@@ -105,9 +107,10 @@ class SeccompFaultTest {
     }
 
     /** Every run of {@code profile}: errno name to result. */
+    /** The runs of {@code profile}; a profile that only the full run injects skips its test in the normal run. */
     private static Map<String, ScenarioJvm.Result> runs(Profile profile) {
         Map<String, ScenarioJvm.Result> runs = RESULTS.get(profile);
-        assertThat(runs).isNotEmpty();
+        assumeTrue(!runs.isEmpty(), () -> profile + " runs only with -Dfdkit.faults=full");
         return runs;
     }
 
@@ -139,7 +142,7 @@ class SeccompFaultTest {
     @Test
     void eachRefusedFeatureIsReportedUnavailableWithTheErrnoAndSeccompAsCause() {
         for (Profile profile : Profile.values()) {
-            runs(profile).forEach((errno, r) -> {
+            RESULTS.get(profile).forEach((errno, r) -> {
                 assertCompleted(errno, r);
                 for (Feature f : profile.unavailable) {
                     assertThat(r.value("feature." + f.name())).as("%s %s: cause of %s", profile, errno, f).contains(errno).contains("seccomp");
