@@ -1,7 +1,5 @@
 package dev.fdkit;
 
-import java.io.FileInputStream;
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
@@ -12,17 +10,16 @@ import java.util.Deque;
 
 /**
  * Holds this process at its RLIMIT_NOFILE with an exact number of descriptors free: the soft limit is lowered
- * to just above the highest descriptor open, and every free number below it is taken by a /dev/null
- * "filler", so the next open gets EMFILE; {@link #free(int)} gives back exactly k. {@link #freeCount()}
- * counts what is free without /proc (listing it needs a descriptor too): a leak shows as one fewer.
- * {@link #close()} closes the fillers and restores the limit.
+ * to just above the highest descriptor open, and every free number below it is taken by a /dev/null "filler"
+ * (opened raw, close-on-exec), so the next open gets EMFILE; {@link #free(int)} gives back exactly k.
+ * {@link #freeCount()} counts what is free without /proc (listing it needs a descriptor too): a leak shows
+ * as one fewer. {@link #close()} closes the fillers and restores the limit.
  */
 final class DescriptorLimit implements AutoCloseable {
     private static final int SPARE = 16; // numbers above the highest open one, so every operation can be swept
-    private static final String EMFILE_TEXT = "Too many open files";
 
     private final long[] original;
-    private final Deque<FileInputStream> fillers = new ArrayDeque<>();
+    private final Deque<Integer> fillers = new ArrayDeque<>();
 
     private DescriptorLimit(long[] original) {
         this.original = original;
@@ -40,7 +37,7 @@ final class DescriptorLimit implements AutoCloseable {
     /** Exactly {@code k} descriptors free from now on (until someone opens one). */
     void free(int k) {
         fill();
-        for (int i = 0; i < k; i++) close(fillers.pop());
+        for (int i = 0; i < k; i++) RawLinux.close(fillers.pop());
     }
 
     /** How many descriptors can be opened now: all are opened, counted, and closed again. */
@@ -48,26 +45,16 @@ final class DescriptorLimit implements AutoCloseable {
         int before = fillers.size();
         fill();
         int free = fillers.size() - before;
-        for (int i = 0; i < free; i++) close(fillers.pop());
+        for (int i = 0; i < free; i++) RawLinux.close(fillers.pop());
         return free;
     }
 
     private void fill() {
         for (;;) {
-            try {
-                fillers.push(new FileInputStream("/dev/null"));
-            } catch (FileNotFoundException e) {
-                if (e.getMessage().contains(EMFILE_TEXT)) return;
-                throw new UncheckedIOException(e);
-            }
-        }
-    }
-
-    private static void close(FileInputStream filler) {
-        try {
-            filler.close();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            int fd = RawLinux.openDevNull();
+            if (fd == -RawLinux.EMFILE) return;
+            if (fd < 0) throw new IllegalStateException("open(/dev/null) failed: errno " + -fd);
+            fillers.push(fd);
         }
     }
 
@@ -83,7 +70,7 @@ final class DescriptorLimit implements AutoCloseable {
 
     @Override
     public void close() {
-        while (!fillers.isEmpty()) close(fillers.pop());
+        while (!fillers.isEmpty()) RawLinux.close(fillers.pop());
         RawLinux.setrlimit(RawLinux.RLIMIT_NOFILE, original[0], original[1]);
     }
 }

@@ -37,7 +37,7 @@ final class RawLinux {
     static final int SIGPIPE = fdkit_h.SIGPIPE();
     static final int SIGUSR1 = fdkit_h.SIGUSR1();
     static final int SIGTERM = fdkit_h.SIGTERM();
-    static final int EMFILE = 24;
+    static final int EMFILE = 24; // asm-generic/errno-base.h
     static final int NOBODY = 65534;
 
     /**
@@ -82,6 +82,9 @@ final class RawLinux {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), Linker.Option.captureCallState("errno"));
     private static final MethodHandle GETRLIMIT = LINKER.downcallHandle(symbol("getrlimit"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle OPEN = LINKER.downcallHandle(symbol("open"), FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
+    private static final MethodHandle CLOSE = LINKER.downcallHandle(symbol("close"), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SIGNAL = LINKER.downcallHandle(symbol("signal"), FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS));
     private static final MethodHandle PTHREAD_SIGMASK = LINKER.downcallHandle(symbol("pthread_sigmask"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
@@ -123,6 +126,26 @@ final class RawLinux {
             if ((int) SETRLIMIT.invokeExact(state, resource, limit) != 0) {
                 throw new IllegalStateException("setrlimit(" + resource + ", " + soft + ") failed: errno " + ERRNO.get(state, 0L));
             }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** open("/dev/null", O_RDONLY | O_CLOEXEC): the descriptor, or {@code -errno}. */
+    static int openDevNull() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom("/dev/null"), fdkit_h.O_RDONLY() | fdkit_h.O_CLOEXEC());
+            return fd >= 0 ? fd : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** close(2) of a descriptor this test opened. */
+    static void close(int fd) {
+        try {
+            if ((int) CLOSE.invokeExact(fd) != 0) throw new IllegalStateException("close(" + fd + ") failed");
         } catch (Throwable t) {
             throw rethrow(t);
         }

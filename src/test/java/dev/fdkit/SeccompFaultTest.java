@@ -46,7 +46,8 @@ class SeccompFaultTest {
         CONTAINER("EPERM", List.of("pidfd_open", "pidfd_send_signal", "pidfd_getfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
                 "futex_waitv", "close_range"), Set.of(Feature.PIDFD_OPEN, Feature.IO_URING, Feature.FUTEX_WAITV)),
         /** pidfd_open alone: waitid(P_PIDFD) as on Linux 5.3, and pidfd_send_signal refused. */
-        PIDFD_OPEN_ONLY("ENOSYS", List.of("waitid:" + fdkit_h.P_PIDFD(), "pidfd_send_signal"), Set.of(Feature.WAITID_P_PIDFD, Feature.PIDFD_SEND_SIGNAL)),
+        PIDFD_OPEN_ONLY("ENOSYS", List.of("waitid:" + fdkit_h.P_PIDFD(), "pidfd_send_signal"),
+                Set.of(Feature.WAITID_P_PIDFD, Feature.PIDFD_SEND_SIGNAL)),
         /** No waitid at all: nothing can be reaped, which must show as a status naming waitid, not a hang. */
         NO_WAITID("ENOSYS", List.of("waitid"), Set.of(Feature.WAITID_P_PIDFD)),
         /** clone3: glibc falls back to clone on ENOSYS only; EPERM breaks pthread_create and posix_spawn themselves. */
@@ -106,7 +107,6 @@ class SeccompFaultTest {
         System.out.println("SeccompFaultTest: " + runs + " child JVMs, " + faults + " refused syscalls injected, " + runs * CHECKS.size() + " checks");
     }
 
-    /** Every run of {@code profile}: errno name to result. */
     /** The runs of {@code profile}; a profile that only the full run injects skips its test in the normal run. */
     private static Map<String, ScenarioJvm.Result> runs(Profile profile) {
         Map<String, ScenarioJvm.Result> runs = RESULTS.get(profile);
