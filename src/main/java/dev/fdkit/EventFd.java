@@ -43,6 +43,7 @@ public final class EventFd implements Pollable, AutoCloseable {
 
     private EventFd(int initialValue, boolean semaphore) {
         int flags = Uapi.EFD_CLOEXEC | Uapi.EFD_NONBLOCK | (semaphore ? Uapi.EFD_SEMAPHORE : 0);
+        Cleaner cleaner = Fd.cleaner(); // before the descriptor: if its thread cannot start, nothing is left open
         try {
             this.fd = new Fd(Syscalls.eventfd(initialValue, flags), "EventFd");
         } catch (ErrnoException e) {
@@ -52,7 +53,7 @@ public final class EventFd implements Pollable, AutoCloseable {
         this.waits = new ReadinessWait(fd, "EventFd");
         Fd owned = this.fd;
         // Backstop for a leaked EventFd; close() is the path. Closing the Fd closes the waits' duplicate too.
-        this.cleanable = Fd.CLEANER.register(this, owned::close);
+        this.cleanable = cleaner.register(this, owned::close);
     }
 
     /** A counter-mode eventfd starting at 0. */

@@ -5,6 +5,7 @@ import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -136,7 +137,8 @@ public final class Futex {
     /** Waits while the word holds {@code expected}, with no timeout. */
     public WaitResult await(int expected) {
         Poller.beforeBlocking();
-        if (Thread.currentThread().isVirtual() && Linux.has(Feature.IO_URING_FUTEX)) return awaitThroughUring(expected, -1);
+        Uring uring = uringForThisThread();
+        if (uring != null) return awaitThroughUring(uring, expected, -1);
         return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
 
@@ -144,7 +146,8 @@ public final class Futex {
     public WaitResult await(int expected, Duration timeout) {
         long nanos = Durations.timeoutNanos(timeout, "timeout");
         Poller.beforeBlocking();
-        if (Thread.currentThread().isVirtual() && Linux.has(Feature.IO_URING_FUTEX)) return awaitThroughUring(expected, nanos);
+        Uring uring = uringForThisThread();
+        if (uring != null) return awaitThroughUring(uring, expected, nanos);
         return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
 
@@ -280,11 +283,24 @@ public final class Futex {
     }
 
     /**
+     * The shared Uring for a wait on a virtual thread, which then parks instead of pinning its carrier; null
+     * on a platform thread, without io_uring futex ops, or when the shared ring cannot be opened now (EMFILE,
+     * eventfd or epoll refused): futex(2), which needs no descriptor, waits instead.
+     */
+    private static Uring uringForThisThread() {
+        if (!Thread.currentThread().isVirtual() || !Linux.has(Feature.IO_URING_FUTEX)) return null;
+        try {
+            return Uring.shared();
+        } catch (UncheckedIOException e) {
+            return null;
+        }
+    }
+
+    /**
      * The kernel waits (IORING_OP_FUTEX_WAIT on the shared Uring) while this virtual thread parks. A timeout
      * or an interrupt cancels the operation; a wake that wins the race with the cancel still counts.
      */
-    private WaitResult awaitThroughUring(int expected, long timeoutNanos) {
-        Uring uring = Uring.shared();
+    private WaitResult awaitThroughUring(Uring uring, int expected, long timeoutNanos) {
         long cookie = uring.nextCookie();
         CompletableFuture<Completion> wait = uring.submit(new Uring.FutexWait(this, expected, cookie));
         try {

@@ -120,17 +120,35 @@ public final class Poller implements Pollable, AutoCloseable {
         return new Poller(false);
     }
 
-    /** The process-wide poller, started on first use, served by one daemon thread. It cannot be closed. */
+    /**
+     * The process-wide poller, started on first use, served by one daemon thread. It cannot be closed.
+     *
+     * @throws UncheckedIOException if it cannot be started (EMFILE, or eventfd or epoll refused by seccomp);
+     *                              a later call tries again
+     */
     public static Poller shared() {
-        return Shared.INSTANCE;
+        Poller p = sharedPoller;
+        return p != null ? p : startShared();
     }
 
-    private static final class Shared {
-        static final Poller INSTANCE = new Poller(true);
+    private static volatile Poller sharedPoller;
 
-        static {
-            INSTANCE.startLoop(INSTANCE.batch);
+    // Not a holder class: a failed class initialiser would answer NoClassDefFoundError to every later call,
+    // also once descriptors are available again, instead of the failure itself.
+    private static synchronized Poller startShared() {
+        if (sharedPoller == null) {
+            Poller p = new Poller(true);
+            try {
+                p.startLoop(p.batch);
+            } catch (Throwable t) { // OutOfMemoryError: no thread can be created (RLIMIT_NPROC, clone3 refused)
+                sharedLoop = null;
+                p.epoll.close();
+                p.wakeup.close();
+                throw t;
+            }
+            sharedPoller = p;
         }
+        return sharedPoller;
     }
 
     /** Registers a level-triggered interest. */
@@ -220,7 +238,7 @@ public final class Poller implements Pollable, AutoCloseable {
      */
     static void beforeBlocking() {
         Batch loop = sharedLoop;
-        if (loop != null && loop.thread == Thread.currentThread()) Shared.INSTANCE.handOff(loop);
+        if (loop != null && loop.thread == Thread.currentThread()) loop.handOff();
         else FallbackReaper.beforeBlocking(); // without pidfds, exit callbacks run on the reaper's thread
     }
 
@@ -335,6 +353,10 @@ public final class Poller implements Pollable, AutoCloseable {
 
         boolean isDone() {
             return next == count;
+        }
+
+        void handOff() {
+            Poller.this.handOff(this);
         }
 
         /** epoll_wait into this batch; false if the epoll descriptor is closed. */

@@ -49,7 +49,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * waitid(WNOHANG) every few milliseconds; signals to children are sent with kill(2) under the same lock
  * that reaps, so never to a recycled pid. Processes that are not our children can then be watched but not
  * signalled ({@link #signal} throws UnsupportedOperationException): without a pidfd that cannot be made
- * race-free.
+ * race-free. Where pidfd_open works but waitid(P_PIDFD) (Linux 5.3) or pidfd_send_signal does not, children
+ * are reaped by pid and signalled with kill(2) under that lock, and other processes are not signalled.
  */
 public final class ProcessDescriptor implements Pollable, AutoCloseable {
     private static final ExitStatus STILL_RUNNING = null;
@@ -59,7 +60,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     private ProcessDescriptor(Watch watch) {
         this.watch = watch;
-        this.cleanable = Fd.CLEANER.register(this, watch); // backstop: a dropped descriptor is closed like close()
+        this.cleanable = Fd.cleaner().register(this, watch); // backstop: a dropped descriptor is closed like close()
     }
 
     // ------------------------------------------------------------------ starting and opening
@@ -242,7 +243,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @return true if sent, false if the process had already exited
      * @throws IllegalArgumentException      for a signal outside 0..64
      * @throws IllegalStateException         after close()
-     * @throws UnsupportedOperationException without pidfds, for a process that is not our child
+     * @throws UnsupportedOperationException without pidfds or pidfd_send_signal, for a process that is not our child
      */
     public boolean signal(int signal) {
         checkSignal(signal);
@@ -580,8 +581,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
         private ExitStatus reapChild(int number) throws ErrnoException {
             Syscalls.WaitResult w;
-            synchronized (reapLock) { // uncontended but for signalGroup's kill(-pid) on kernels before 6.9
-                w = Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG, false);
+            synchronized (reapLock) { // uncontended but for kill(2) where pidfd_send_signal (or PIDFD_SIGNAL_PROCESS_GROUP) is missing
+                // Without waitid(P_PIDFD) (Linux 5.3, or seccomp) the pid is as exact: our child, unreaped until this call.
+                w = Linux.has(Feature.WAITID_P_PIDFD) ? Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG, false)
+                        : Syscalls.waitid(Uapi.P_PID, pid, Uapi.WEXITED | Uapi.WNOHANG, false);
                 if (w == null) return STILL_RUNNING;
                 reaped = true;
             }
@@ -601,7 +604,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
         private ExitStatus nonChildStatus(int number) throws ErrnoException {
             // Someone else's child, possibly the JDK's: look (WNOWAIT) but leave the reaping to its owner.
-            Syscalls.WaitResult w = Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true);
+            Syscalls.WaitResult w = Linux.has(Feature.WAITID_P_PIDFD)
+                    ? Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true) : null;
             if (w != null) return fromWait(w);
             return exitInfo(number);
         }
@@ -635,7 +639,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         private boolean sendSignal(int signal) {
             if (exit.isDone()) return false;
             try {
-                if (pidfd != null) {
+                if (pidfd != null && Linux.has(Feature.PIDFD_SEND_SIGNAL)) {
                     int number = pidfd.tryAcquire();
                     if (number < 0) return false; // closed, and the watch has let go: the process is gone
                     try {
@@ -650,13 +654,14 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
                     }
                 }
                 if (!child) {
-                    throw new UnsupportedOperationException("cannot signal pid " + pid + " race-free without pidfds ("
-                            + Linux.feature(Feature.PIDFD_OPEN).cause() + "): it is not our child, so its pid may be recycled");
+                    Capability missing = Linux.feature(pidfd == null ? Feature.PIDFD_OPEN : Feature.PIDFD_SEND_SIGNAL);
+                    throw new UnsupportedOperationException("cannot signal pid " + pid + " race-free without " + missing.feature().displayName()
+                            + " (" + missing.cause() + "): it is not our child, so its pid may be recycled");
                 }
                 synchronized (reapLock) {
-                    // kill(2) too succeeds on a zombie: an exited child the reaper has not reached yet counts as
-                    // exited (FallbackReaper.isAlive looks with waitid WNOWAIT, under this same lock).
-                    return !exit.isDone() && FallbackReaper.isAlive(this) && Syscalls.kill(pid, signal);
+                    // Not reaped: the pid is still ours. kill(2) too succeeds on a zombie: an exited child the reaper has
+                    // not reached yet counts as exited (FallbackReaper.isAlive looks with waitid WNOWAIT, under this lock).
+                    return !reaped && !exit.isDone() && FallbackReaper.isAlive(this) && Syscalls.kill(pid, signal);
                 }
             } catch (ErrnoException e) {
                 throw new UncheckedIOException(e);

@@ -183,16 +183,25 @@ public final class Uring implements Pollable, AutoCloseable {
         return new Uring(entries, completionEntries, Objects.requireNonNull(poller, "poller"), false);
     }
 
-    /** The process-wide ring used by fdkit's non-pinning waits. Throws UnsupportedOperationException without io_uring. */
+    /**
+     * The process-wide ring used by fdkit's non-pinning waits, opened on first use.
+     *
+     * @throws UnsupportedOperationException without io_uring
+     * @throws UncheckedIOException          if it cannot be opened now (EMFILE...); a later call tries again
+     */
     public static Uring shared() {
-        // Checked here, not only in the constructor: a failing holder initialiser would surface as
-        // ExceptionInInitializerError, then NoClassDefFoundError, instead of this exception.
         requireAvailable();
-        return Shared.INSTANCE;
+        Uring u = sharedRing;
+        return u != null ? u : openShared();
     }
 
-    private static final class Shared {
-        static final Uring INSTANCE = new Uring(256, 256 * 8, Poller.shared(), true);
+    private static volatile Uring sharedRing;
+
+    // Not a holder class: a failed class initialiser (EMFILE, no eventfd) would answer NoClassDefFoundError
+    // to every later call instead of the failure itself, and never open the ring once it could.
+    private static synchronized Uring openShared() {
+        if (sharedRing == null) sharedRing = new Uring(256, 256 * 8, Poller.shared(), true);
+        return sharedRing;
     }
 
     private static void requireAvailable() {
@@ -546,7 +555,6 @@ public final class Uring implements Pollable, AutoCloseable {
      */
     @Override
     public void close() {
-        // Not `this == Shared.INSTANCE`: that would initialise the holder, opening the shared ring.
         if (shared) throw new IllegalStateException("the shared Uring cannot be closed");
         submitLock.lock();
         try {

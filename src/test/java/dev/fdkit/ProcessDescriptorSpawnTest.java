@@ -415,6 +415,20 @@ class ProcessDescriptorSpawnTest {
     }
 
     @Test
+    void aNulInAnyRedirectFileIsRejectedAndThePipesAlreadyMadeAreClosed() throws Exception {
+        int fds = fdCount();
+        File bad = new File("/tmp/a\0b");
+        // stdin is a PIPE (made first) in the last three: the rejection must close it again.
+        for (ProcessBuilder pb : List.of(new ProcessBuilder("true").redirectInput(bad), new ProcessBuilder("true").redirectError(bad),
+                new ProcessBuilder("true").redirectOutput(Redirect.appendTo(bad)), new ProcessBuilder("true").redirectError(Redirect.appendTo(bad)))) {
+            assertThatThrownBy(() -> ProcessDescriptor.start(pb)).as("%s %s %s", pb.redirectInput(), pb.redirectOutput(), pb.redirectError())
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("redirect file").hasMessageContaining("a\\0b");
+        }
+        assertThat(fdCount()).isEqualTo(fds);
+        assertThat(zombieChildren()).isEmpty();
+    }
+
+    @Test
     void emptyCommandIsRejected() {
         assertThatThrownBy(() -> ProcessDescriptor.start(new ProcessBuilder()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty");

@@ -14,8 +14,24 @@ import java.lang.invoke.VarHandle;
  * State is one int: the sign bit says "closed", the rest counts uses in progress.
  */
 public final class Fd {
-    /** fdkit's one Cleaner: the backstop that closes what a leaked owner never closed (close() is the path). */
-    public static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
+    private static volatile java.lang.ref.Cleaner cleaner;
+
+    /**
+     * fdkit's one Cleaner: the backstop that closes what a leaked owner never closed (close() is the path).
+     * Created on first use, not in a static initialiser: its thread may not start (RLIMIT_NPROC reached,
+     * clone3 refused by seccomp), and a failed initialiser would make this class unusable for good.
+     *
+     * @throws OutOfMemoryError if no thread can be started for it now
+     */
+    public static java.lang.ref.Cleaner cleaner() {
+        java.lang.ref.Cleaner c = cleaner;
+        return c != null ? c : createCleaner();
+    }
+
+    private static synchronized java.lang.ref.Cleaner createCleaner() {
+        if (cleaner == null) cleaner = java.lang.ref.Cleaner.create();
+        return cleaner;
+    }
 
     private static final int CLOSED = Integer.MIN_VALUE;
     private static final VarHandle STATE;

@@ -37,8 +37,8 @@ public final class FeatureProbe {
             try {
                 selfPidfd = Syscalls.pidfdOpen(pid, 0);
                 put(results, Feature.PIDFD_OPEN, true, "pidfd_open(self) succeeded");
-            } catch (ErrnoException e) {
-                put(results, Feature.PIDFD_OPEN, false, explain(e.errno(), "5.3"));
+            } catch (ErrnoException e) { // EMFILE: no descriptor to spare, yet the call exists
+                putFailed(results, Feature.PIDFD_OPEN, "pidfd_open(self)", e.errno(), "5.3");
             }
             if (!results.get(Feature.PIDFD_OPEN).available()) { // also when -Dfdkit.disable turned it off
                 for (Feature f : List.of(Feature.PIDFD_NONBLOCK, Feature.WAITID_P_PIDFD, Feature.PIDFD_SEND_SIGNAL,
@@ -70,38 +70,56 @@ public final class FeatureProbe {
         return List.copyOf(all);
     }
 
+    /**
+     * @param selfPidfd a pidfd on this process, or -1 when none could be opened (EMFILE): the calls are then
+     *                  probed on {@link #NEVER_OPEN}, and PIDFD_GET_INFO, which needs a real one, by release
+     */
     private static void probePidfd(Map<Feature, Capability> results, int pid, int selfPidfd) {
+        int pidfd = selfPidfd >= 0 ? selfPidfd : NEVER_OPEN;
         try {
             closeQuietly(Syscalls.pidfdOpen(pid, fdkit_h.PIDFD_NONBLOCK()));
             put(results, Feature.PIDFD_NONBLOCK, true, "pidfd_open(self, PIDFD_NONBLOCK) succeeded");
-        } catch (ErrnoException e) {
-            put(results, Feature.PIDFD_NONBLOCK, false, explain(e.errno(), "5.10"));
+        } catch (ErrnoException e) { // the flags are checked before a descriptor is allocated
+            putFailed(results, Feature.PIDFD_NONBLOCK, "pidfd_open(self, PIDFD_NONBLOCK)", e.errno(), "5.10");
         }
         try {
-            // Our own process is not our child: a kernel that knows P_PIDFD answers ECHILD, an older one EINVAL.
-            Syscalls.waitid(fdkit_h.P_PIDFD(), selfPidfd, fdkit_h.WEXITED() | fdkit_h.WNOHANG(), true);
+            // Our own process is not our child: a kernel that knows P_PIDFD answers ECHILD (EBADF for NEVER_OPEN),
+            // an older one EINVAL.
+            Syscalls.waitid(fdkit_h.P_PIDFD(), pidfd, fdkit_h.WEXITED() | fdkit_h.WNOHANG(), true);
             put(results, Feature.WAITID_P_PIDFD, true, "waitid(P_PIDFD, self) answered ECHILD as expected");
         } catch (ErrnoException e) {
-            put(results, Feature.WAITID_P_PIDFD, false, explain(e.errno(), "5.4"));
+            putFailed(results, Feature.WAITID_P_PIDFD, "waitid(P_PIDFD)", e.errno(), "5.4");
         }
         try {
-            Syscalls.pidfdSendSignal(selfPidfd, 0, 0);
+            Syscalls.pidfdSendSignal(pidfd, 0, 0);
             put(results, Feature.PIDFD_SEND_SIGNAL, true, "pidfd_send_signal(self, 0) succeeded");
         } catch (ErrnoException e) {
-            put(results, Feature.PIDFD_SEND_SIGNAL, false, explain(e.errno(), "5.1"));
+            putFailed(results, Feature.PIDFD_SEND_SIGNAL, "pidfd_send_signal", e.errno(), "5.1");
         }
         if (!results.get(Feature.PIDFD_SEND_SIGNAL).available()) {
             put(results, Feature.PIDFD_SIGNAL_PROCESS_GROUP, false, "needs pidfd_send_signal, which is unavailable");
         } else {
             try {
-                // Signal 0 only checks. The kernel checks the flags before it looks for the group, so ESRCH (we
-                // need not lead a group) means the flag is known; an older kernel answers EINVAL.
-                Syscalls.pidfdSendSignal(selfPidfd, 0, Uapi.PIDFD_SIGNAL_PROCESS_GROUP);
+                // Signal 0 only checks. The kernel checks the flags before it looks for the group (or the
+                // descriptor), so ESRCH (we need not lead a group) means the flag is known; an older kernel answers EINVAL.
+                Syscalls.pidfdSendSignal(pidfd, 0, Uapi.PIDFD_SIGNAL_PROCESS_GROUP);
                 put(results, Feature.PIDFD_SIGNAL_PROCESS_GROUP, true, "pidfd_send_signal(self, 0, PIDFD_SIGNAL_PROCESS_GROUP) accepted the flag");
             } catch (ErrnoException e) {
-                put(results, Feature.PIDFD_SIGNAL_PROCESS_GROUP, false, explain(e.errno(), "6.9"));
+                putFailed(results, Feature.PIDFD_SIGNAL_PROCESS_GROUP, "pidfd_send_signal(PIDFD_SIGNAL_PROCESS_GROUP)", e.errno(), "6.9");
             }
         }
+        if (selfPidfd < 0) {
+            putByRelease(results, Feature.PIDFD_GET_INFO, 6, 13, "no descriptor free for a pidfd to ask");
+        } else {
+            probeGetInfo(results, selfPidfd);
+        }
+        // A live process never reports PIDFD_INFO_EXIT, so the answer comes from the release that added it.
+        if (!results.get(Feature.PIDFD_GET_INFO).available()) put(results, Feature.PIDFD_INFO_EXIT, false, "needs PIDFD_GET_INFO, which is unavailable");
+        else if (kernelAtLeast(6, 15)) put(results, Feature.PIDFD_INFO_EXIT, true, "kernel " + kernelRelease() + " >= 6.15");
+        else put(results, Feature.PIDFD_INFO_EXIT, false, "kernel " + kernelRelease() + " is older than 6.15");
+    }
+
+    private static void probeGetInfo(Map<Feature, Capability> results, int selfPidfd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment info = arena.allocate(pidfd_info.layout());
             pidfd_info.mask(info, fdkit_h.PIDFD_INFO_PID() | fdkit_h.PIDFD_INFO_EXIT());
@@ -109,13 +127,8 @@ public final class FeatureProbe {
             if (r < 0) {
                 String cause = -r == Errno.ENOTTY || -r == Errno.EINVAL ? "kernel " + kernelRelease() + " has no PIDFD_GET_INFO (Linux 6.13+)" : explain(-r, "6.13");
                 put(results, Feature.PIDFD_GET_INFO, false, cause);
-                put(results, Feature.PIDFD_INFO_EXIT, false, "needs PIDFD_GET_INFO, which is unavailable");
             } else {
                 put(results, Feature.PIDFD_GET_INFO, true, "ioctl(PIDFD_GET_INFO) on self succeeded");
-                // A live process never reports PIDFD_INFO_EXIT, so the answer comes from the release that added it.
-                if (!results.get(Feature.PIDFD_GET_INFO).available()) put(results, Feature.PIDFD_INFO_EXIT, false, "needs PIDFD_GET_INFO, which is unavailable");
-                else if (kernelAtLeast(6, 15)) put(results, Feature.PIDFD_INFO_EXIT, true, "kernel " + kernelRelease() + " >= 6.15");
-                else put(results, Feature.PIDFD_INFO_EXIT, false, "kernel " + kernelRelease() + " is older than 6.15");
             }
         }
     }
@@ -124,9 +137,19 @@ public final class FeatureProbe {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = arena.allocate(io_uring_params.layout());
             long fd = Syscalls.rawSyscall(fdkit_h.SYS_io_uring_setup(), 1, params.address(), 0, 0, 0);
+            if (fd < 0 && callExists((int) -fd)) { // EMFILE: no ring to ask which operations it has
+                putFailed(results, Feature.IO_URING, "io_uring_setup", (int) -fd, "5.1");
+                for (Feature op : List.of(Feature.IO_URING_WAITID, Feature.IO_URING_FUTEX)) {
+                    if (results.get(Feature.IO_URING).available()) putByRelease(results, op, 6, 7, "no descriptor free for a ring to ask");
+                    else put(results, op, false, "needs io_uring, which is unavailable"); // -Dfdkit.disable
+                }
+                return;
+            }
             if (fd < 0) {
-                String cause = fd == -Errno.EPERM && ioUringSysctl() != null
-                        ? "disabled: sysctl kernel.io_uring_disabled=" + ioUringSysctl() + " (EPERM)"
+                String sysctl = ioUringSysctl();
+                // 0 enables io_uring for everyone: an EPERM then comes from elsewhere (seccomp), not the sysctl.
+                String cause = fd == -Errno.EPERM && sysctl != null && !sysctl.equals("0")
+                        ? "disabled: sysctl kernel.io_uring_disabled=" + sysctl + " (EPERM)"
                         : explain((int) -fd, "5.1");
                 put(results, Feature.IO_URING, false, cause);
                 put(results, Feature.IO_URING_WAITID, false, "needs io_uring, which is unavailable");
@@ -166,6 +189,31 @@ public final class FeatureProbe {
         MemorySegment entry = probe.asSlice(io_uring_probe.layout().byteSize() + op * io_uring_probe_op.layout().byteSize(),
                 io_uring_probe_op.layout().byteSize());
         return (io_uring_probe_op.flags(entry) & fdkit_h.IO_URING_OP_SUPPORTED()) != 0;
+    }
+
+    /** A descriptor number that is never open (above the ceiling of fs.nr_open): a call that knows it answers EBADF. */
+    private static final int NEVER_OPEN = Integer.MAX_VALUE;
+
+    /**
+     * Whether a probe that failed with {@code errno} still shows the call exists. ENOSYS (kernel too old, or
+     * seccomp), EPERM (seccomp, sysctl) and EINVAL (unknown flag or id type) say it cannot be used. Any other
+     * errno (EMFILE, ENFILE or ENOMEM at the descriptor limit, EBADF for NEVER_OPEN) comes from a kernel that
+     * accepted the call and went on to do it; fdkit's own calls then report that errno when they meet it. A
+     * transient shortage must not be cached as "unsupported" for the life of the JVM.
+     */
+    private static boolean callExists(int errno) {
+        return errno != Errno.ENOSYS && errno != Errno.EPERM && errno != Errno.EINVAL;
+    }
+
+    private static void putFailed(Map<Feature, Capability> results, Feature feature, String call, int errno, String sinceLinux) {
+        if (callExists(errno)) put(results, feature, true, call + " answered " + Errno.name(errno) + ": the kernel has the call");
+        else put(results, feature, false, explain(errno, sinceLinux));
+    }
+
+    /** For what could not be asked directly: the release that added it answers. */
+    private static void putByRelease(Map<Feature, Capability> results, Feature feature, int major, int minor, String why) {
+        boolean has = kernelAtLeast(major, minor);
+        put(results, feature, has, "kernel " + kernelRelease() + (has ? " >= " : " is older than ") + major + "." + minor + " (" + why + ")");
     }
 
     private static void put(Map<Feature, Capability> results, Feature feature, boolean available, String cause) {
