@@ -29,6 +29,9 @@ import java.util.function.Predicate;
  * signal of the same kind sends SIGKILL at once; other kinds are ignored. Processes a command leaves in its
  * group when it exits (a shell's background job ignoring SIGINT) also get the rest of the grace period, then
  * SIGKILL: on Linux 6.9+, where a pidfd reaches the group of a reaped leader ({@link GroupRemnants}).
+ * <p>
+ * Each line is formatted first and printed whole: stdout and stderr often share a terminal or a file, and
+ * printf writes a line piece by piece, so lines printed by two threads to the two streams got mixed.
  */
 final class Batch {
     /** After SIGKILL: how long to wait for the kernel to end and the poller to reap (a process in D state may take long). */
@@ -36,7 +39,7 @@ final class Batch {
 
     /** What the run did, for the totals line; {@code stoppedBy} is null unless a stop signal ended it. */
     record Totals(int processes, int started, int failed, Duration cpu, Duration wall,
-                  String stoppedBy, int stopSignal, int killed, int unreaped) {}
+                  String stoppedBy, int stopSignal, int killed, boolean escalated, int unreaped) {}
 
     private final List<List<String>> commands;
     private final int jobs;
@@ -93,10 +96,10 @@ final class Batch {
             signalled.addAll(running); // empty unless stopping
             targets = List.copyOf(signalled);
         }
-        int killed = signal == 0 ? 0 : stopAll(targets, signal);
+        int killed = signal == 0 ? 0 : stopAll(targets, signal, name);
         synchronized (lock) {
             return new Totals(commands.size(), started, failed, Duration.ofNanos(cpuNanos), Duration.ofNanos(System.nanoTime() - start),
-                    name, signal, killed, running.size());
+                    name, signal, killed, escalated, running.size());
         }
     }
 
@@ -114,7 +117,7 @@ final class Batch {
             process = ProcessDescriptor.start(new ProcessBuilder(command).inheritIO(), SpawnOption.NEW_PROCESS_GROUP);
         } catch (IOException | RuntimeException e) {
             synchronized (out) {
-                out.printf("#%d failed to start: %s: %s%n", index, e.getMessage(), String.join(" ", command));
+                out.print(String.format("#%d failed to start: %s: %s%n", index, e.getMessage(), String.join(" ", command)));
             }
             synchronized (lock) {
                 started++;
@@ -148,22 +151,24 @@ final class Batch {
         if (!quiet || status == null) {
             synchronized (out) {
                 if (status != null) {
-                    out.printf("#%d pid %d %s%s: %s%n", index, process.pid(), status, cpu(status), String.join(" ", command));
+                    out.print(String.format("#%d pid %d %s%s: %s%n", index, process.pid(), status, cpu(status), String.join(" ", command)));
                 } else {
-                    out.printf("#%d pid %d: exit status unknown (%s): %s%n", index, process.pid(), Main.describe(error), String.join(" ", command));
+                    out.print(String.format("#%d pid %d: exit status unknown (%s): %s%n", index, process.pid(), Main.describe(error), String.join(" ", command)));
                 }
             }
         }
-        if (!quiet) err.printf("[%d/%d done, %d running]%n", completed, commands.size(), stillRunning);
+        if (!quiet) err.print(String.format("[%d/%d done, %d running]%n", completed, commands.size(), stillRunning));
     }
 
     private static String cpu(ExitStatus status) {
         return status.resourceUsage().map(ResourceUsage::cpuTime).map(d -> String.format(" (cpu %.3f s)", d.toNanos() / 1e9)).orElse("");
     }
 
-    /** The stop: signal, grace period, SIGKILL. Returns how many groups SIGKILL reached. */
-    private int stopAll(List<ProcessDescriptor> targets, int signal) throws InterruptedException {
+    /** The stop: signal, grace period, SIGKILL. Returns how many commands' groups SIGKILL reached. */
+    private int stopAll(List<ProcessDescriptor> targets, int signal, String name) throws InterruptedException {
         signalGroups(targets, p -> p.signalProcessGroup(signal));
+        err.print(String.format("fdkit run: %s: sent it to the process groups of the %d running commands, starting no more; "
+                + "SIGKILL for what is left after %.3f s, or at once on a second %s%n", name, targets.size(), grace.toNanos() / 1e9, name));
         long graceEnd = System.nanoTime() + grace.toNanos();
         int killed = 0;
         if (!(await(running::isEmpty, graceEnd, true) && awaitGroupsEmpty(targets, graceEnd))) {
@@ -188,7 +193,7 @@ final class Batch {
                 if (remnants.isEmpty()) return true;
                 if (!await(remnants::allExited, graceEnd, true)) return false;
             } catch (IOException | RuntimeException e) { // cannot look (/proc): SIGKILL the groups rather than leave them
-                err.printf("fdkit run: cannot look for processes left in the commands' groups: %s%n", Main.describe(e));
+                err.print(String.format("fdkit run: cannot look for processes left in the commands' groups: %s%n", Main.describe(e)));
                 return false;
             }
         }
@@ -207,22 +212,10 @@ final class Batch {
             try {
                 if (send.test(p)) reached++;
             } catch (RuntimeException e) { // one failure must not keep the others from being stopped
-                err.printf("fdkit run: cannot signal the process group of pid %d: %s%n", p.pid(), Main.describe(e));
+                err.print(String.format("fdkit run: cannot signal the process group of pid %d: %s%n", p.pid(), Main.describe(e)));
             }
         }
         return reached;
-    }
-
-    /** Whether any target's group still has a process (signal 0 only looks). */
-    private static boolean anyGroupLeft(List<ProcessDescriptor> targets) {
-        for (ProcessDescriptor p : targets) {
-            try {
-                if (p.signalProcessGroup(0)) return true;
-            } catch (RuntimeException e) {
-                // cannot look (kernel before 6.9 and the leader reaped): nothing we could signal either
-            }
-        }
-        return false;
     }
 
     /**

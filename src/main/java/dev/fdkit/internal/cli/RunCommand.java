@@ -127,17 +127,20 @@ final class RunCommand {
                               PrintStream out, PrintStream err) throws InterruptedException {
         JvmThreads jvmThreads = JvmThreads.start();
         Batch batch = new Batch(commands, jobs, quiet, grace, out, err);
+        StopSignals signals = catchSignals ? StopSignals.install(batch::stop, err) : null; // from the first command on
         Batch.Totals t;
-        try (StopSignals ignored = catchSignals ? StopSignals.install(batch::stop, err) : null) {
+        try {
             t = batch.run();
+        } finally {
+            if (signals != null) signals.close();
         }
         List<String> fdkitThreads = Thread.getAllStackTraces().keySet().stream()
                 .map(Thread::getName).filter(name -> name.startsWith("fdkit-")).sorted().toList();
-        out.printf("%d processes, %d failed, wall %.3f s, CPU %.3f s (children's user+system from rusage), "
+        out.print(String.format("%d processes, %d failed, wall %.3f s, CPU %.3f s (children's user+system from rusage), "
                         + "threads: %d fdkit%s; %s%s%s%n",
                 t.processes(), t.failed(), t.wall().toNanos() / 1e9, t.cpu().toNanos() / 1e9,
                 fdkitThreads.size(), fdkitThreads.isEmpty() ? "" : " (" + String.join(", ", fdkitThreads) + ")", jvmThreads.report(), osThreads(),
-                interruption(t, grace));
+                interruption(t, grace)));
         out.flush();
         if (t.stoppedBy() != null) return 128 + t.stopSignal();
         return t.failed() == 0 ? Main.OK : Main.FAILED;
@@ -147,7 +150,8 @@ final class RunCommand {
     private static String interruption(Batch.Totals t, Duration grace) {
         if (t.stoppedBy() == null) return "";
         return String.format("; interrupted by %s: %d started, %d not started%s%s", t.stoppedBy(), t.started(), t.processes() - t.started(),
-                t.killed() == 0 ? "" : String.format(", SIGKILL sent to %d after %.3f s (or a second %s)", t.killed(), grace.toNanos() / 1e9, t.stoppedBy()),
+                t.killed() == 0 ? "" : String.format(", SIGKILL sent to the groups of %d %s", t.killed(),
+                        t.escalated() ? "at a second " + t.stoppedBy() : String.format("after %.3f s", grace.toNanos() / 1e9)),
                 t.unreaped() == 0 ? "" : ", " + t.unreaped() + " still running after SIGKILL");
     }
 
