@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
  * <p>
  * Conventions for every command: {@code -h} / {@code --help} prints its usage to stdout and exits 0; bad
  * arguments print a message naming the argument and the rule, then the command's synopsis, to stderr and
- * exit 2; failures at run time exit 1.
+ * exit 2; failures at run time exit 1; {@code run} stopped by signal N exits 128+N.
  */
 public final class Main {
     private Main() {}

@@ -127,13 +127,17 @@ final class RunCommand {
                               PrintStream out, PrintStream err) throws InterruptedException {
         JvmThreads jvmThreads = JvmThreads.start();
         Batch batch = new Batch(commands, jobs, quiet, grace, out, err);
-        StopSignals signals = catchSignals ? StopSignals.install(batch::stop, err) : null; // from the first command on
-        Batch.Totals t;
+        // From the first command until the totals are out: the JVM's own handling would exit before printing them.
+        StopSignals signals = catchSignals ? StopSignals.install(batch::stop, err) : null;
         try {
-            t = batch.run();
+            return report(batch.run(), grace, jvmThreads, out);
         } finally {
             if (signals != null) signals.close();
         }
+    }
+
+    /** Prints the totals line; returns the exit status. */
+    private static int report(Batch.Totals t, Duration grace, JvmThreads jvmThreads, PrintStream out) {
         List<String> fdkitThreads = Thread.getAllStackTraces().keySet().stream()
                 .map(Thread::getName).filter(name -> name.startsWith("fdkit-")).sorted().toList();
         out.print(String.format("%d processes, %d failed, wall %.3f s, CPU %.3f s (children's user+system from rusage), "

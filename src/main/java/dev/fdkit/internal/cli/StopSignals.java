@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * {@code fdkit run}'s handlers for SIGTERM, SIGINT and SIGHUP, installed only in the tool's own JVM and only
- * while it runs commands: the library never handles signals. They replace the JVM's own handling (exit at once
+ * from its first command until its totals are printed: the library never handles signals. They replace the JVM's own handling (exit at once
  * through the shutdown hooks, which would leave the children running) and tell a {@link Listener} instead.
  * <p>
  * Through sun.misc.Signal, in module jdk.unsupported, an optional dependency of the module: on the class path
