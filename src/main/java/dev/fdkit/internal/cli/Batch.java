@@ -133,31 +133,36 @@ final class Batch {
         process.onExit().whenComplete((status, error) -> exited(index, command, process, status, error));
     }
 
-    /** On the poller thread: count, free the slot, report. */
+    /** On the poller thread: count, report, then free the slot (so the totals come after every status line). */
     private void exited(int index, List<String> command, ProcessDescriptor process, ExitStatus status, Throwable error) {
         int completed;
         int stillRunning;
-        boolean keepOpen;
         synchronized (lock) {
-            running.remove(process);
-            keepOpen = signalled.contains(process);
             if (status == null || !status.success()) failed++;
             if (status != null) cpuNanos += status.resourceUsage().map(u -> u.cpuTime().toNanos()).orElse(0L);
             completed = ++done;
-            stillRunning = running.size();
-            lock.notifyAll();
+            stillRunning = running.size() - 1;
         }
-        if (!keepOpen) process.close();
-        if (!quiet || status == null) {
-            synchronized (out) {
-                if (status != null) {
-                    out.print(String.format("#%d pid %d %s%s: %s%n", index, process.pid(), status, cpu(status), String.join(" ", command)));
-                } else {
-                    out.print(String.format("#%d pid %d: exit status unknown (%s): %s%n", index, process.pid(), Main.describe(error), String.join(" ", command)));
+        try {
+            if (!quiet || status == null) {
+                synchronized (out) {
+                    if (status != null) {
+                        out.print(String.format("#%d pid %d %s%s: %s%n", index, process.pid(), status, cpu(status), String.join(" ", command)));
+                    } else {
+                        out.print(String.format("#%d pid %d: exit status unknown (%s): %s%n", index, process.pid(), Main.describe(error), String.join(" ", command)));
+                    }
                 }
             }
+            if (!quiet) err.print(String.format("[%d/%d done, %d running]%n", completed, commands.size(), stillRunning));
+        } finally {
+            boolean keepOpen;
+            synchronized (lock) {
+                running.remove(process);
+                keepOpen = signalled.contains(process); // only running ones join it: now decided for good
+                lock.notifyAll();
+            }
+            if (!keepOpen) process.close();
         }
-        if (!quiet) err.print(String.format("[%d/%d done, %d running]%n", completed, commands.size(), stillRunning));
     }
 
     private static String cpu(ExitStatus status) {
