@@ -3,4 +3,6 @@ module dev.fdkit {
     exports dev.fdkit;
     // Only the fdkit tool's thread report uses it, and does without it when it is not in the boot layer.
     requires static java.management;
+    // Only fdkit run's signal handlers use it (sun.misc.Signal), and warn without it when it is not in the boot layer.
+    requires static jdk.unsupported;
 }

@@ -20,6 +20,8 @@ import java.util.concurrent.ExecutionException;
 final class Processes {
     private Processes() {}
 
+    static final int SIGHUP = 1;
+    static final int SIGINT = 2;
     static final int SIGKILL = 9;
     static final int SIGTERM = 15;
     static final int SIGCONT = 18;

@@ -7,6 +7,8 @@ import dev.fdkit.internal.FeatureProbe;
 
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -17,7 +19,7 @@ import java.util.stream.Collectors;
  * <p>
  * Conventions for every command: {@code -h} / {@code --help} prints its usage to stdout and exits 0; bad
  * arguments print a message naming the argument and the rule, then the command's synopsis, to stderr and
- * exit 2; failures at run time exit 1.
+ * exit 2; failures at run time exit 1; {@code run} stopped by signal N exits 128+N.
  */
 public final class Main {
     private Main() {}
@@ -39,7 +41,8 @@ public final class Main {
               wait      wait until processes exit (they need not be fdkit's children), like pidwait
               features  what this kernel, glibc and JDK offer fdkit (the probe table)
 
-            exit status: 0 success, 1 failure at run time, 2 bad arguments (see each command's --help)
+            exit status: 0 success, 1 failure at run time, 2 bad arguments, 128+N fdkit run stopped by
+            signal N (see each command's --help)
             """;
 
     static final String FEATURES_USAGE = """
@@ -59,10 +62,19 @@ public final class Main {
             """;
 
     public static void main(String[] args) {
-        System.exit(run(args, System.in, System.out, System.err));
+        System.exit(run(args, System.in, System.out, System.err, true));
     }
 
+    /** Runs a command in-process, as the tests do: without signal handlers (only {@link #main} installs them). */
     static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
+        return run(args, in, out, err, false);
+    }
+
+    /**
+     * @param catchSignals whether {@code run} may replace the JVM's SIGTERM, SIGINT and SIGHUP handling while its
+     *                     commands run: true only in the tool's own JVM (see {@link StopSignals})
+     */
+    private static int run(String[] args, InputStream in, PrintStream out, PrintStream err, boolean catchSignals) {
         if (args.length == 0) {
             err.print(USAGE_TEXT);
             return USAGE;
@@ -96,7 +108,7 @@ public final class Main {
             warnAboutUnknownFeatureNames(System.getProperty(FeatureProbe.DISABLE_PROPERTY), err);
             return switch (command) {
                 case "features" -> features(rest, out);
-                case "run" -> RunCommand.run(rest, in, out, err);
+                case "run" -> RunCommand.run(rest, in, out, err, catchSignals);
                 case "wait" -> WaitCommand.run(rest, out, err);
                 default -> throw new AssertionError(command);
             };
@@ -214,5 +226,14 @@ public final class Main {
         long n = value.length() > 18 ? Long.MAX_VALUE : Long.parseLong(value);
         if (n < 1 || n > max) throw new UsageException(rule + ", was " + value);
         return n;
+    }
+
+    /** Parses seconds in [0, max], decimals allowed (0.2), or throws a UsageException naming the argument and the rule. */
+    static Duration seconds(String what, String value, long max) {
+        String rule = what + " must be a number of seconds from 0 to " + max + " (decimals allowed: 0.5)";
+        if (!value.matches("[0-9]+(\\.[0-9]+)?")) throw new UsageException(rule + ", was '" + value + "'");
+        BigDecimal seconds = new BigDecimal(value);
+        if (seconds.compareTo(BigDecimal.valueOf(max)) > 0) throw new UsageException(rule + ", was " + value);
+        return Duration.ofNanos(seconds.movePointRight(9).longValue()); // digits beyond nanoseconds dropped
     }
 }

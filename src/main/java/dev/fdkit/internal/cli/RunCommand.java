@@ -1,9 +1,5 @@
 package dev.fdkit.internal.cli;
 
-import dev.fdkit.ExitStatus;
-import dev.fdkit.ProcessDescriptor;
-import dev.fdkit.ResourceUsage;
-
 import java.io.BufferedReader;
 import java.io.Console;
 import java.io.IOException;
@@ -20,10 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code fdkit run}: many processes, at most N at once, every exit noticed by the one poller thread.
@@ -32,9 +24,13 @@ import java.util.concurrent.atomic.AtomicLong;
 final class RunCommand {
     private RunCommand() {}
 
+    /** From a stop signal to SIGKILL, unless -k says otherwise. */
+    private static final Duration DEFAULT_GRACE = Duration.ofSeconds(5);
+    private static final long MAX_GRACE_SECONDS = 3600;
+
     static final String USAGE = """
-            usage: fdkit run [-j N] [-n COUNT] [-q] -- CMD [ARGS...]
-                   fdkit run [-j N] [-q] < FILE
+            usage: fdkit run [-j N] [-n COUNT] [-k SECONDS] [-q] -- CMD [ARGS...]
+                   fdkit run [-j N] [-k SECONDS] [-q] < FILE
 
             Runs processes at most N at once; one poller thread notices every exit. With -- it runs CMD
             COUNT times. Without --, each non-blank line of stdin is a /bin/sh -c command, run once.
@@ -44,21 +40,35 @@ final class RunCommand {
             platform threads at the end and at their peak during the run, and the OS threads of the JVM
             process (GC and JIT compiler threads included).
 
+            Each process runs in a process group of its own, so that a signal reaches every process it
+            starts (a shell command's pipeline and background jobs). Like a background job, a process that
+            reads from the terminal is stopped there (SIGTTIN): give it its input another way.
+
+            Stopping: on SIGTERM, SIGINT (Ctrl-C) or SIGHUP, fdkit starts no more commands and sends that
+            signal to the process group of each running one. Groups with a process left after the grace
+            period (-k) get SIGKILL, at once on a second signal of the same kind (other kinds are then
+            ignored). Once its children are reaped fdkit prints the totals, ending "interrupted by SIGTERM:
+            S started, N not started", and exits with status 128 + the signal's number.
+
             options:
               -j N        run at most N processes at once (default: the number of CPUs)
               -n COUNT    run CMD COUNT times (default 1). Only with --: commands read from stdin run
                           once each (repeat a line to run it more often)
+              -k SECONDS  grace period from a stop signal to SIGKILL (default 5; decimals allowed, 0: at once)
               -q          quiet: print only the totals
               -h, --help  print this help
 
             exit status:
-              0  every process exited with status 0
-              1  some process failed: exited nonzero, was killed by a signal, or could not be started
-              2  bad arguments
+              0      every process exited with status 0
+              1      some process failed: exited nonzero, was killed by a signal, or could not be started
+              2      bad arguments
+              128+N  stopped by signal N: 129 SIGHUP, 130 SIGINT, 143 SIGTERM
             """;
 
-    static int run(String[] args, InputStream in, PrintStream out, PrintStream err) throws IOException, InterruptedException {
+    static int run(String[] args, InputStream in, PrintStream out, PrintStream err, boolean catchSignals)
+            throws IOException, InterruptedException {
         int jobs = Runtime.getRuntime().availableProcessors();
+        Duration grace = DEFAULT_GRACE;
         int count = 1;
         boolean countGiven = false;
         boolean quiet = false;
@@ -71,12 +81,13 @@ final class RunCommand {
                     countGiven = true;
                 }
                 case "-q" -> quiet = true;
+                case "-k" -> grace = Main.seconds("-k (grace period before SIGKILL)", value(args, ++i, "-k", "SECONDS"), MAX_GRACE_SECONDS);
                 case "--" -> {
                     command = List.of(Arrays.copyOfRange(args, i + 1, args.length));
                     if (command.isEmpty()) throw new Main.UsageException("missing command after --");
                 }
                 default -> throw new Main.UsageException(args[i].startsWith("-")
-                        ? "unknown option '" + args[i] + "' (options: -j N, -n COUNT, -q, -h)"
+                        ? "unknown option '" + args[i] + "' (options: -j N, -n COUNT, -k SECONDS, -q, -h)"
                         : "unexpected argument '" + args[i] + "': the command to run goes after -- (fdkit run -- " + args[i] + " ...)");
             }
         }
@@ -90,7 +101,7 @@ final class RunCommand {
             }
             commands = readCommands(in, err);
         }
-        return runAll(commands, jobs, quiet, out, err);
+        return runAll(commands, jobs, quiet, grace, catchSignals, out, err);
     }
 
     private static String value(String[] args, int i, String option, String name) {
@@ -112,70 +123,40 @@ final class RunCommand {
         return commands;
     }
 
-    private static int runAll(List<List<String>> commands, int jobs, boolean quiet, PrintStream out, PrintStream err)
-            throws InterruptedException {
-        long start = System.nanoTime();
+    private static int runAll(List<List<String>> commands, int jobs, boolean quiet, Duration grace, boolean catchSignals,
+                              PrintStream out, PrintStream err) throws InterruptedException {
         JvmThreads jvmThreads = JvmThreads.start();
-        Semaphore slots = new Semaphore(jobs);
-        CountDownLatch finished = new CountDownLatch(commands.size());
-        AtomicInteger done = new AtomicInteger();
-        AtomicInteger running = new AtomicInteger();
-        AtomicInteger failed = new AtomicInteger();
-        AtomicLong cpuNanos = new AtomicLong();
-        for (int n = 0; n < commands.size(); n++) {
-            List<String> command = commands.get(n);
-            int index = n + 1;
-            slots.acquire();
-            ProcessDescriptor process;
-            try {
-                process = ProcessDescriptor.start(new ProcessBuilder(command).inheritIO());
-                running.incrementAndGet();
-            } catch (IOException | RuntimeException e) {
-                synchronized (out) {
-                    out.printf("#%d failed to start: %s: %s%n", index, e.getMessage(), String.join(" ", command));
-                }
-                failed.incrementAndGet();
-                done.incrementAndGet();
-                finished.countDown();
-                slots.release();
-                continue;
-            }
-            process.onExit().whenComplete((status, error) -> {
-                try {
-                    process.close();
-                    if (status == null || !status.success()) failed.incrementAndGet();
-                    if (status != null) status.resourceUsage().ifPresent(u -> cpuNanos.addAndGet(u.cpuTime().toNanos()));
-                    int completed = done.incrementAndGet();
-                    int stillRunning = running.decrementAndGet();
-                    if (!quiet || status == null) {
-                        synchronized (out) {
-                            if (status != null) {
-                                out.printf("#%d pid %d %s%s: %s%n", index, process.pid(), status, cpu(status), String.join(" ", command));
-                            } else {
-                                out.printf("#%d pid %d: exit status unknown (%s): %s%n", index, process.pid(), Main.describe(error), String.join(" ", command));
-                            }
-                        }
-                    }
-                    if (!quiet) err.printf("[%d/%d done, %d running]%n", completed, commands.size(), stillRunning);
-                } finally {
-                    slots.release();
-                    finished.countDown();
-                }
-            });
+        Batch batch = new Batch(commands, jobs, quiet, grace, out, err);
+        // From the first command until the totals are out: the JVM's own handling would exit before printing them.
+        StopSignals signals = catchSignals ? StopSignals.install(batch::stop, err) : null;
+        try {
+            return report(batch.run(), grace, jvmThreads, out);
+        } finally {
+            if (signals != null) signals.close();
         }
-        finished.await();
-        Duration wall = Duration.ofNanos(System.nanoTime() - start);
-        List<String> fdkitThreads = Thread.getAllStackTraces().keySet().stream()
-                .map(Thread::getName).filter(name -> name.startsWith("fdkit-")).sorted().toList();
-        out.printf("%d processes, %d failed, wall %.3f s, CPU %.3f s (children's user+system from rusage), "
-                        + "threads: %d fdkit%s; %s%s%n",
-                commands.size(), failed.get(), wall.toNanos() / 1e9, cpuNanos.get() / 1e9,
-                fdkitThreads.size(), fdkitThreads.isEmpty() ? "" : " (" + String.join(", ", fdkitThreads) + ")", jvmThreads.report(), osThreads());
-        return failed.get() == 0 ? Main.OK : Main.FAILED;
     }
 
-    private static String cpu(ExitStatus status) {
-        return status.resourceUsage().map(ResourceUsage::cpuTime).map(d -> String.format(" (cpu %.3f s)", d.toNanos() / 1e9)).orElse("");
+    /** Prints the totals line; returns the exit status. */
+    private static int report(Batch.Totals t, Duration grace, JvmThreads jvmThreads, PrintStream out) {
+        List<String> fdkitThreads = Thread.getAllStackTraces().keySet().stream()
+                .map(Thread::getName).filter(name -> name.startsWith("fdkit-")).sorted().toList();
+        out.print(String.format("%d processes, %d failed, wall %.3f s, CPU %.3f s (children's user+system from rusage), "
+                        + "threads: %d fdkit%s; %s%s%s%n",
+                t.processes(), t.failed(), t.wall().toNanos() / 1e9, t.cpu().toNanos() / 1e9,
+                fdkitThreads.size(), fdkitThreads.isEmpty() ? "" : " (" + String.join(", ", fdkitThreads) + ")", jvmThreads.report(), osThreads(),
+                interruption(t, grace)));
+        out.flush();
+        if (t.stoppedBy() != null) return 128 + t.stopSignal();
+        return t.failed() == 0 ? Main.OK : Main.FAILED;
+    }
+
+    /** The end of the totals line after a stop signal: "; interrupted by SIGTERM: 2 started, 8 not started...". */
+    private static String interruption(Batch.Totals t, Duration grace) {
+        if (t.stoppedBy() == null) return "";
+        return String.format("; interrupted by %s: %d started, %d not started%s%s", t.stoppedBy(), t.started(), t.processes() - t.started(),
+                t.killed() == 0 ? "" : String.format(", SIGKILL sent to the groups of %d %s", t.killed(),
+                        t.escalated() ? "at a second " + t.stoppedBy() : String.format("after %.3f s", grace.toNanos() / 1e9)),
+                t.unreaped() == 0 ? "" : ", " + t.unreaped() + " still running after SIGKILL");
     }
 
     /**

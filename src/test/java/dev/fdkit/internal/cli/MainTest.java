@@ -16,6 +16,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -102,6 +103,11 @@ class MainTest {
                 Arguments.of(new String[] {"run", "-j", "four", "--", "true"}, "was 'four'"),
                 Arguments.of(new String[] {"run", "-n", "2147483648", "--", "true"}, "-n (times to run CMD) must be a whole number from 1 to 2147483647, was 2147483648"),
                 Arguments.of(new String[] {"run", "-n", "99999999999999999999999", "--", "true"}, "was 99999999999999999999999"),
+                Arguments.of(new String[] {"run", "-k"}, "-k needs a value: -k SECONDS"),
+                Arguments.of(new String[] {"run", "-k", "-1", "--", "true"}, "-k (grace period before SIGKILL) must be a number of seconds from 0 to 3600 (decimals allowed: 0.5), was '-1'"),
+                Arguments.of(new String[] {"run", "-k", "1.", "--", "true"}, "was '1.'"),
+                Arguments.of(new String[] {"run", "-k", "5s", "--", "true"}, "was '5s'"),
+                Arguments.of(new String[] {"run", "-k", "3600.5", "--", "true"}, "from 0 to 3600 (decimals allowed: 0.5), was 3600.5"),
                 Arguments.of(new String[] {"wait"}, "needs at least one PID"),
                 Arguments.of(new String[] {"wait", "abc"}, "a PID must be a whole number from 1 to 2147483647, was 'abc'"),
                 Arguments.of(new String[] {"wait", "0"}, "was 0"),
@@ -157,6 +163,15 @@ class MainTest {
         assertThat(failed.status()).isEqualTo(1);
         assertThat(failed.out()).startsWith("1 processes, 1 failed");
         assertThat(failed.err()).isEmpty();
+    }
+
+    @Test
+    void theGracePeriodIsSecondsWithDecimalsFromZero() {
+        assertThat(Main.seconds("-k", "0.25", 3600)).isEqualTo(Duration.ofMillis(250));
+        assertThat(Main.seconds("-k", "0", 3600)).isZero();
+        assertThat(Main.seconds("-k", "3600", 3600)).isEqualTo(Duration.ofHours(1));
+        assertThat(Main.seconds("-k", "0.0000000019", 3600)).as("digits beyond nanoseconds dropped").isEqualTo(Duration.ofNanos(1));
+        assertThat(fdkit("run", "-q", "-k", "0.5", "--", "true").status()).isZero();
     }
 
     @Test
