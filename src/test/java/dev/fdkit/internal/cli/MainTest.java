@@ -206,8 +206,8 @@ class MainTest {
 
     @Test
     void waitPrintsEachExitAndExitsZero() throws Exception {
-        try (ProcessDescriptor child = ProcessDescriptor.spawn("sleep", "0.2")) {
-            Result r = fdkit("wait", Long.toString(child.pid()));
+        try (ProcessDescriptor child = exitsWhenStdinCloses()) {
+            Result r = waitWhileChildExits(child);
             assertThat(r.status()).isZero();
             assertThat(r.out()).startsWith(child.pid() + ": exited");
             child.waitFor();
@@ -216,13 +216,46 @@ class MainTest {
 
     @Test
     void waitForNoSuchProcessExitsOneAndStillWaitsForTheOthers() throws Exception {
-        try (ProcessDescriptor child = ProcessDescriptor.spawn("sleep", "0.2")) {
+        try (ProcessDescriptor child = exitsWhenStdinCloses()) {
             // Above the largest pid_max Linux allows (2^22): a valid pid that never names a process.
-            Result r = fdkit("wait", "2147483647", Long.toString(child.pid()));
+            Result r = waitWhileChildExits(child, "2147483647");
             assertThat(r.status()).isEqualTo(1);
             assertThat(r.err()).contains("cannot watch pid 2147483647").contains("ESRCH");
             assertThat(r.out()).startsWith(child.pid() + ": exited");
             child.waitFor();
+        }
+    }
+
+    private static ProcessDescriptor exitsWhenStdinCloses() throws java.io.IOException {
+        return ProcessDescriptor.start(new ProcessBuilder("cat").redirectOutput(ProcessBuilder.Redirect.DISCARD));
+    }
+
+    /**
+     * {@code fdkit wait OTHERS... CHILD}, with the child made to exit once fdkit wait holds its own pidfd on it:
+     * a child that exits on a timer may be gone before a loaded machine gets to open it (ESRCH, nothing printed).
+     */
+    private static Result waitWhileChildExits(ProcessDescriptor child, String... others) throws Exception {
+        String[] args = Stream.concat(Stream.of("wait"), Stream.concat(Stream.of(others), Stream.of(Long.toString(child.pid())))).toArray(String[]::new);
+        java.util.concurrent.CompletableFuture<Result> waiting = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> fdkit(args), task -> Thread.ofPlatform().start(task));
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (pidfdsOn(child.pid()) < 2 && !waiting.isDone() && System.nanoTime() < deadline) java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        child.stdin().close();
+        return waiting.get(20, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /** Our open pidfds on {@code pid}, from /proc/self/fdinfo ("Pid:" line). */
+    private static long pidfdsOn(long pid) {
+        try (Stream<java.nio.file.Path> infos = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fdinfo"))) {
+            return infos.filter(info -> {
+                try {
+                    return java.nio.file.Files.readAllLines(info).contains("Pid:\t" + pid);
+                } catch (java.io.IOException gone) {
+                    return false;
+                }
+            }).count();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
