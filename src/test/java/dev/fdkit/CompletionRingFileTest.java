@@ -83,23 +83,16 @@ class CompletionRingFileTest {
             // and the child died at its next offer: InternalError (SIGBUS) writing a slot's sequence.
             assertRefused(file, 2);
 
-            long[] next = {0};
-            String[] error = {null};
-            CompletionRing.Handler check = (cookie, obj, res, res2) -> {
-                if (error[0] == null && (cookie != RingProducerPeer.COOKIE || obj != next[0] || res != 3 * obj || res2 != -obj)) {
-                    error[0] = "expected record " + next[0] + ", got cookie=" + cookie + " obj=" + obj + " res=" + res + " res2=" + res2;
-                }
-                next[0]++;
-            };
+            RingProducerPeer.InOrder check = new RingProducerPeer.InOrder();
             try (CompletionRing again = CompletionRing.open(file)) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
-                while (next[0] < count) {
+                while (check.next < count) {
                     if (again.awaitNonEmpty(Duration.ofSeconds(1))) again.drain(check, 4096);
-                    else assertThat(child.process.isAlive()).as("producer alive at record %d; output: %s", next[0], child.output()).isTrue();
-                    assertThat(System.nanoTime()).as("all records in time; %d so far; output: %s", next[0], child.output()).isLessThan(deadline);
+                    else assertThat(child.process.isAlive()).as("producer alive at record %d; output: %s", check.next, child.output()).isTrue();
+                    assertThat(System.nanoTime()).as("all records in time; %d so far; output: %s", check.next, child.output()).isLessThan(deadline);
                 }
             }
-            assertThat(error[0]).isNull();
+            assertThat(check.error()).isNull();
             assertThat(child.process.waitFor(30, TimeUnit.SECONDS)).as("child exited; output: %s", child.output()).isTrue();
             assertThat(child.process.exitValue()).as("child exit status; output: %s", child.output()).isZero();
             assertThat(child.output()).doesNotContain("InternalError");

@@ -615,19 +615,16 @@ class CompletionRingTest {
         int count = 100_000;
         Path file = dir.resolve("peer-eventfd.ring");
         try (CompletionRing ring = CompletionRing.create(file, 1024)) {
-            long[] next = {0};
-            String[] error = {null};
+            RingProducerPeer.InOrder check = new RingProducerPeer.InOrder();
             CountDownLatch all = new CountDownLatch(1);
             Poller.Registration registration = ring.onCompletions(Poller.shared(), (cookie, obj, res, res2) -> {
-                if (error[0] == null && (cookie != RingProducerPeer.COOKIE || obj != next[0] || res != 3 * obj || res2 != -obj)) {
-                    error[0] = "expected record " + next[0] + ", got cookie=" + cookie + " obj=" + obj + " res=" + res + " res2=" + res2;
-                }
-                if (++next[0] == count) all.countDown();
+                check.onCompletion(cookie, obj, res, res2);
+                if (check.next == count) all.countDown();
             });
             ChildJvm child = ChildJvm.start(RingProducerPeer.class, dir.resolve("ring-peer-eventfd.log"), file.toString(), Integer.toString(count), "30");
             try {
-                assertThat(all.await(40, TimeUnit.SECONDS)).as("all records delivered; %d so far; output: %s", next[0], child.output()).isTrue();
-                assertThat(error[0]).isNull();
+                assertThat(all.await(40, TimeUnit.SECONDS)).as("all records delivered; %d so far; output: %s", check.next, child.output()).isTrue();
+                assertThat(check.error()).isNull();
                 assertThat(child.process.waitFor(30, TimeUnit.SECONDS)).as("child exited; output: %s", child.output()).isTrue();
                 assertThat(child.process.exitValue()).as("child exit status; output: %s", child.output()).isZero();
             } finally {
@@ -644,29 +641,22 @@ class CompletionRingTest {
         try (CompletionRing ring = CompletionRing.create(file, 1024)) {
             ChildJvm child = ChildJvm.start(RingProducerPeer.class, dir.resolve("ring-peer.log"), file.toString(), Integer.toString(count), "30");
             try {
-                long[] next = {0};
-                String[] error = {null};
-                CompletionRing.Handler check = (cookie, obj, res, res2) -> {
-                    if (error[0] == null && (cookie != RingProducerPeer.COOKIE || obj != next[0] || res != 3 * obj || res2 != -obj)) {
-                        error[0] = "expected record " + next[0] + ", got cookie=" + cookie + " obj=" + obj + " res=" + res + " res2=" + res2;
-                    }
-                    next[0]++;
-                };
+                RingProducerPeer.InOrder check = new RingProducerPeer.InOrder();
                 long start = System.nanoTime();
                 long deadline = start + TimeUnit.SECONDS.toNanos(40);
                 int waitsThatTimedOut = 0;
-                while (next[0] < count) {
+                while (check.next < count) {
                     if (ring.awaitNonEmpty(Duration.ofSeconds(2))) {
                         ring.drain(check, 4096);
                     } else {
                         waitsThatTimedOut++;
                         assertThat(child.process.isAlive() || !ring.isEmpty()).as("producer alive; output: %s", child.output()).isTrue();
                     }
-                    assertThat(System.nanoTime()).as("all records in time; %d so far; output: %s", next[0], child.output()).isLessThan(deadline);
+                    assertThat(System.nanoTime()).as("all records in time; %d so far; output: %s", check.next, child.output()).isLessThan(deadline);
                 }
                 long elapsed = System.nanoTime() - start;
-                assertThat(error[0]).isNull();
-                assertThat(next[0]).isEqualTo(count);
+                assertThat(check.error()).isNull();
+                assertThat(check.next).isEqualTo(count);
                 assertThat(child.process.waitFor(30, TimeUnit.SECONDS)).as("child exited; output: %s", child.output()).isTrue();
                 assertThat(child.process.exitValue()).as("child exit status; output: %s", child.output()).isZero();
                 assertThat(ring.isEmpty()).isTrue();

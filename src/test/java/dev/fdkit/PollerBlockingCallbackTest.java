@@ -3,6 +3,8 @@ package dev.fdkit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.time.Duration;
 import java.util.List;
@@ -25,14 +27,33 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PollerBlockingCallbackTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
 
-    @Test
-    void waitForInsideAnOnExitDependentReturnsTheOtherProcessStatus() throws Exception {
+    /** How an onExit dependent of one process waits for another: both as code may do with java.lang.Process. */
+    enum BlockingWait {
+        WAIT_FOR {
+            @Override
+            int await(ProcessDescriptor other) throws InterruptedException {
+                return other.waitFor().code();
+            }
+        },
+        JOIN_ON_EXIT {
+            @Override
+            int await(ProcessDescriptor other) {
+                return other.onExit().join().code();
+            }
+        };
+
+        abstract int await(ProcessDescriptor other) throws InterruptedException;
+    }
+
+    @ParameterizedTest
+    @EnumSource(BlockingWait.class)
+    void anOnExitDependentMayWaitForAnotherProcessWhileEveryOtherExitIsStillNoticed(BlockingWait how) throws Exception {
         try (ProcessDescriptor a = ProcessDescriptor.start(exitsAtEndOfStdin(0)); ProcessDescriptor b = ProcessDescriptor.start(exitsAtEndOfStdin(7))) {
             CountDownLatch dependentStarted = new CountDownLatch(1);
-            CompletableFuture<ExitStatus> bSeenFromA = a.onExit().thenApply(s -> {
+            CompletableFuture<Integer> bSeenFromA = a.onExit().thenApply(s -> {
                 dependentStarted.countDown();
                 try {
-                    return b.waitFor(); // java.lang.Process allows this; fdkit hung here
+                    return how.await(b); // fdkit hung here, and with it every later exit in the JVM
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
@@ -41,25 +62,9 @@ class PollerBlockingCallbackTest {
             assertThat(dependentStarted.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
             exitsStillNoticedElsewhere();
             b.stdin().close();
-            assertThat(bSeenFromA).succeedsWithin(WAIT).satisfies(s -> assertThat(s.code()).isEqualTo(7));
+            assertThat(bSeenFromA).succeedsWithin(WAIT).isEqualTo(7);
         }
         exitsStillNoticedElsewhere();
-        awaitOnePollerThread();
-    }
-
-    @Test
-    void joinOnAnotherOnExitInsideAnOnExitDependentCompletes() throws Exception {
-        try (ProcessDescriptor a = ProcessDescriptor.start(exitsAtEndOfStdin(0)); ProcessDescriptor b = ProcessDescriptor.start(exitsAtEndOfStdin(3))) {
-            CountDownLatch dependentStarted = new CountDownLatch(1);
-            CompletableFuture<Integer> joined = a.onExit().thenApply(s -> {
-                dependentStarted.countDown();
-                return b.onExit().join().code();
-            });
-            a.stdin().close();
-            assertThat(dependentStarted.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-            b.stdin().close();
-            assertThat(joined).succeedsWithin(WAIT).isEqualTo(3);
-        }
         awaitOnePollerThread();
     }
 

@@ -35,4 +35,22 @@ public final class RingProducerPeer {
         }
         System.exit(0);
     }
+
+    /** Checks that records arrive as this peer offers them, in order; {@link #error()} names the first that did not. */
+    static final class InOrder implements CompletionRing.Handler {
+        volatile long next;
+        private volatile String error;
+
+        @Override
+        public void onCompletion(long cookie, long obj, long res, long res2) {
+            if (error == null && (cookie != COOKIE || obj != next || res != 3 * obj || res2 != -obj)) {
+                error = "expected record " + next + ", got cookie=" + cookie + " obj=" + obj + " res=" + res + " res2=" + res2;
+            }
+            next++;
+        }
+
+        String error() {
+            return error;
+        }
+    }
 }
