@@ -281,8 +281,10 @@ public final class Poller implements Pollable, AutoCloseable {
             for (int i = 0; i < ready && !closed; i++) {
                 long token = Syscalls.epollEventData(events, i);
                 if (token == WAKEUP_TOKEN) {
-                    wakeupPending.set(false);
+                    // Read, then clear: cleared first, a wakeup() in between would have its signal read here
+                    // and leave the flag set over an empty eventfd, making every later wakeup() a no-op.
                     wakeup.tryReadValue();
+                    wakeupPending.set(false);
                     continue;
                 }
                 Registration r = slots.get((int) token);
