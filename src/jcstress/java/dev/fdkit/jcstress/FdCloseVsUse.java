@@ -30,7 +30,7 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 @Outcome(id = "1, 1, 1, 1", expect = ACCEPTABLE, desc = "close came first: the use was refused")
 @Outcome(id = "1, 2, 1, 1", expect = ACCEPTABLE, desc = "the use ended before close")
 @Outcome(id = "1, 3, 1, 1", expect = ACCEPTABLE_INTERESTING, desc = "close during the use: close(2) deferred to the release")
-@Outcome(expect = FORBIDDEN, desc = "close not exactly once, a use on a closed number, an acquire after close was seen, or a hook not run exactly once while open")
+@Outcome(expect = FORBIDDEN, desc = "close not exactly once, a use after close(2), an acquire after close was seen, or a hook not run exactly once while open")
 @State
 public class FdCloseVsUse {
     private final Kernel.Pipe pipe = Kernel.Pipe.open();
