@@ -113,6 +113,19 @@ public final class EventFd implements Pollable, AutoCloseable {
         return write(n);
     }
 
+    /** Adds {@code n} unless closed, never blocking: false if closed or full. For a signal racing with close(). */
+    boolean signalIfOpen(long n) {
+        int number = fd.tryAcquire();
+        if (number < 0) return false;
+        try {
+            return Syscalls.eventfdWrite(number, n);
+        } catch (ErrnoException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            fd.release();
+        }
+    }
+
     private boolean write(long n) {
         int number = fd.acquire();
         try {

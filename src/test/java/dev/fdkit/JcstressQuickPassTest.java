@@ -55,8 +55,7 @@ class JcstressQuickPassTest {
      * Tests of bugs found but not fixed yet: skipped here, where they would fail about one build in three,
      * and still run (and failing) in bin/jcstress. Remove an entry with its fix.
      */
-    private static final Map<String, String> KNOWN_BUGS = Map.of(
-            "PollerWakeupVsClose", "Poller.wakeup() racing with close() can throw IllegalStateException (EventFd closed)");
+    private static final Map<String, String> KNOWN_BUGS = Map.of();
 
     @TestFactory
     Stream<DynamicTest> everyJcstressTestGivesOnlyAllowedOutcomes() throws IOException {
