@@ -153,6 +153,8 @@ public final class Futex {
      *                      nanoseconds since the epoch for REALTIME
      */
     public WaitResult awaitUntil(int expected, long deadlineNanos, Clock clock) {
+        // awaitBitset reads a null clock as "no deadline": here that would wait for ever, past the deadline given
+        Objects.requireNonNull(clock, "clock");
         return awaitBitset(expected, Uapi.FUTEX_BITSET_MATCH_ANY, deadlineNanos, clock);
     }
 

@@ -126,6 +126,16 @@ class FutexTest {
         }
     }
 
+    /** Found by FutexFuzzTest: a null clock was taken for "no deadline", so a matching word waited for ever, past the deadline. */
+    @Test
+    void absoluteDeadlineWithoutAClockIsRejected() {
+        try (Arena arena = Arena.ofConfined()) {
+            Futex futex = Futex.privateWord(arena.allocate(JAVA_INT), 0);
+            // 1, not the word's 0: without the check this returned VALUE_MISMATCH (and with 0 would never return)
+            assertThatThrownBy(() -> futex.awaitUntil(1, System.nanoTime(), null)).isInstanceOf(NullPointerException.class).hasMessage("clock");
+        }
+    }
+
     @Test
     void deadlineAlreadyPassedTimesOutAtOnceOnBothClocks() {
         try (Arena arena = Arena.ofConfined()) {
