@@ -87,7 +87,8 @@ public final class Futex {
             throw new IllegalArgumentException("offset must leave 4 bytes in a segment of " + memory.byteSize() + " bytes, was " + offset);
         }
         if ((memory.address() + offset) % 4 != 0) {
-            throw new IllegalArgumentException("the word must be 4-byte aligned, address 0x" + Long.toHexString(memory.address() + offset) + " is not");
+            throw new IllegalArgumentException("offset must put the word at a 4-byte aligned address: memory at 0x" + Long.toHexString(memory.address())
+                    + " + offset " + offset + " is not");
         }
         this.word = memory.asSlice(offset, 4);
         this.shared = shared;

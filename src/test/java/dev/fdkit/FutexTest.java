@@ -461,7 +461,7 @@ class FutexTest {
             MemorySegment memory = arena.allocate(16, 8);
             for (long offset : new long[] {1, 2, 3, 5}) {
                 assertThatThrownBy(() -> Futex.privateWord(memory, offset)).isInstanceOf(IllegalArgumentException.class)
-                        .hasMessageContaining("4-byte aligned").hasNoCause();
+                        .hasMessageContaining("4-byte aligned").hasMessageContaining("offset " + offset).hasNoCause(); // the argument, by name (fuzzing)
             }
             assertThatThrownBy(() -> Futex.sharedWord(memory.asSlice(2), 0)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("4-byte aligned");
