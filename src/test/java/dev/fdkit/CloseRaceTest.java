@@ -40,7 +40,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * racer does to the closed object may reach the new one (each type checks that its own way); and the
  * descriptor count ends where it started.
  * <p>
- * {@code mvn verify} runs {@link Scale#raceIterations()} rounds of each (2,000); {@code -Pstress} 100,000.
+ * {@code mvn verify} runs {@link Scale#raceIterations()} rounds of each (1,000); {@code -Pstress} 100,000.
  * No @Timeout: every wait is bounded here, and the stress profile's rounds take minutes.
  */
 @Tag("stress")

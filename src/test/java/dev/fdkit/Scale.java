@@ -9,7 +9,7 @@ final class Scale {
 
     /** Rounds of each close race: {@code -Dfdkit.race.iterations}, 100,000 in the stress profile. */
     static int raceIterations() {
-        return Integer.getInteger("fdkit.race.iterations", 2_000);
+        return Integer.getInteger("fdkit.race.iterations", 1_000);
     }
 
     /** Random call sequences per fuzzed API: {@code -Dfdkit.fuzz.tries}. */
