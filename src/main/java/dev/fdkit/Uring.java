@@ -681,7 +681,7 @@ public final class Uring implements Pollable, AutoCloseable {
                             + "): its ProcessDescriptor reaps it and keeps its exit status, which a second reaper would take from it;"
                             + " use reap = false, exitOf(process) or process.onExit()");
                 }
-                yield Arena.ofAuto().allocate(Syscalls.SIGINFO_SIZE, 8);
+                yield Syscalls.allocateSiginfo();
             }
             case FutexWait f -> {
                 requireLiveWord(f.futex());
