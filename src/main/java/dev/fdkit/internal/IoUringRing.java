@@ -30,6 +30,7 @@ public final class IoUringRing implements AutoCloseable {
     private static final VarHandle INT = JAVA_INT.varHandle();
     private static final long SQE_SIZE = io_uring_sqe.layout().byteSize();
     private static final long CQE_SIZE = io_uring_cqe.layout().byteSize();
+    private static final long SQ_ARRAY_ENTRY = JAVA_INT.byteSize(); // the SQ array holds __u32 SQE indices
 
     private final int fd;
     private final MemorySegment sqRing;
@@ -62,7 +63,7 @@ public final class IoUringRing implements AutoCloseable {
             this.nodrop = (features & fdkit_h.IORING_FEAT_NODROP()) != 0;
             this.sqEntries = io_uring_params.sq_entries(params);
             this.cqEntries = io_uring_params.cq_entries(params);
-            long sqSize = io_sqring_offsets.array(sqOff) + 4L * sqEntries;
+            long sqSize = io_sqring_offsets.array(sqOff) + SQ_ARRAY_ENTRY * sqEntries;
             long cqSize = io_cqring_offsets.cqes(cqOff) + CQE_SIZE * this.cqEntries;
             if (singleMmap) {
                 mappedSq = Syscalls.mmapShared(fd, Math.max(sqSize, cqSize), fdkit_h.IORING_OFF_SQ_RING(), "IORING_OFF_SQ_RING");
@@ -116,7 +117,7 @@ public final class IoUringRing implements AutoCloseable {
         int index = localSqTail & sqMask;
         MemorySegment sqe = sqes.asSlice(index * SQE_SIZE, SQE_SIZE);
         sqe.fill((byte) 0);
-        sqRing.set(JAVA_INT, sqArray + 4L * index, index);
+        sqRing.set(JAVA_INT, sqArray + SQ_ARRAY_ENTRY * index, index);
         localSqTail++;
         toSubmit++;
         return sqe;
