@@ -18,7 +18,7 @@ public final class Linux {
 
     /** The answer for one feature. */
     public static Capability feature(Feature feature) {
-        return Probed.ALL.get(feature.ordinal());
+        return Probed.ALL.get(java.util.Objects.requireNonNull(feature, "feature").ordinal());
     }
 
     /** Shorthand for {@code feature(f).available()}. */

@@ -245,7 +245,7 @@ public final class Poller implements Pollable, AutoCloseable {
     /** Makes a poll in progress (or the next one) return promptly. */
     public void wakeup() {
         if (closed || !wakeupPending.compareAndSet(false, true)) return;
-        wakeup.trySignal(1);
+        wakeup.signalIfOpen(1); // closed meanwhile by close(), which wakes a poll in progress itself
     }
 
     /** The epoll descriptor: readable when a registration is ready. Nest it in a host loop. */
@@ -278,7 +278,7 @@ public final class Poller implements Pollable, AutoCloseable {
         closed = true;
         for (Registration r : liveRegistrations()) r.cancel();
         wakeupPending.set(true);
-        wakeup.trySignal(1);
+        wakeup.signalIfOpen(1);
         pollLock.lock(); // a poll in progress has noticed `closed` and left
         try {
             epoll.close();

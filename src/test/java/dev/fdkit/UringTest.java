@@ -761,7 +761,7 @@ class UringTest {
     }
 
     /** The io_uring descriptor {@code open} creates. */
-    private static int newRingDescriptor(Runnable open) {
+    static int newRingDescriptor(Runnable open) {
         Set<Integer> before = ioUringDescriptors();
         open.run();
         Set<Integer> created = new HashSet<>(ioUringDescriptors());
@@ -775,7 +775,7 @@ class UringTest {
     }
 
     /** The submission queue tail the kernel reports in /proc/self/fdinfo (printed by io_uring since Linux 5.x). */
-    private static long sqTail(int ring) throws IOException {
+    static long sqTail(int ring) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + ring))) {
             if (line.startsWith("SqTail:")) return Long.parseLong(line.substring("SqTail:".length()).trim());
         }
