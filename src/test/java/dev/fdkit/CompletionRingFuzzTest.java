@@ -143,7 +143,7 @@ class CompletionRingFuzzTest {
                     });
                     default -> new Fuzz.Call<>("capacity(), memory(), toString()", List.of(), s -> {
                         assertThat(s.ring.capacity()).isEqualTo(s.capacity);
-                        assertThat(s.ring.memory().byteSize()).isEqualTo(CompletionRing.byteSize(s.capacity));
+                        assertThat(s.ring.memory().byteSize()).isEqualTo(CompletionRingLayout.byteSize(s.capacity));
                         assertThat(s.ring.toString()).isNotBlank();
                     });
                 };

@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.IoUringPrep;
 import dev.fdkit.internal.IoUringRing;
 import dev.fdkit.internal.Spawner;
 import dev.fdkit.internal.Syscalls;
@@ -265,14 +266,14 @@ class UringTest {
         IoUringRing raw = new IoUringRing(4, 8);
         try {
             List<Long> cookies = new ArrayList<>();
-            IoUringRing.prepare(raw.nextSqe(), fdkit_h.IORING_OP_NOP(), 7, 0, 0, 0, 0, 0, 0, 0, 0);
-            IoUringRing.prepare(raw.nextSqe(), fdkit_h.IORING_OP_NOP(), 8, 0, 0, 0, 0, 0, 0, 0, 0);
+            nop(raw.nextSqe(), 7);
+            nop(raw.nextSqe(), 8);
             assertThat(raw.withdrawUnsubmitted()).isEqualTo(2);
             assertThat(raw.pending()).isZero();
 
             raw.nextSqe(); // claimed, then its op cannot be prepared: given back
             raw.unclaimLastSqe();
-            IoUringRing.prepare(raw.nextSqe(), fdkit_h.IORING_OP_NOP(), 9, 0, 0, 0, 0, 0, 0, 0, 0);
+            nop(raw.nextSqe(), 9);
             assertThat(raw.submit(0)).as("SQEs the kernel took").isEqualTo(1);
             raw.reap((userData, res, flags) -> cookies.add(userData));
             assertThat(cookies).containsExactly(9L);
@@ -280,6 +281,11 @@ class UringTest {
         } finally {
             raw.close();
         }
+    }
+
+    private static void nop(MemorySegment sqe, long cookie) {
+        IoUringPrep.prepNop(sqe);
+        IoUringPrep.setData64(sqe, cookie);
     }
 
     @Test
