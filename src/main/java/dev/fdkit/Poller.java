@@ -321,8 +321,15 @@ public final class Poller implements Pollable, AutoCloseable {
      */
     private void handOff(Batch blocked) {
         Batch rest = blocked.takeRest();
+        try {
+            startLoop(rest);
+        } catch (Throwable t) { // no thread to be had (RLIMIT_NPROC): the loop stays here and waits with the callback
+            blocked.putBack(rest);
+            sharedLoop = blocked;
+            LOG.log(System.Logger.Level.WARNING, "fdkit poller: no thread to hand the loop to while a callback blocks", t);
+            return;
+        }
         if (blocked.dispatching != null) blocked.dispatching.muteWhileBlocked();
-        startLoop(rest);
     }
 
     private int pollOnce(int timeoutMillis) {
@@ -416,6 +423,11 @@ public final class Poller implements Pollable, AutoCloseable {
             rest.count = left;
             count = next;
             return rest;
+        }
+
+        /** Undoes {@link #takeRest()}: its events are this batch's again. */
+        void putBack(Batch rest) {
+            count = next + rest.count;
         }
     }
 
