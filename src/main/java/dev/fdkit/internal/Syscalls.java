@@ -378,13 +378,20 @@ public final class Syscalls {
         return fd;
     }
 
+    private static String epollOpName(int op) {
+        if (op == Uapi.EPOLL_CTL_ADD) return "EPOLL_CTL_ADD";
+        if (op == Uapi.EPOLL_CTL_MOD) return "EPOLL_CTL_MOD";
+        if (op == Uapi.EPOLL_CTL_DEL) return "EPOLL_CTL_DEL";
+        return Integer.toString(op);
+    }
+
     /** epoll_ctl(2) with an epoll_event of {@code events} and {@code data.u64 = data}. */
     public static void epollCtl(int epfd, int op, int fd, int events, long data) throws ErrnoException {
         Scratch scratch = SCRATCH.get();
         epoll_event.events(scratch.epollEvent, events);
         epoll_event.data(scratch.epollEvent).set(JAVA_LONG_UNALIGNED, 0, data);
         if (invokeInt(EpollCalls.EPOLL_CTL, scratch.callState, epfd, op, fd, scratch.epollEvent) < 0) {
-            throw error(scratch.callState, "epoll_ctl", "epfd=" + epfd + ", op=" + op + ", fd=" + fd + ", events=0x" + Integer.toHexString(events));
+            throw error(scratch.callState, "epoll_ctl", "epfd=" + epfd + ", op=" + epollOpName(op) + ", fd=" + fd + ", events=0x" + Integer.toHexString(events));
         }
     }
 
