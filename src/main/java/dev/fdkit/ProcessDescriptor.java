@@ -178,7 +178,13 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         return watch.pidfd;
     }
 
-    /** False once the process has exited (whether or not it has been reaped yet). */
+    /**
+     * False once the process has exited (whether or not it has been reaped yet).
+     *
+     * @throws IllegalStateException if this descriptor on a process that is not our child was closed before its
+     *                               exit was known: with the pidfd gone, whether it lives can no longer be told
+     *                               race-free (its pid may name another process by now)
+     */
     public boolean isAlive() {
         return watch.isAlive();
     }
@@ -625,7 +631,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         }
 
         boolean isAlive() {
-            if (exit.isDone()) return false;
+            if (exit.isDone()) {
+                if (exit.state() == java.util.concurrent.Future.State.SUCCESS) return false;
+                throw new IllegalStateException("ProcessDescriptor(pid=" + pid + ") was closed before the process exited");
+            }
             if (pidfd == null) return FallbackReaper.isAlive(this);
             int number = pidfd.tryAcquire();
             if (number < 0) return !exit.isDone();
