@@ -93,8 +93,15 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             if (builder.redirectErrorStream()) stdio.childFd[2] = stdio.childFd[1] >= 0 ? stdio.childFd[1] : 1;
             else stdio.set(2, builder.redirectError());
             boolean pidfd = Linux.has(Feature.PIDFD_OPEN);
+            FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
+            spawned.begin();
             Spawner.Child child = Spawner.spawn(new Spawner.Request(argv, environment, directory, stdio.childFd,
                     opts.contains(SpawnOption.NEW_SESSION), opts.contains(SpawnOption.NEW_PROCESS_GROUP)), pidfd);
+            if (spawned.shouldCommit()) {
+                spawned.command = String.join(" ", argv);
+                spawned.pid = child.pid();
+                spawned.commit();
+            }
             stdio.closeChildEnds();
             Watch watch = new Watch(child.pid(), child.pidfd() >= 0 ? new Fd(child.pidfd(), "ProcessDescriptor") : null,
                     true, opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup(opts), stdio.stdin(), stdio.stdout(), stdio.stderr());
@@ -521,9 +528,22 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         }
 
         /** Exit known: the watch lets go of the pidfd first, so that close() after waitFor() closes it at once. */
-        private void finishWatch(ExitStatus status) {
+        private void finishWatch(ExitStatus status, long seenAtNanos) {
             releaseWatchUse();
-            exit.complete(status);
+            completeExit(status, seenAtNanos);
+        }
+
+        /** The one place the exit becomes known: completes the future and records the JFR event. */
+        private void completeExit(ExitStatus status, long seenAtNanos) {
+            boolean first = exit.complete(status);
+            FdkitEvents.ProcessExited event = new FdkitEvents.ProcessExited();
+            if (first && event.shouldCommit()) {
+                event.pid = pid;
+                event.status = status.toString();
+                event.exitCode = status.kind() == ExitStatus.Kind.EXITED ? status.code() : -1;
+                event.notificationLatency = System.nanoTime() - seenAtNanos;
+                event.commit();
+            }
         }
 
         /**
@@ -546,6 +566,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
         /** On the poller thread: the process has exited. */
         private void onPidfdReadable(Poller.Registration registration, int number) {
+            long seenAt = System.nanoTime();
             ExitStatus status;
             try {
                 status = child ? reapChild(number) : nonChildStatus(number);
@@ -558,10 +579,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             }
             registration.cancel();
             if (status == NOT_YET_REAPED) {
-                retryExitInfo(number, 0);
+                retryExitInfo(number, 0, seenAt);
                 return;
             }
-            finishWatch(status);
+            finishWatch(status, seenAt);
         }
 
         /**
@@ -569,7 +590,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
          * has reaped it. Ask again with growing delays (about 4 s in all), on the JDK's shared delay
          * scheduler, then give up with UNKNOWN.
          */
-        private void retryExitInfo(int number, int attempt) {
+        private void retryExitInfo(int number, int attempt, long seenAt) {
             long delayMillis = Math.min(1L << attempt, 500);
             CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS).execute(() -> {
                 ExitStatus status;
@@ -585,10 +606,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
                     }
                 }
                 if (status == NOT_YET_REAPED && attempt < 15) {
-                    retryExitInfo(number, attempt + 1);
+                    retryExitInfo(number, attempt + 1, seenAt);
                     return;
                 }
-                finishWatch(status == NOT_YET_REAPED ? ExitStatus.unknown("exited, but its parent has not reaped it") : status);
+                finishWatch(status == NOT_YET_REAPED ? ExitStatus.unknown("exited, but its parent has not reaped it") : status, seenAt);
             });
         }
 
@@ -748,7 +769,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         }
 
         void completeFromFallback(ExitStatus status) {
-            exit.complete(status);
+            completeExit(status, System.nanoTime());
         }
     }
 
