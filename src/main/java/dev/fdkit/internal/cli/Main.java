@@ -34,6 +34,7 @@ public final class Main {
     static final String USAGE_TEXT = """
             usage: fdkit COMMAND [ARGS...]
                    fdkit COMMAND --help      (or: fdkit help COMMAND)
+                   fdkit --version
 
             commands:
               run       run commands at most N at once, every exit noticed by one poller thread;
@@ -81,6 +82,10 @@ public final class Main {
         }
         String command = args[0];
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        if (command.equals("--version")) {
+            out.println("fdkit " + version());
+            return OK;
+        }
         if (isHelp(command)) {
             if (rest.length == 0) {
                 out.print(USAGE_TEXT);
@@ -166,8 +171,21 @@ public final class Main {
         return lines.toString();
     }
 
+    /** The project version the build wrote into version.properties. */
+    static String version() {
+        try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            if (in == null) return "unknown (version.properties is missing)";
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (java.io.IOException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+    }
+
     static int features(String[] args, PrintStream out) {
         if (args.length > 0) throw new UsageException("takes no arguments, was given '" + String.join(" ", args) + "'");
+        out.printf("fdkit   %s%n", version());
         out.printf("kernel  %s%n", Linux.kernelRelease());
         out.printf("glibc   %s%n", Linux.glibcVersion());
         out.printf("JDK     %s (%s)%n", Runtime.version(), System.getProperty("java.vm.vendor"));

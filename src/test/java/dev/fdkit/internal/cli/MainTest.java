@@ -260,10 +260,17 @@ class MainTest {
     }
 
     @Test
-    void featuresPrintsTheProbeTable() {
+    void featuresPrintsTheVersionAndTheProbeTable() {
         Result r = fdkit("features");
         assertThat(r.status()).isZero();
-        assertThat(r.out()).contains("capability", "available", "pidfd_open");
+        assertThat(r.out()).startsWith("fdkit   " + Main.version()).contains("capability", "available", "pidfd_open");
+    }
+
+    @Test
+    void versionPrintsTheProjectVersion() {
+        Result r = fdkit("--version");
+        assertThat(r.status()).isZero();
+        assertThat(r.out().strip()).matches("fdkit \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
     }
 
     @Test
