@@ -42,6 +42,7 @@ final class FaultJvms {
         List<Run> runs = new ArrayList<>(SeccompFaultTest.runs());
         runs.addAll(ExhaustionTest.RUNS);
         runs.add(InheritanceTest.RUN);
+        runs.add(Jdk22LinkingTest.RUN);
         return runs;
     }
 

@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class SeccompFaultTest {
 
     /** The checks {@link SeccompScenario} prints. */
-    private static final List<String> CHECKS = List.of("eventfd", "poller", "sharedPoller", "sharedPollerAgain", "spawnExit", "spawnKill",
+    static final List<String> CHECKS = List.of("eventfd", "poller", "sharedPoller", "sharedPollerAgain", "spawnExit", "spawnKill",
             "killOnClose", "killProcessGroup", "pipes", "childDescriptors", "openNonChild", "openMissingPid", "futexPlatformThread",
             "futexVirtualThread", "futexWaitv", "uring", "sharedUring", "noZombies");
     /** The checks that spawn a process (and so need posix_spawn, waitid and the shared poller). */
@@ -120,7 +120,7 @@ class SeccompFaultTest {
         assertThat(r.value("seccomp.mode")).as("filter mode").isEqualTo("2");
     }
 
-    private static void assertOk(String errno, ScenarioJvm.Result r, List<String> checks) {
+    static void assertOk(String errno, ScenarioJvm.Result r, List<String> checks) {
         for (String check : checks) {
             assertThat(r.value("check." + check)).as("%s: check %s; output:%n%s", errno, check, r.output()).startsWith("ok: ");
         }

@@ -35,6 +35,10 @@ public final class SeccompScenario {
         };
         List<Seccomp.Rule> rules = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("linking=jdk22")) { // before any fdkit class links a call: as on JDK 22/23
+                System.setProperty("fdkit.linker.critical", "false");
+                continue;
+            }
             String[] rule = args[i].split(":");
             rules.add(rule.length == 1 ? Seccomp.Rule.always(rule[0]) : Seccomp.Rule.whenFirstArgumentIs(rule[0], Integer.parseInt(rule[1])));
         }
@@ -42,6 +46,7 @@ public final class SeccompScenario {
         System.out.println("seccomp.mode=" + RawLinux.statusField("self", "Seccomp"));
         System.out.println("seccomp.filters=" + RawLinux.statusField("self", "Seccomp_filters"));
 
+        System.out.println("criticalWithErrno=" + dev.fdkit.internal.Syscalls.criticalWithErrno());
         for (Capability c : Linux.features()) if (!c.available()) System.out.println("feature." + c.feature() + "=" + c.cause());
         check("eventfd", SeccompScenario::eventFd);
         check("poller", SeccompScenario::poller);

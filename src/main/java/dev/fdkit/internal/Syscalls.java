@@ -806,9 +806,12 @@ public final class Syscalls {
         return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.critical(false));
     }
 
-    /** Whether this JDK links critical downcalls that capture errno (JDK 24+; JDK 22/23 refuse the combination). */
+    /**
+     * Whether this JDK links critical downcalls that capture errno (JDK 24+; JDK 22/23 refuse the combination).
+     * {@code -Dfdkit.linker.critical=false} links as on JDK 22/23 anyway, so that path is tested on a newer JDK.
+     */
     private static final class CriticalProbe {
-        static final boolean AVAILABLE = probe();
+        static final boolean AVAILABLE = !"false".equals(System.getProperty("fdkit.linker.critical")) && probe();
 
         private static boolean probe() {
             try {
