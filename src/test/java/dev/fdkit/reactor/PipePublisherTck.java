@@ -25,8 +25,9 @@ abstract class PipePublisherTck extends FlowPublisherVerification<ByteBuffer> {
     private final List<ProcessDescriptor> children = new ArrayList<>();
 
     PipePublisherTck() {
-        // 1 s for expected signals (a spawn on a loaded machine); 50 ms to confirm the absence of one
-        super(new TestEnvironment(1_000, 50), 1_000);
+        // 500 ms for an expected signal (a spawn on a loaded machine), 50 ms to confirm the absence of one,
+        // 300 ms (the TCK's default) for the subscriber to be collectable after cancel
+        super(new TestEnvironment(500, 50), 300);
     }
 
     /** The publisher under test: the child's stdout or stderr. */
