@@ -2,6 +2,7 @@ package dev.fdkit.reactor;
 
 import dev.fdkit.DescriptorLimit;
 import dev.fdkit.ErrnoException;
+import dev.fdkit.ExitStatus;
 import dev.fdkit.LeakGuard;
 import dev.fdkit.Poller;
 import dev.fdkit.ProcessDescriptor;
@@ -13,7 +14,9 @@ import org.reactivestreams.Subscription;
 import reactor.adapter.JdkFlowAdapter;
 import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
+import reactor.util.function.Tuple2;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -22,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -42,6 +46,24 @@ class ReactorPipePublisherTest {
     /** {@code seq 1 n}: 100000 lines are ~590 KB, many pipe-fulls. */
     private static String seq(int n) {
         return IntStream.rangeClosed(1, n).mapToObj(Integer::toString).collect(Collectors.joining("\n", "", "\n"));
+    }
+
+    /** The README's "fdkit in Reactor" example, verbatim between the markers. */
+    @Test
+    void readmeExample() throws Exception {
+        // README begin
+        try (ProcessDescriptor child = ProcessDescriptor.start(new ProcessBuilder("seq", "1", "100000"))) {
+            Mono<Long> bytes = JdkFlowAdapter.flowPublisherToFlux(child.stdoutPublisher())
+                    .limitRate(4)                      // back-pressure reaches the pipe: no demand, no read
+                    .map(ByteBuffer::remaining)
+                    .reduce(0L, Long::sum);
+            Mono<ExitStatus> exit = Mono.fromFuture(child.onExit());   // completed by the poller thread
+            Tuple2<Long, ExitStatus> result = Mono.zip(bytes, exit).block(Duration.ofSeconds(10));
+            // result: 588895 bytes, exited 0
+            // README end
+            assertThat(result.getT1()).isEqualTo(588895L);
+            assertThat(result.getT2().success()).isTrue();
+        }
     }
 
     @Test
@@ -78,7 +100,7 @@ class ReactorPipePublisherTest {
             List<ByteBuffer> first = JdkFlowAdapter.flowPublisherToFlux(child.stdoutPublisher())
                     .take(3)
                     .collectList()
-                    .block(java.time.Duration.ofSeconds(10));
+                    .block(Duration.ofSeconds(10));
             assertThat(first).hasSize(3);
             assertThat(Poller.shared().registrations()).as("registrations after cancel").isEqualTo(registrations);
             assertThat(LeakGuard.openDescriptorCount()).as("descriptors after cancel").isEqualTo(descriptors);
