@@ -11,7 +11,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.Objects;
 import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -128,6 +130,7 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
         }
         if (accepted) {
             subscriber.onSubscribe(s);
+            s.start();
             return;
         }
         // Rule 1.9: onSubscribe before onError. The subscription is inert: it never reads, so the data stays
@@ -146,14 +149,29 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
         }
     };
 
+    /**
+     * Signals go out one at a time (rule 1.3): {@code emitting} is taken (0 to 1) around each onNext by the
+     * poller thread, and for good by a terminal signal. An error raised on another thread while onNext runs
+     * (an illegal request, a failed arm) is left in {@code error} for the poller thread to deliver when onNext
+     * returns, so no thread ever waits for another.
+     */
     private final class Subscription implements Flow.Subscription {
-        private final Flow.Subscriber<? super ByteBuffer> subscriber;
+        private volatile Flow.Subscriber<? super ByteBuffer> subscriber; // dropped at cancel and terminal (rule 3.13)
         private final AtomicLong demand = new AtomicLong();
+        private final AtomicInteger emitting = new AtomicInteger();
+        private final AtomicReference<Throwable> error = new AtomicReference<>();
         private MemorySegment chunk; // used by drain() alone, on the poller thread
+        private volatile boolean started; // onSubscribe has returned: reading may begin
         private volatile boolean done;
 
         Subscription(Flow.Subscriber<? super ByteBuffer> subscriber) {
             this.subscriber = subscriber;
+        }
+
+        /** After onSubscribe returned: arms for what it requested, so no onNext overlaps onSubscribe (rule 1.3). */
+        void start() {
+            started = true;
+            if (demand.get() > 0) armForDemand(); // a request racing with this may arm too: one-shot, harmless
         }
 
         @Override
@@ -164,12 +182,14 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
                 return;
             }
             long before = demand.getAndAccumulate(n, (a, b) -> a + b < 0 ? Long.MAX_VALUE : a + b);
-            if (before == 0) armForDemand();
+            if (before == 0 && started) armForDemand();
         }
 
         @Override
         public void cancel() {
             done = true;
+            subscriber = null;
+            readable.close(); // takes the interest out of the poller now, not at the next readiness
         }
 
         private void armForDemand() {
@@ -194,25 +214,47 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
                         return;
                     }
                     if (n == 0) {
-                        done = true;
-                        subscriber.onComplete();
+                        Flow.Subscriber<? super ByteBuffer> s = emitting.getAndIncrement() == 0 ? terminate() : null;
+                        if (s != null) s.onComplete();
                         PipeReader.this.close();
                         return;
                     }
                     ByteBuffer item = ByteBuffer.allocate((int) n);
                     MemorySegment.copy(chunk, 0, MemorySegment.ofBuffer(item), 0, n);
                     demand.decrementAndGet();
-                    subscriber.onNext(item);
+                    Flow.Subscriber<? super ByteBuffer> s = subscriber;
+                    if (s == null || emitting.getAndIncrement() != 0) return; // cancelled, or ended by an error
+                    s.onNext(item);
+                    if (emitting.decrementAndGet() != 0) { // an error came in meanwhile: deliver it now
+                        deliverError();
+                        return;
+                    }
                 }
             } catch (IOException | UncheckedIOException e) {
                 finish(e);
             }
         }
 
+        /** Ends with {@code error} unless already ended: now, or when a running onNext returns. */
         private void finish(Throwable error) {
-            if (done) return;
+            if (done || !this.error.compareAndSet(null, error)) return;
+            if (emitting.getAndIncrement() == 0) deliverError();
+        }
+
+        private void deliverError() {
+            Flow.Subscriber<? super ByteBuffer> s = terminate();
+            if (s != null) s.onError(error.get());
+        }
+
+        /**
+         * The subscriber to send the terminal signal to, or null if it was cancelled; drops it (rule 3.13).
+         * The caller holds {@code emitting} and never releases it: nothing may follow a terminal signal (rule 1.7).
+         */
+        private Flow.Subscriber<? super ByteBuffer> terminate() {
             done = true;
-            subscriber.onError(error);
+            Flow.Subscriber<? super ByteBuffer> s = subscriber;
+            subscriber = null;
+            return s;
         }
     }
 

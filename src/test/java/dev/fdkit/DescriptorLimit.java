@@ -15,7 +15,7 @@ import java.util.Deque;
  * {@link #freeCount()} counts what is free without /proc (listing it needs a descriptor too): a leak shows
  * as one fewer. {@link #close()} closes the fillers and restores the limit.
  */
-final class DescriptorLimit implements AutoCloseable {
+public final class DescriptorLimit implements AutoCloseable {
     private static final int SPARE = 16; // numbers above the highest open one, so every operation can be swept
 
     private final long[] original;
@@ -26,7 +26,7 @@ final class DescriptorLimit implements AutoCloseable {
     }
 
     /** Lowers the soft limit and fills every free number below it: nothing is free afterwards. */
-    static DescriptorLimit exhaust() {
+    public static DescriptorLimit exhaust() {
         long[] original = RawLinux.getrlimit(RawLinux.RLIMIT_NOFILE);
         RawLinux.setrlimit(RawLinux.RLIMIT_NOFILE, highestOpen() + 1 + SPARE, original[1]);
         DescriptorLimit limit = new DescriptorLimit(original);

@@ -132,7 +132,7 @@ public final class LeakGuard implements BeforeAllCallback, AfterAllCallback {
     }
 
     /** Number of open descriptors, jar files left out. */
-    static int openDescriptorCount() {
+    public static int openDescriptorCount() {
         return total(openDescriptors());
     }
 
