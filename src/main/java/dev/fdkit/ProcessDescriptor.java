@@ -208,10 +208,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     }
 
     /**
-     * Waits at most {@code timeout}: the status, or empty if the process is still running. After close(), as
-     * {@link #waitFor()}.
+     * Waits at most {@code timeout}: the status, or empty if the process is still running. A zero or negative
+     * timeout does not wait (as {@link Process#waitFor(long, TimeUnit)}). After close(), as {@link #waitFor()}.
      *
-     * @throws IllegalArgumentException if {@code timeout} is negative
      * @throws IllegalStateException    if this descriptor on a process that is not our child is closed before
      *                                  its exit is known
      */

@@ -65,8 +65,9 @@ public final class Uring implements Pollable, AutoCloseable {
     public record Read(Pollable target, MemorySegment buffer, long cookie) implements Op {}
 
     /**
-     * IORING_OP_TIMEOUT: completes with res -ETIME after {@code after}, or -ECANCELED. An {@code after} beyond
-     * Long.MAX_VALUE nanoseconds (292 years) is that long: in effect, until cancelled.
+     * IORING_OP_TIMEOUT: completes with res -ETIME after {@code after}, or -ECANCELED. A negative {@code after}
+     * is zero (expires at once); one beyond Long.MAX_VALUE nanoseconds (292 years) is that long: in effect, until
+     * cancelled.
      */
     public record Timeout(Duration after, long cookie) implements Op {}
 
