@@ -294,19 +294,47 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     // ------------------------------------------------------------------ streams
 
-    /** The child's stdin when redirected to PIPE; otherwise an OutputStream that discards. */
+    /**
+     * The child's stdin when redirected to PIPE. Otherwise, as java.lang.Process's: a stream whose writes throw
+     * IOException("Stream closed"), since nothing would read them.
+     */
     public OutputStream stdin() {
-        return watch.stdin != null ? watch.stdin : OutputStream.nullOutputStream();
+        return watch.stdin != null ? watch.stdin : NoPipe.OUTPUT;
     }
 
-    /** The child's stdout when redirected to PIPE; otherwise an empty stream. Blocks through the poller. */
+    /**
+     * The child's stdout when redirected to PIPE; otherwise, as java.lang.Process's, an empty stream (read
+     * returns -1, available 0, also after close). Blocks through the poller.
+     */
     public InputStream stdout() {
-        return watch.stdout != null ? watch.stdout : InputStream.nullInputStream();
+        return watch.stdout != null ? watch.stdout : NoPipe.INPUT;
     }
 
-    /** The child's stderr when redirected to PIPE; otherwise an empty stream. */
+    /** The child's stderr when redirected to PIPE; otherwise an empty stream, as {@link #stdout()}. */
     public InputStream stderr() {
-        return watch.stderr != null ? watch.stderr : InputStream.nullInputStream();
+        return watch.stderr != null ? watch.stderr : NoPipe.INPUT;
+    }
+
+    /** The streams of a child's descriptor that is not a pipe: those of the JDK's ProcessBuilder.NullInputStream/NullOutputStream. */
+    private static final class NoPipe {
+        static final InputStream INPUT = new InputStream() {
+            @Override
+            public int read() {
+                return -1;
+            }
+
+            @Override
+            public int available() {
+                return 0;
+            }
+        };
+
+        static final OutputStream OUTPUT = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                throw new IOException("Stream closed: the child's stdin is not redirected to PIPE");
+            }
+        };
     }
 
     /**
