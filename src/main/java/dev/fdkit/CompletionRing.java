@@ -350,6 +350,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     /** {@link #offer(long, long, long, long)} for a record. */
     public boolean offer(Completion completion) {
+        Objects.requireNonNull(completion, "completion");
         return offer(completion.cookie(), completion.obj(), completion.res(), completion.res2());
     }
 
@@ -483,6 +484,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      */
     public Poller.Registration onCompletions(Poller poller, Handler handler) {
         requireOpen();
+        Objects.requireNonNull(poller, "poller");
         Objects.requireNonNull(handler, "handler");
         Poller.Registration registration = poller.register(doorbellFd, Poller.READABLE, (r, events) -> {
             doorbellFd.tryReadValue();

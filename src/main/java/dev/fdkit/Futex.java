@@ -161,6 +161,7 @@ public final class Futex {
      *                      nanoseconds since the epoch for REALTIME
      */
     public WaitResult awaitUntil(int expected, long deadlineNanos, Clock clock) {
+        Objects.requireNonNull(clock, "clock"); // awaitBitset takes null for "no deadline"; a deadline needs its clock
         return awaitBitset(expected, Uapi.FUTEX_BITSET_MATCH_ANY, deadlineNanos, clock);
     }
 

@@ -3,6 +3,7 @@ package dev.fdkit;
 import dev.fdkit.internal.FeatureProbe;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * What this kernel, libc and JDK offer fdkit: probed once on first use, then cached.
@@ -18,7 +19,7 @@ public final class Linux {
 
     /** The answer for one feature. */
     public static Capability feature(Feature feature) {
-        return Probed.ALL.get(feature.ordinal());
+        return Probed.ALL.get(Objects.requireNonNull(feature, "feature").ordinal());
     }
 
     /** Shorthand for {@code feature(f).available()}. */

@@ -76,9 +76,17 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      */
     public static ProcessDescriptor start(ProcessBuilder builder, SpawnOption... options) throws IOException {
         Objects.requireNonNull(builder, "builder");
+        Objects.requireNonNull(options, "options");
         EnumSet<SpawnOption> opts = EnumSet.noneOf(SpawnOption.class);
-        for (SpawnOption o : options) opts.add(Objects.requireNonNull(o, "options"));
-        List<String> argv = List.copyOf(builder.command());
+        for (int i = 0; i < options.length; i++) {
+            if (options[i] == null) throw new NullPointerException("options[" + i + "] is null");
+            opts.add(options[i]);
+        }
+        List<String> command = builder.command();
+        for (int i = 0; i < command.size(); i++) {
+            if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
+        }
+        List<String> argv = List.copyOf(command);
         if (argv.isEmpty()) throw new IllegalArgumentException("command must not be empty");
         for (String arg : argv) checkNoNul(arg, "command");
         List<String> environment = environmentOf(builder);
@@ -119,7 +127,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     /** Starts {@code argv} with the caller's stdin, stdout and stderr inherited. */
     public static ProcessDescriptor spawn(String... argv) throws IOException {
-        return start(new ProcessBuilder(argv).inheritIO());
+        return start(new ProcessBuilder(Objects.requireNonNull(argv, "argv")).inheritIO());
     }
 
     /**

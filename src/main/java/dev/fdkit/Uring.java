@@ -527,6 +527,7 @@ public final class Uring implements Pollable, AutoCloseable {
 
     /** Reads an eventfd's counter in the kernel, without blocking a thread. */
     public CompletableFuture<Long> read(EventFd eventFd) {
+        Objects.requireNonNull(eventFd, "eventFd");
         MemorySegment word = Arena.ofAuto().allocate(JAVA_LONG);
         return submit(new Read(eventFd, word, internalCookies.getAndIncrement())).thenApply(c -> {
             if (c.res() != 8) throw new IllegalStateException(new ErrnoException("read", "eventfd " + eventFd, (int) -c.res()));

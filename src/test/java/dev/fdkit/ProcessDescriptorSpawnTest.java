@@ -490,6 +490,17 @@ class ProcessDescriptorSpawnTest {
     }
 
     @Test
+    void nullsInsideTheCommandOrTheOptionsAreNamedWithTheirIndex() {
+        ProcessBuilder pb = new ProcessBuilder(Arrays.asList("echo", null, "x"));
+        assertThatThrownBy(() -> ProcessDescriptor.start(pb)).isInstanceOf(NullPointerException.class).hasMessage("command[1] is null");
+        assertThatThrownBy(() -> ProcessDescriptor.start(new ProcessBuilder("true"), SpawnOption.NEW_SESSION, null))
+                .isInstanceOf(NullPointerException.class).hasMessage("options[1] is null");
+        assertThatThrownBy(() -> ProcessDescriptor.start(new ProcessBuilder("true"), (SpawnOption[]) null))
+                .isInstanceOf(NullPointerException.class).hasMessage("options");
+        assertThat(zombieChildren()).as("nothing was started").isEmpty();
+    }
+
+    @Test
     void emptyCommandIsRejected() {
         assertThatThrownBy(() -> ProcessDescriptor.start(new ProcessBuilder()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty");
