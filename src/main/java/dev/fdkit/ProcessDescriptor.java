@@ -136,17 +136,49 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * otherwise {@link #onExit()} completes with an {@link ExitStatus.Kind#UNKNOWN} status saying why.
      *
      * @throws IllegalArgumentException if pid is not positive or beyond the pid range
-     * @throws ErrnoException           ESRCH if no such process exists
+     * @throws ErrnoException           ESRCH if no such process exists; for the id of a thread that is not its
+     *                                  process's main thread, the errno of the failed call with a message saying
+     *                                  so and naming the process
      */
     public static ProcessDescriptor open(long pid) throws IOException {
         if (pid <= 0 || pid > Integer.MAX_VALUE) throw new IllegalArgumentException("pid must be between 1 and " + Integer.MAX_VALUE + ", was " + pid);
         Fd pidfd = null;
         if (Linux.has(Feature.PIDFD_OPEN)) {
-            pidfd = new Fd(Syscalls.pidfdOpen((int) pid, 0), "ProcessDescriptor");
-        } else if (!exists((int) pid)) {
-            throw new ErrnoException("kill", "pid=" + pid + ", sig=0", Errno.ESRCH);
+            try {
+                pidfd = new Fd(Syscalls.pidfdOpen((int) pid, 0), "ProcessDescriptor");
+            } catch (ErrnoException e) {
+                int process = processOfThread((int) pid);
+                if (process < 0) throw e;
+                throw new ErrnoException("pidfd_open", threadNotProcess(pid, process), e.errno());
+            }
+        } else {
+            int process = processOfThread((int) pid); // kill(2) accepts a thread id: it signals the thread's process
+            if (process >= 0) throw new ErrnoException("kill", threadNotProcess(pid, process) + ", sig=0", Errno.ESRCH);
+            if (!exists((int) pid)) throw new ErrnoException("kill", "pid=" + pid + ", sig=0", Errno.ESRCH);
         }
         return new ProcessDescriptor(new Watch((int) pid, pidfd, false, false, false, null, null, null));
+    }
+
+    private static String threadNotProcess(long tid, int process) {
+        return "pid=" + tid + ", which is a thread of process " + process + ", not a process: open(" + process + ") for the process";
+    }
+
+    /**
+     * The process (thread group) that {@code tid} is a thread of, if it is not that process's main thread;
+     * -1 for a process, or an id not found in /proc (ids of threads are there too, only not listed).
+     */
+    private static int processOfThread(int tid) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + tid + "/status"))) {
+                if (line.startsWith("Tgid:")) {
+                    int tgid = Integer.parseInt(line.substring(5).trim());
+                    return tgid != tid ? tgid : -1;
+                }
+            }
+        } catch (IOException | RuntimeException gone) {
+            // no such thread (any more), or /proc not mounted: nothing to add to the original error
+        }
+        return -1;
     }
 
     /** kill(pid, 0): EPERM means it exists but is not ours to signal. */

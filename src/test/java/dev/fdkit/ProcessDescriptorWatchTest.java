@@ -12,6 +12,8 @@ import java.io.InputStreamReader;
 import java.lang.ProcessBuilder.Redirect;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -126,6 +128,21 @@ class ProcessDescriptorWatchTest {
         for (long pid : new long[] {0, -1, Long.MIN_VALUE, 1L + Integer.MAX_VALUE}) {
             assertThatThrownBy(() -> ProcessDescriptor.open(pid)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pid");
         }
+    }
+
+    @Test
+    void openingAThreadIdSaysItIsAThreadAndNamesItsProcess() throws Exception {
+        long self = ProcessHandle.current().pid();
+        long tid = -1;
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) { // the JVM's Reference Handler thread lives as long as the JVM
+            for (Path task : tasks.toList()) {
+                if (Files.readString(task.resolve("comm")).strip().equals("Reference Handl")) tid = Long.parseLong(task.getFileName().toString());
+            }
+        }
+        assertThat(tid).as("the Reference Handler's thread id").isPositive().isNotEqualTo(self);
+        long thread = tid;
+        assertThatThrownBy(() -> ProcessDescriptor.open(thread)).isInstanceOf(ErrnoException.class)
+                .hasMessageContaining("pid=" + thread + ", which is a thread of process " + self + ", not a process");
     }
 
     @Test
