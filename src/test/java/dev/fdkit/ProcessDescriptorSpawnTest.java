@@ -270,6 +270,7 @@ class ProcessDescriptorSpawnTest {
             p.close();
             assertThatThrownBy(() -> p.stdout().available()).isInstanceOf(IOException.class).hasMessageContaining("closed");
         } finally {
+            jdk.getOutputStream().close(); // ends its cat, also when an assertion failed before
             jdk.waitFor();
             jdk.getInputStream().close();
             jdk.getErrorStream().close();
