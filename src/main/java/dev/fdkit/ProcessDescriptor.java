@@ -57,6 +57,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     private final Watch watch;
     private final Cleaner.Cleanable cleanable;
+    private ProcessView view; // guarded by this; made by the first asProcess()
 
     private ProcessDescriptor(Watch watch) {
         this.watch = watch;
@@ -393,6 +394,72 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     private static Flow.Publisher<ByteBuffer> publisher(PipeReader pipe, String name) {
         if (pipe == null) throw new IllegalStateException(name + " was not redirected to PIPE");
         return pipe;
+    }
+
+    // ------------------------------------------------------------------ java.lang.Process view
+
+    /**
+     * This process as a {@link Process}, for code that takes one: {@code ProcessDescriptor.start(pb).asProcess()}
+     * instead of {@code pb.start()}. Backed by the pidfd and fdkit's pipes: no reaper thread, waits that park in
+     * Java (fine on virtual threads), signals that never reach a recycled pid. It behaves as the JDK's Process:
+     * <ul>
+     * <li>{@code waitFor()}, {@code waitFor(timeout, unit)} (zero or negative: does not wait), {@code onExit()}
+     *     (completes with the view once the exit is known), {@code exitValue()} (IllegalThreadStateException
+     *     until then), {@code isAlive()} (false from exactly then on);</li>
+     * <li>the exit value is the exit code, or 128 + signal for a process killed by a signal (the JDK's
+     *     convention), or -1 when the kernel cannot tell (a process that is not our child, before Linux 6.15);</li>
+     * <li>{@code destroy()} sends SIGTERM, {@code destroyForcibly()} SIGKILL, both then close the streams, as the
+     *     JDK does: a thread blocked reading returns even if a grandchild still holds the pipe
+     *     ({@code supportsNormalTermination()} is true);</li>
+     * <li>{@code getInputStream()}, {@code getErrorStream()}, {@code getOutputStream()} are {@link #stdout()},
+     *     {@link #stderr()}, {@link #stdin()}, unbuffered (a flush is never needed); the readers and writer of
+     *     Process wrap them;</li>
+     * <li>{@code toHandle()} (and so {@code info()}, {@code children()}, {@code descendants()}) is the
+     *     ProcessHandle taken at the first asProcess() call, while the pid surely named this process; if it had
+     *     exited and been reaped before, a handle of an exited process (not alive, no children, empty info),
+     *     since its pid could already name another one.</li>
+     * </ul>
+     * The view keeps this descriptor reachable; closing the descriptor closes the view's streams too. Each call
+     * returns the same view.
+     */
+    public synchronized Process asProcess() {
+        if (view == null) {
+            watch.ensureWatched(); // a process that is not our child is watched from now on
+            view = new ProcessView(this, handleWhileItIsOurs());
+        }
+        return view;
+    }
+
+    /** A ProcessHandle on this process, or null if its pid may already name another one. */
+    private ProcessHandle handleWhileItIsOurs() {
+        if (watch.child) {
+            synchronized (watch.reapLock) { // unreaped, the pid is still our child's (alive or a zombie)
+                return watch.isReaped() ? null : ProcessHandle.of(watch.pid).orElse(null);
+            }
+        }
+        // Not ours to hold: alive before and after the handle (with its start time) is taken means it names this process.
+        if (!isAlive()) return null;
+        ProcessHandle handle = ProcessHandle.of(watch.pid).orElse(null);
+        return isAlive() ? handle : null;
+    }
+
+    /**
+     * The exit status if known now, else null.
+     *
+     * @throws IllegalStateException if this descriptor on a process that is not our child was closed first
+     */
+    ExitStatus exitIfKnown() {
+        CompletableFuture<ExitStatus> exit = watch.exit;
+        return switch (exit.state()) {
+            case SUCCESS -> exit.resultNow();
+            case RUNNING -> null;
+            case FAILED, CANCELLED -> throw new IllegalStateException("ProcessDescriptor(pid=" + watch.pid + ") was closed before the process exited");
+        };
+    }
+
+    /** Closes our ends of the child's pipes (not the pidfd): Process.destroy() does so. */
+    void closePipes() {
+        watch.closePipes();
     }
 
     // ------------------------------------------------------------------ closing
@@ -783,6 +850,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             if (killOnClose && child) killForKillOnClose();
             if (!child && closedByOwner) stopWatchingNonChild();
             if (pidfd != null) pidfd.close(); // a child's watch holds a use: close(2) waits for the reap
+            closePipes();
+        }
+
+        void closePipes() {
             if (stdin != null) stdin.close();
             if (stdout != null) stdout.close();
             if (stderr != null) stderr.close();
