@@ -397,6 +397,34 @@ class ProcessDescriptorSpawnTest {
         assertThat(zombieChildren()).isEmpty();
     }
 
+    /**
+     * Found on PATH, a script without #! runs through /bin/sh with the path the search found: the first
+     * executable file of that name (a non-executable one earlier on PATH is skipped, as execvp skips it on
+     * EACCES). PATH is read once per JVM, so this runs in a fresh one.
+     */
+    @Test
+    void aScriptWithoutShebangFoundOnPathRunsThroughTheShell() throws Exception {
+        Path shadowed = Files.createDirectory(tmp.resolve("first-on-path"));
+        Files.writeString(shadowed.resolve("fdkit-no-shebang"), "echo wrong one\n"); // not executable
+        Path bin = Files.createDirectory(tmp.resolve("bin"));
+        Path script = Files.writeString(bin.resolve("fdkit-no-shebang"), "echo \"$0 got $1\"\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        ScenarioJvm.Result r = ScenarioJvm.run(PathScript.class, Duration.ofSeconds(30), List.of(),
+                Map.of("PATH", shadowed + ":" + bin + ":/usr/bin:/bin"));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.value("out")).isEqualTo(script + " got an arg");
+    }
+
+    /** Main class of the PATH test's fresh JVM. */
+    static final class PathScript {
+        public static void main(String[] args) throws Exception {
+            try (ProcessDescriptor p = ProcessDescriptor.start(new ProcessBuilder("fdkit-no-shebang", "an arg"))) {
+                System.out.println("out=" + readAll(p.stdout()).strip());
+                System.exit(p.waitFor().code());
+            }
+        }
+    }
+
     private static void assertExecFails(String program, String errno) throws Exception {
         try (ProcessDescriptor warm = ProcessDescriptor.start(new ProcessBuilder("true"))) {
             warm.waitFor(); // lazily opened descriptors are part of the baseline

@@ -289,6 +289,14 @@ class ProcessViewSideBySideTest {
                         assertThat(awaitGone(child)).isTrue();
                     }
                 }),
+                same("inputReader, errorReader, outputWriter", List.of("HELLO", "warn", 0), s -> {
+                    Process p = s.start(sh("tr a-z A-Z; echo warn >&2"));
+                    try (java.io.BufferedWriter w = p.outputWriter()) {
+                        w.write("hello");
+                        w.newLine();
+                    }
+                    return List.of(p.inputReader().readLine(), p.errorReader().readLine(), p.waitFor());
+                }),
                 same("available(): the bytes readable now", List.of((int) 'a', 2), s -> {
                     Process p = s.start(sh("printf abc; exec cat"));
                     InputStream out = p.getInputStream();
@@ -314,12 +322,53 @@ class ProcessViewSideBySideTest {
     }
 
     @Test
-    void asProcessReturnsTheSameViewAndKeepsTheDescriptorReachable() throws Exception {
+    void aViewMadeAfterTheChildWasReapedHasTheHandleOfAnExitedProcess() throws Exception {
         try (ProcessDescriptor d = ProcessDescriptor.start(new ProcessBuilder("true"))) {
+            d.waitFor(); // reaped: its pid may name another process from now on, so nothing is looked up by it
             Process p = d.asProcess();
-            assertThat(d.asProcess()).isSameAs(p);
-            assertThat(p.pid()).isEqualTo(d.pid());
-            assertThat(p.waitFor()).isZero();
+            ProcessHandle h = p.toHandle();
+            assertThat(h.pid()).isEqualTo(d.pid());
+            assertThat(h.isAlive()).isFalse();
+            assertThat(h.children()).isEmpty();
+            assertThat(h.parent()).isEmpty();
+            assertThat(h.info().command()).isEmpty();
+            assertThat(h.onExit()).isCompletedWithValue(h);
+            assertThat(h.destroy()).isFalse();
+            assertThat(p.exitValue()).isZero();
         }
+    }
+
+    @Test
+    void aViewOfAProcessThatIsNotOurChild() throws Exception {
+        Process jdk = new ProcessBuilder("sleep", "30").redirectOutput(Redirect.DISCARD).redirectError(Redirect.DISCARD).start();
+        try (ProcessDescriptor d = ProcessDescriptor.of(jdk.toHandle())) {
+            Process p = d.asProcess();
+            assertThat(p.isAlive()).isTrue();
+            assertThat(p.toHandle()).isEqualTo(jdk.toHandle());
+            p.destroy(); // through the pidfd
+            assertThat(jdk.waitFor()).isEqualTo(143);
+            // the JDK reaps it; its status reaches us through PIDFD_INFO_EXIT where the kernel has it (6.15+)
+            assertThat(p.waitFor()).isEqualTo(Linux.has(Feature.PIDFD_INFO_EXIT) ? 143 : -1);
+            assertThat(p.isAlive()).isFalse();
+        } finally {
+            jdk.getOutputStream().close();
+        }
+    }
+
+    @Test
+    void asProcessReturnsTheSameViewAndKeepsTheDescriptorReachable() throws Exception {
+        ProcessDescriptor d = ProcessDescriptor.start(sh("read -r x; echo got $x"));
+        java.lang.ref.WeakReference<ProcessDescriptor> descriptor = new java.lang.ref.WeakReference<>(d);
+        Process p = d.asProcess();
+        assertThat(d.asProcess()).isSameAs(p);
+        assertThat(p.pid()).isEqualTo(d.pid());
+        d = null; // `ProcessDescriptor.start(pb).asProcess()`: only the view holds the descriptor
+        System.gc();
+        assertThat(descriptor.get()).as("the view keeps the descriptor, and so its pipes, from the Cleaner").isNotNull();
+        p.getOutputStream().write("x\n".getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        assertThat(readAll(p.getInputStream())).isEqualTo("got x\n");
+        assertThat(p.waitFor()).isZero();
+        descriptor.get().close();
     }
 }
