@@ -39,6 +39,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * their descriptor is closed or dropped first: no zombies. Signals go through pidfd_send_signal, so they
  * never reach a recycled pid.
  * <p>
+ * For code that takes a {@link Process}, {@link #asProcess()} is this process as one, with the JDK's conventions.
+ * <p>
  * Callbacks attached to {@link #onExit()} with the non-async CompletableFuture methods run on the poller
  * thread: keep them short, or use the *Async variants. They may call blocking fdkit methods
  * ({@code other.waitFor()}, {@code other.onExit().join()}): the poller hands its loop to another thread
@@ -419,8 +421,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      *     exited and been reaped before, a handle of an exited process (not alive, no children, empty info),
      *     since its pid could already name another one.</li>
      * </ul>
-     * The view keeps this descriptor reachable; closing the descriptor closes the view's streams too. Each call
-     * returns the same view.
+     * The view keeps this descriptor reachable, so {@code start(pb).asProcess()} needs no other reference.
+     * Closing the descriptor closes the view's streams too, and its destroy methods then throw
+     * IllegalStateException, as {@link #signal} does. Each call returns the same view.
      */
     public synchronized Process asProcess() {
         if (view == null) {

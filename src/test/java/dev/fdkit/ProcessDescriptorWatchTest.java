@@ -12,8 +12,6 @@ import java.io.InputStreamReader;
 import java.lang.ProcessBuilder.Redirect;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -133,14 +131,8 @@ class ProcessDescriptorWatchTest {
     @Test
     void openingAThreadIdSaysItIsAThreadAndNamesItsProcess() throws Exception {
         long self = ProcessHandle.current().pid();
-        long tid = -1;
-        try (var tasks = Files.list(Path.of("/proc/self/task"))) { // the JVM's Reference Handler thread lives as long as the JVM
-            for (Path task : tasks.toList()) {
-                if (Files.readString(task.resolve("comm")).strip().equals("Reference Handl")) tid = Long.parseLong(task.getFileName().toString());
-            }
-        }
-        assertThat(tid).as("the Reference Handler's thread id").isPositive().isNotEqualTo(self);
-        long thread = tid;
+        long thread = Processes.referenceHandlerTid();
+        assertThat(thread).isNotEqualTo(self);
         assertThatThrownBy(() -> ProcessDescriptor.open(thread)).isInstanceOf(ErrnoException.class)
                 .hasMessageContaining("pid=" + thread + ", which is a thread of process " + self + ", not a process");
     }
