@@ -440,8 +440,8 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     /**
      * Waits (on the header's futex word, so producers in other processes can wake it) until the ring is
-     * non-empty or {@code timeout} passes (zero or negative: only looks); returns whether it is non-empty. On a platform thread it blocks in
-     * futex(2); on a virtual thread it waits as {@link Futex#await(int, Duration)} does.
+     * non-empty or {@code timeout} passes (zero or negative: only looks); returns whether it is non-empty. On a
+     * platform thread it blocks in futex(2); on a virtual thread it waits as {@link Futex#await(int, Duration)} does.
      * <p>
      * {@link #close()} on another thread wakes the wait, which then throws IllegalStateException, and closes
      * the ring once it has left.
