@@ -297,6 +297,16 @@ class ProcessViewSideBySideTest {
                     }
                     return List.of(p.inputReader().readLine(), p.errorReader().readLine(), p.waitFor());
                 }),
+                new Scenario("getOutputStream: the JDK's buffers until flush(), fdkit's writes through", s -> {
+                    Process p = s.start(new ProcessBuilder("head", "-n", "1"));
+                    p.getOutputStream().write("line\n".getBytes(StandardCharsets.UTF_8)); // no flush()
+                    // Did head get its line, and exit? Seeing that it did not needs a bound: half a second for the JDK.
+                    boolean exitedBeforeFlush = p.waitFor(s.fdkit ? 10_000 : 500, TimeUnit.MILLISECONDS);
+                    p.getOutputStream().flush();
+                    return List.of(exitedBeforeFlush, readAll(p.getInputStream()), p.waitFor());
+                }, List.of(false, "line\n", 0), List.of(true, "line\n", 0),
+                        "a write reaches the child at once: no flush() to forget, so no deadlock with a child waiting for input the "
+                                + "parent believes it sent (code written for the JDK flushes, which costs nothing here)"),
                 same("available(): the bytes readable now", List.of((int) 'a', 2), s -> {
                     Process p = s.start(sh("printf abc; exec cat"));
                     InputStream out = p.getInputStream();
