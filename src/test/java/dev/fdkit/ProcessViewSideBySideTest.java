@@ -142,6 +142,13 @@ class ProcessViewSideBySideTest {
                     }
                     return codes;
                 }),
+                same("no zombies: a child is reaped by the time waitFor returns", List.of(true), s -> {
+                    List<Process> all = new ArrayList<>();
+                    for (int i = 0; i < 20; i++) all.add(s.start(new ProcessBuilder("true")));
+                    for (Process p : all) p.waitFor();
+                    List<Long> pids = all.stream().map(Process::pid).toList();
+                    return List.of(Processes.zombieChildren().stream().noneMatch(pids::contains));
+                }),
                 same("killed by a signal: 128 + signal", List.of(137, 143, 137), s -> {
                     Process self = s.start(sh("kill -KILL $$"));
                     Process term = s.start(new ProcessBuilder("sleep", "30"));
