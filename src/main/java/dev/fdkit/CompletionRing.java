@@ -18,6 +18,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static dev.fdkit.CompletionRingLayout.*;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -25,21 +26,23 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * A bounded ring of {@link Completion} records in off-heap memory: many producers, one consumer — the
  * asyncfd design done in user space, usable between processes through a mapped file.
  *
- * <h2>Layout (version 2, little-endian; a C peer can produce into it)</h2>
+ * <h2>Layout (version 3, little-endian; a C peer can produce into it)</h2>
  * <pre>
  * offset   size  field
  *      0      4  magic 0x52444B46 ("FKDR")
- *      4      4  version = 2
+ *      4      4  version = 3
  *      8      4  capacity: a power of two
  *     12      4  record size = 32
- *     64      8  tail: next position to claim; producers claim by CAS
- *    128      8  head: next position to consume; written by the consumer only
- *    192      8  armed: 0 = consumer busy, 1 = the consumer waits on the futex doorbell, any other value =
+ *    128      8  tail: next position to claim; producers claim by CAS
+ *    256      8  head: next position to consume; written by the consumer only
+ *    384      8  armed: 0 = consumer busy, 1 = the consumer waits on the futex doorbell, any other value =
  *                the consumer wants the eventfd doorbell of the mapping (CompletionRing object) with that id
- *    200      4  doorbell futex word (a shared futex), incremented on every ring
- *    256  32*capacity  records {u64 cookie, u64 obj, s64 res, s64 res2}
- *    256+32*capacity   8*capacity  sequence per slot (Vyukov bounded queue)
+ *    392      4  doorbell futex word (a shared futex), incremented on every ring
+ *    512  32*capacity  records {u64 cookie, u64 obj, s64 res, s64 res2}
+ *    512+32*capacity   8*capacity  sequence per slot (Vyukov bounded queue)
  * </pre>
+ * Tail, head and the doorbell fields each have a 128-byte block (two cache lines, one adjacent-line
+ * prefetch pair) of their own, so producers and the consumer do not drag each other's lines along.
  * Slot {@code i} starts with sequence {@code i}. A producer at position {@code p} (slot {@code p & (capacity-1)})
  * may write when {@code p - head < capacity} (head read with acquire: the consumer is done with the slot's
  * previous record), claims {@code p} by CAS on tail, writes the record, then publishes with sequence
@@ -49,7 +52,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * ({@link #offer} returns false): never overwrite, never loss.
  *
  * Version 1 had a 4-byte armed word (1 = eventfd, 2 = futex) and the doorbell at 196; it could not say
- * whose eventfd was armed (see below), so version 2 files are not compatible with it.
+ * whose eventfd was armed (see below). Version 2 had tail, head and armed one cache line apart (64, 128,
+ * 192; doorbell 200, records at 256). Neither is readable as version 3.
  *
  * <h2>Sharing a ring file: the lock protocol</h2>
  * A mapping of a file that shrinks under it faults (SIGBUS) at its next access beyond the new end; the JVM
@@ -59,7 +63,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <ul>
  * <li>Map an existing ring: {@code open(O_RDWR)}, {@code flock(LOCK_SH | LOCK_NB)} (EWOULDBLOCK: it is being
  *     created, try again later), check the header (magic, version, record size, capacity) and that the file
- *     size is exactly {@code 256 + 40 * capacity}, then {@code mmap(MAP_SHARED)} that many bytes.</li>
+ *     size is exactly {@code 512 + 40 * capacity}, then {@code mmap(MAP_SHARED)} that many bytes.</li>
  * <li>Create or reset: {@code open(O_RDWR | O_CREAT)}, {@code flock(LOCK_EX | LOCK_NB)} — EWOULDBLOCK means a
  *     mapping exists: refuse, never truncate — then {@code ftruncate} to 0 and to the new size, map, write
  *     the header and the sequences (the magic last), and convert to {@code flock(LOCK_SH | LOCK_NB)}.</li>
@@ -107,16 +111,6 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         void onCompletion(long cookie, long obj, long res, long res2);
     }
 
-    static final int MAGIC = 0x52444B46;
-    static final int VERSION = 2;
-    static final int HEADER = 256;
-    static final int RECORD = 32;
-    private static final long CAPACITY_OFFSET = 8;
-    private static final long RECORD_SIZE_OFFSET = 12;
-    private static final long TAIL = 64;
-    private static final long HEAD = 128;
-    private static final long ARMED = 192;
-    private static final long DOORBELL = 200;
     private static final long IDLE = 0;
     private static final long ARMED_FUTEX = 1;
     private static final AtomicLong INSTANCES = new AtomicLong();
@@ -136,7 +130,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     private final MemorySegment memory;
     private final int capacity;
     private final long mask;
-    private final long sequences;
+    private final long sequences; // offset of slot 0's sequence
     @SuppressWarnings("unused") // through HEAD_CACHE: a head the producers of this mapping saw, never above the real one
     private long headCache;
     private final EventFd doorbellFd;
@@ -153,8 +147,8 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         this.memory = memory;
         this.capacity = capacity;
         this.mask = capacity - 1;
-        this.sequences = HEADER + (long) RECORD * capacity;
-        this.doorbell = Futex.sharedWord(memory, DOORBELL);
+        this.sequences = sequenceOffset(capacity, 0);
+        this.doorbell = Futex.sharedWord(memory, DOORBELL_OFFSET);
         this.id = newId();
         this.doorbellFd = EventFd.open();
     }
@@ -265,18 +259,18 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     /** The capacity {@code file}'s header declares, after checking the header and the file's size against it. */
     private static int checkHeader(Path file, int fd, long size) throws IOException {
-        if (size < HEADER) throw new IOException(file + " is not a completion ring: " + size + " bytes, less than its " + HEADER + "-byte header");
+        if (size < HEADER_LENGTH) throw new IOException(file + " is not a completion ring: " + size + " bytes, less than its " + HEADER_LENGTH + "-byte header");
         try (Arena scratch = Arena.ofConfined()) {
-            MemorySegment header = scratch.allocate(HEADER, 8);
-            long read = Syscalls.pread(fd, header, HEADER, 0);
-            if (read < HEADER) throw new IOException(file + " is not a completion ring: its header ends after " + read + " bytes");
-            int magic = header.get(JAVA_INT, 0);
-            int version = header.get(JAVA_INT, 4);
+            MemorySegment header = scratch.allocate(HEADER_LENGTH, 8);
+            long read = Syscalls.pread(fd, header, HEADER_LENGTH, 0);
+            if (read < HEADER_LENGTH) throw new IOException(file + " is not a completion ring: its header ends after " + read + " bytes");
+            int magic = header.get(JAVA_INT, MAGIC_OFFSET);
+            int version = header.get(JAVA_INT, VERSION_OFFSET);
             int capacity = header.get(JAVA_INT, CAPACITY_OFFSET);
             int recordSize = header.get(JAVA_INT, RECORD_SIZE_OFFSET);
             if (magic != MAGIC) throw new IOException(file + " is not a completion ring (magic 0x" + Integer.toHexString(magic) + ")");
             if (version != VERSION) throw new IOException(file + ": ring version " + version + ", this fdkit reads version " + VERSION);
-            if (recordSize != RECORD) throw new IOException(file + ": record size " + recordSize + ", this fdkit reads " + RECORD + "-byte records");
+            if (recordSize != RECORD_LENGTH) throw new IOException(file + ": record size " + recordSize + ", this fdkit reads " + RECORD_LENGTH + "-byte records");
             // The same rule as create(): with one slot, a producer finds a published, unconsumed slot's
             // sequence equal to its own position and overwrites it, and the consumer never sees it again.
             if (!isValidCapacity(capacity)) throw new IOException(file + ": capacity " + capacity + " is not a power of two between 2 and 2^26");
@@ -294,19 +288,19 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     /** Records waiting to be consumed (a snapshot). */
     public int size() {
         requireOpen();
-        long size = (long) LONG.getVolatile(memory, TAIL) - (long) LONG.getVolatile(memory, HEAD);
+        long size = lvTail() - lvHead();
         return (int) Math.max(0, Math.min(size, capacity));
     }
 
     /** No producer has claimed a slot the consumer has not consumed: the arming side of the Dekker pair in offer(). */
     private boolean nothingClaimed() {
-        return (long) LONG.getVolatile(memory, TAIL) == (long) LONG.getVolatile(memory, HEAD);
+        return lvTail() == lvHead();
     }
 
     public boolean isEmpty() {
         requireOpen();
-        long head = (long) LONG.getVolatile(memory, HEAD);
-        return (long) LONG.getVolatile(memory, sequences + (head & mask) * 8) != head + 1;
+        long head = lvHead();
+        return lvSequence(head) != head + 1;
     }
 
     // ------------------------------------------------------------------ producers
@@ -319,31 +313,31 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         requireOpen();
         long position;
         for (;;) {
-            position = (long) LONG.getVolatile(memory, TAIL);
+            position = lvTail();
             // Room is judged by a cached head, re-read only when the ring looks full: the consumer's head line
             // is then read about once per lap, not once per record.
-            long cached = (long) HEAD_CACHE.getAcquire(this);
+            long cached = laHeadCache();
             if (position - cached >= capacity) {
-                long head = (long) LONG.getAcquire(memory, HEAD);
+                long head = laHead(); // acquire: the consumer has read the records before this head
                 // Stored only when it moved: producers retrying on a full ring must not keep writing the line this
                 // object's fields share. Racing producers may store an older head: too low is only conservative.
-                if (head != cached) HEAD_CACHE.setRelease(this, head);
+                if (head != cached) soHeadCache(head);
                 if (position - head >= capacity) return false;
             }
-            if (LONG.compareAndSet(memory, TAIL, position, position + 1)) break;
+            if (casTail(position, position + 1)) break;
             Thread.onSpinWait();
         }
         // Dekker with the consumer: our claim (a CAS, a full fence) comes before this load of `armed`; the
         // consumer's store to `armed` comes before its re-check of TAIL (claims, not publications). So either
         // we see it armed and ring, or it sees our claim and does not sleep. That lets the publication below
         // be a plain release store, as in Agrona, instead of a second full fence.
-        boolean ringAfterPublishing = (long) LONG.getVolatile(memory, ARMED) != IDLE;
-        long record = HEADER + (position & mask) * RECORD;
-        memory.set(JAVA_LONG, record, cookie);
-        memory.set(JAVA_LONG, record + 8, obj);
-        memory.set(JAVA_LONG, record + 16, res);
-        memory.set(JAVA_LONG, record + 24, res2);
-        LONG.setRelease(memory, sequences + (position & mask) * 8, position + 1);
+        boolean ringAfterPublishing = lvArmed() != IDLE;
+        long record = recordOffset(position & mask);
+        memory.set(JAVA_LONG, record + COOKIE_OFFSET, cookie);
+        memory.set(JAVA_LONG, record + OBJ_OFFSET, obj);
+        memory.set(JAVA_LONG, record + RES_OFFSET, res);
+        memory.set(JAVA_LONG, record + RES2_OFFSET, res2);
+        soSequence(position, position + 1); // release: the record's fields before the sequence that publishes them
         if (ringAfterPublishing) ring();
         return true;
     }
@@ -355,7 +349,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     }
 
     private void ring() {
-        long armed = (long) LONG.getAndSet(memory, ARMED, IDLE);
+        long armed = xchgArmed(IDLE);
         if (armed == IDLE) return; // another producer rang first
         doorbell.getAndAdd(1);
         if (armed == id) doorbellFd.trySignal(1);
@@ -372,21 +366,21 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         requireOpen();
         Objects.requireNonNull(handler, "handler");
         if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, was " + limit);
-        long head = (long) LONG.getVolatile(memory, HEAD);
+        long head = lvHead();
         int consumed = 0;
         while (consumed < limit) {
-            if ((long) LONG.getAcquire(memory, sequences + (head & mask) * 8) != head + 1) break;
-            long record = HEADER + (head & mask) * RECORD;
-            long cookie = memory.get(JAVA_LONG, record);
-            long obj = memory.get(JAVA_LONG, record + 8);
-            long res = memory.get(JAVA_LONG, record + 16);
-            long res2 = memory.get(JAVA_LONG, record + 24);
+            if (laSequence(head) != head + 1) break; // acquire: the record's fields after its publication
+            long record = recordOffset(head & mask);
+            long cookie = memory.get(JAVA_LONG, record + COOKIE_OFFSET);
+            long obj = memory.get(JAVA_LONG, record + OBJ_OFFSET);
+            long res = memory.get(JAVA_LONG, record + RES_OFFSET);
+            long res2 = memory.get(JAVA_LONG, record + RES2_OFFSET);
             head++;
             consumed++;
             // The slot is free before the handler runs: a drain that keeps finding records (a producer feeding
             // it one by one) must not hold the slots it has read until the batch ends, or the ring would refuse
             // offers while logically empty. A handler that throws has consumed its record.
-            LONG.setRelease(memory, HEAD, head);
+            soHead(head); // release: the record is read before producers may reuse its slot
             handler.onCompletion(cookie, obj, res, res2);
         }
         return consumed;
@@ -407,7 +401,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     public boolean armDoorbell() {
         requireOpen();
         int ticket = doorbell.get(); // before arming: a producer that takes this arming moves the word past it
-        LONG.setVolatile(memory, ARMED, id);
+        svArmed(id); // volatile: ordered before nothingClaimed()'s loads (the Dekker pair with offer)
         if (!nothingClaimed()) return false;
         listenForOtherMappings(ticket);
         return true;
@@ -461,7 +455,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
                 int ticket = doorbell.get();
                 // After the ticket: a close() that set `closed` after this check moves the word past the ticket.
                 requireOpen();
-                LONG.setVolatile(memory, ARMED, ARMED_FUTEX);
+                svArmed(ARMED_FUTEX); // volatile: ordered before nothingClaimed()'s loads
                 if (!nothingClaimed()) { // claimed: published at once, or very soon
                     if (!isEmpty()) return true;
                     Thread.onSpinWait();
@@ -556,22 +550,75 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         if (closed) throw new IllegalStateException("CompletionRing is closed");
     }
 
-    // ------------------------------------------------------------------ layout
+    // ------------------------------------------------------------------ shared memory, memory order in the name
 
-    static long byteSize(int capacity) {
-        return HEADER + (long) RECORD * capacity + 8L * capacity;
+    // JCTools' convention: lv = load volatile, la = load acquire, sv = store volatile, so = store ordered
+    // (release), cas = compare-and-set, xchg = get-and-set. Offsets come from CompletionRingLayout.
+
+    private long lvTail() {
+        return (long) LONG.getVolatile(memory, TAIL_OFFSET);
     }
 
+    private boolean casTail(long expected, long claimed) {
+        return LONG.compareAndSet(memory, TAIL_OFFSET, expected, claimed);
+    }
+
+    private long lvHead() {
+        return (long) LONG.getVolatile(memory, HEAD_OFFSET);
+    }
+
+    private long laHead() {
+        return (long) LONG.getAcquire(memory, HEAD_OFFSET);
+    }
+
+    private void soHead(long head) {
+        LONG.setRelease(memory, HEAD_OFFSET, head);
+    }
+
+    private long laHeadCache() {
+        return (long) HEAD_CACHE.getAcquire(this);
+    }
+
+    private void soHeadCache(long head) {
+        HEAD_CACHE.setRelease(this, head);
+    }
+
+    /** The sequence of the slot of {@code position}. */
+    private long lvSequence(long position) {
+        return (long) LONG.getVolatile(memory, sequences + (position & mask) * SEQUENCE_LENGTH);
+    }
+
+    private long laSequence(long position) {
+        return (long) LONG.getAcquire(memory, sequences + (position & mask) * SEQUENCE_LENGTH);
+    }
+
+    private void soSequence(long position, long sequence) {
+        LONG.setRelease(memory, sequences + (position & mask) * SEQUENCE_LENGTH, sequence);
+    }
+
+    private long lvArmed() {
+        return (long) LONG.getVolatile(memory, ARMED_OFFSET);
+    }
+
+    private void svArmed(long armed) {
+        LONG.setVolatile(memory, ARMED_OFFSET, armed);
+    }
+
+    private long xchgArmed(long armed) {
+        return (long) LONG.getAndSet(memory, ARMED_OFFSET, armed);
+    }
+
+    // ------------------------------------------------------------------ layout
+
     private static void initialize(MemorySegment memory, int capacity) {
-        memory.asSlice(0, HEADER).fill((byte) 0);
-        memory.set(JAVA_INT, 4, VERSION);
+        memory.asSlice(0, HEADER_LENGTH).fill((byte) 0);
+        memory.set(JAVA_INT, VERSION_OFFSET, VERSION);
         memory.set(JAVA_INT, CAPACITY_OFFSET, capacity);
-        memory.set(JAVA_INT, RECORD_SIZE_OFFSET, RECORD);
-        long sequences = HEADER + (long) RECORD * capacity;
-        for (long i = 0; i < capacity; i++) memory.set(JAVA_LONG, sequences + i * 8, i);
+        memory.set(JAVA_INT, RECORD_SIZE_OFFSET, RECORD_LENGTH);
+        for (long i = 0; i < capacity; i++) memory.set(JAVA_LONG, sequenceOffset(capacity, i), i);
         // The magic last: a reader that skips the lock protocol sees no ring rather than half of one.
         VarHandle.fullFence();
-        memory.set(JAVA_INT, 0, MAGIC);
+        memory.set(JAVA_INT, MAGIC_OFFSET, MAGIC);
         VarHandle.fullFence();
     }
 

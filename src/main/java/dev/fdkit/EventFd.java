@@ -113,6 +113,19 @@ public final class EventFd implements Pollable, AutoCloseable {
         return write(n);
     }
 
+    /** Adds {@code n} unless closed, never blocking: false if closed or full. For a signal racing with close(). */
+    boolean signalIfOpen(long n) {
+        int number = fd.tryAcquire();
+        if (number < 0) return false;
+        try {
+            return Syscalls.eventfdWrite(number, n);
+        } catch (ErrnoException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            fd.release();
+        }
+    }
+
     private boolean write(long n) {
         int number = fd.acquire();
         try {
@@ -169,6 +182,9 @@ public final class EventFd implements Pollable, AutoCloseable {
      * (or use the *Async variants), or every fdkit wait in the process stalls behind them.
      */
     public CompletableFuture<Long> readAsync() {
+        // Checked first, not only by the read below (skipped while futures are queued): close() drains the queue,
+        // and callers that kept queueing failed futures after it could keep that drain from ever ending.
+        if (fd.isClosed()) throw fd.closedException();
         if (readers.isEmpty()) {
             long value = tryReadValue();
             if (value != 0) return CompletableFuture.completedFuture(value);

@@ -2,6 +2,7 @@ package dev.fdkit;
 
 import dev.fdkit.internal.Syscalls;
 
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -16,6 +17,11 @@ import java.util.Optional;
  * @param detail     for UNKNOWN: why the status is unknown; else empty
  */
 public record ExitStatus(Kind kind, int code, int signal, boolean coreDumped, ResourceUsage usage, String detail) {
+
+    /** @throws NullPointerException if {@code kind} is null (toString and shellCode could not say what happened) */
+    public ExitStatus {
+        Objects.requireNonNull(kind, "kind");
+    }
 
     public enum Kind {
         /** Exited normally with {@link #code()}. */

@@ -88,7 +88,8 @@ public final class Futex {
             throw new IllegalArgumentException("offset must leave 4 bytes in a segment of " + memory.byteSize() + " bytes, was " + offset);
         }
         if ((memory.address() + offset) % 4 != 0) {
-            throw new IllegalArgumentException("the word must be 4-byte aligned, address 0x" + Long.toHexString(memory.address() + offset) + " is not");
+            throw new IllegalArgumentException("offset must put the word at a 4-byte aligned address: memory at 0x" + Long.toHexString(memory.address())
+                    + " + offset " + offset + " is not");
         }
         this.word = memory.asSlice(offset, 4);
         this.shared = shared;
@@ -161,7 +162,8 @@ public final class Futex {
      *                      nanoseconds since the epoch for REALTIME
      */
     public WaitResult awaitUntil(int expected, long deadlineNanos, Clock clock) {
-        Objects.requireNonNull(clock, "clock"); // awaitBitset takes null for "no deadline"; a deadline needs its clock
+        // awaitBitset reads a null clock as "no deadline": here that would wait for ever, past the deadline given
+        Objects.requireNonNull(clock, "clock");
         return awaitBitset(expected, Uapi.FUTEX_BITSET_MATCH_ANY, deadlineNanos, clock);
     }
 

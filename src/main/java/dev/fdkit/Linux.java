@@ -3,7 +3,6 @@ package dev.fdkit;
 import dev.fdkit.internal.FeatureProbe;
 
 import java.util.List;
-import java.util.Objects;
 
 /**
  * What this kernel, libc and JDK offer fdkit: probed once on first use, then cached.
@@ -19,7 +18,7 @@ public final class Linux {
 
     /** The answer for one feature. */
     public static Capability feature(Feature feature) {
-        return Probed.ALL.get(Objects.requireNonNull(feature, "feature").ordinal());
+        return Probed.ALL.get(java.util.Objects.requireNonNull(feature, "feature").ordinal());
     }
 
     /** Shorthand for {@code feature(f).available()}. */

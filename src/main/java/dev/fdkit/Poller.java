@@ -244,7 +244,7 @@ public final class Poller implements Pollable, AutoCloseable {
     /** Makes a poll in progress (or the next one) return promptly. */
     public void wakeup() {
         if (closed || !wakeupPending.compareAndSet(false, true)) return;
-        wakeup.trySignal(1);
+        wakeup.signalIfOpen(1); // closed meanwhile by close(), which wakes a poll in progress itself
     }
 
     /** The epoll descriptor: readable when a registration is ready. Nest it in a host loop. */
@@ -277,7 +277,7 @@ public final class Poller implements Pollable, AutoCloseable {
         closed = true;
         for (Registration r : liveRegistrations()) r.cancel();
         wakeupPending.set(true);
-        wakeup.trySignal(1);
+        wakeup.signalIfOpen(1);
         pollLock.lock(); // a poll in progress has noticed `closed` and left
         try {
             epoll.close();
@@ -320,8 +320,15 @@ public final class Poller implements Pollable, AutoCloseable {
      */
     private void handOff(Batch blocked) {
         Batch rest = blocked.takeRest();
+        try {
+            startLoop(rest);
+        } catch (Throwable t) { // no thread to be had (RLIMIT_NPROC): the loop stays here and waits with the callback
+            blocked.putBack(rest);
+            sharedLoop = blocked;
+            LOG.log(System.Logger.Level.WARNING, "fdkit poller: no thread to hand the loop to while a callback blocks", t);
+            return;
+        }
         if (blocked.dispatching != null) blocked.dispatching.muteWhileBlocked();
-        startLoop(rest);
     }
 
     private int pollOnce(int timeoutMillis) {
@@ -415,6 +422,11 @@ public final class Poller implements Pollable, AutoCloseable {
             rest.count = left;
             count = next;
             return rest;
+        }
+
+        /** Undoes {@link #takeRest()}: its events are this batch's again. */
+        void putBack(Batch rest) {
+            count = next + rest.count;
         }
     }
 

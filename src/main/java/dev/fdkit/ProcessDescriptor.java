@@ -669,7 +669,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             }
             if (pidfd == null) FallbackReaper.unwatch(this);
             if (r != null) r.cancel(); // waits for a handler running on the poller thread
-            releaseWatchUse();
+            synchronized (this) { // not while retryExitInfo asks the kernel about the number
+                releaseWatchUse();
+            }
             exit.completeExceptionally(new CancellationException("ProcessDescriptor(pid=" + pid + ") was closed before the process exited"));
         }
 
@@ -701,12 +703,17 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         private void retryExitInfo(int number, int attempt) {
             long delayMillis = Math.min(1L << attempt, 500);
             CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS).execute(() -> {
-                if (closed) return; // stopWatchingNonChild() has let go
                 ExitStatus status;
-                try {
-                    status = exitInfo(number);
-                } catch (ErrnoException | RuntimeException e) {
-                    status = ExitStatus.unknown("PIDFD_GET_INFO failed: " + e.getMessage());
+                // The watch's use keeps the number ours; close() lets go of it under this lock (stopWatchingNonChild),
+                // so it cannot be closed, and reused by another descriptor, while the ioctl runs. A descriptor dropped
+                // without close() keeps its use: its process stays watched, as the class comment promises.
+                synchronized (this) {
+                    if (!watchHoldsUse.get()) return;
+                    try {
+                        status = exitInfo(number);
+                    } catch (ErrnoException | RuntimeException e) {
+                        status = ExitStatus.unknown("PIDFD_GET_INFO failed: " + e.getMessage());
+                    }
                 }
                 if (status == NOT_YET_REAPED && attempt < 15) {
                     retryExitInfo(number, attempt + 1);

@@ -3,6 +3,7 @@ package dev.fdkit;
 import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.IoUringPrep;
 import dev.fdkit.internal.IoUringRing;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
@@ -426,32 +427,27 @@ public final class Uring implements Pollable, AutoCloseable {
     }
 
     /**
-     * The SQE fields of each op, as liburing's io_uring_prep_* functions set them. Cannot fail: every value
-     * that needs computing or checking (a timeout's nanoseconds, a live futex word) was done by register().
+     * Fills {@code sqe} for the op, liburing-style (see IoUringPrep). Cannot fail: every value that needs
+     * computing or checking (a timeout's nanoseconds, a live futex word) was done by register().
      */
     private static void prepare(MemorySegment sqe, Pending pending) {
-        int code = pending.opcode;
         int fd = pending.number;
-        long cookie = pending.op.cookie();
         switch (pending.op) {
-            case Nop n -> IoUringRing.prepare(sqe, code, cookie, 0, 0, 0, 0, 0, 0, 0, 0);
-            case PollAdd p -> IoUringRing.prepare(sqe, code, cookie, fd, 0, p.multishot() ? Uapi.IORING_POLL_ADD_MULTI : 0, 0,
-                    pollEvents(p.events()), 0, 0, 0);
-            // off -1: the descriptor's current position (eventfds and pipes have none)
-            case Read r -> IoUringRing.prepare(sqe, code, cookie, fd, r.buffer().address(),
-                    (int) Math.min(r.buffer().byteSize(), Integer.MAX_VALUE), -1L, 0, 0, 0, 0);
-            case Timeout t -> IoUringRing.prepare(sqe, code, cookie, 0, pending.memory.address(), 1, 0, 0, 0, 0, 0);
-            case Cancel c -> IoUringRing.prepare(sqe, code, cookie, 0, c.targetCookie(), 0, 0, 0, 0, 0, 0);
-            // io_uring_prep_waitid: fd = id, len = idtype, file_index = options, addr2 = siginfo
-            case Waitid w -> IoUringRing.prepare(sqe, code, cookie, fd, 0, Uapi.P_PIDFD, 0, 0, pending.memory.address(), 0,
-                    Uapi.WEXITED | (w.reap() ? 0 : Uapi.WNOWAIT));
-            // io_uring_prep_futex_wait / _wake: fd = futex2 flags, addr = word, off = value or count, addr3 = mask
-            case FutexWait f -> IoUringRing.prepare(sqe, code, cookie, f.futex().futex2Flags(), f.futex().word().address(), 0,
-                    Integer.toUnsignedLong(f.expected()), 0, 0, Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), 0);
-            case FutexWake f -> IoUringRing.prepare(sqe, code, cookie, f.futex().futex2Flags(), f.futex().word().address(), 0,
-                    f.count(), 0, 0, Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), 0);
-            case FutexWaitv v -> IoUringRing.prepare(sqe, code, cookie, 0, pending.memory.address(), v.futexes().size(), 0, 0, 0, 0, 0);
+            case Nop n -> IoUringPrep.prepNop(sqe);
+            case PollAdd p when p.multishot() -> IoUringPrep.prepPollMultishot(sqe, fd, pollEvents(p.events()));
+            case PollAdd p -> IoUringPrep.prepPollAdd(sqe, fd, pollEvents(p.events()));
+            // offset -1: the descriptor's current position (eventfds and pipes have none)
+            case Read r -> IoUringPrep.prepRead(sqe, fd, r.buffer(), (int) Math.min(r.buffer().byteSize(), Integer.MAX_VALUE), -1L);
+            case Timeout t -> IoUringPrep.prepTimeout(sqe, pending.memory, 0, 0);
+            case Cancel c -> IoUringPrep.prepCancel64(sqe, c.targetCookie(), 0);
+            case Waitid w -> IoUringPrep.prepWaitid(sqe, Uapi.P_PIDFD, fd, pending.memory, Uapi.WEXITED | (w.reap() ? 0 : Uapi.WNOWAIT), 0);
+            case FutexWait f -> IoUringPrep.prepFutexWait(sqe, f.futex().word(), Integer.toUnsignedLong(f.expected()),
+                    Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
+            case FutexWake f -> IoUringPrep.prepFutexWake(sqe, f.futex().word(), f.count(),
+                    Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
+            case FutexWaitv v -> IoUringPrep.prepFutexWaitv(sqe, pending.memory, v.futexes().size(), 0);
         }
+        IoUringPrep.setData64(sqe, pending.op.cookie());
     }
 
     // ------------------------------------------------------------------ completing
@@ -596,7 +592,8 @@ public final class Uring implements Pollable, AutoCloseable {
         try {
             MemorySegment sqe;
             while ((sqe = ring.nextSqe()) == null) ring.submit(0);
-            IoUringRing.prepare(sqe, Uapi.IORING_OP_ASYNC_CANCEL, CANCEL_ALL_COOKIE, 0, 0, 0, 0, Uapi.IORING_ASYNC_CANCEL_ANY, 0, 0, 0);
+            IoUringPrep.prepCancel64(sqe, 0, Uapi.IORING_ASYNC_CANCEL_ANY);
+            IoUringPrep.setData64(sqe, CANCEL_ALL_COOKIE);
             ring.submit(0);
         } finally {
             submitLock.unlock();
@@ -683,7 +680,7 @@ public final class Uring implements Pollable, AutoCloseable {
                             + "): its ProcessDescriptor reaps it and keeps its exit status, which a second reaper would take from it;"
                             + " use reap = false, exitOf(process) or process.onExit()");
                 }
-                yield Arena.ofAuto().allocate(Syscalls.SIGINFO_SIZE, 8);
+                yield Syscalls.allocateSiginfo();
             }
             case FutexWait f -> {
                 requireLiveWord(f.futex());

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
+import static dev.fdkit.CompletionRingLayout.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -28,8 +29,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @ExtendWith(LeakGuard.class)
 @Timeout(60)
 class CompletionRingFileTest {
-    private static final int MAGIC = 0x52444B46, VERSION = 2, RECORD = 32, HEADER = 256;
-
     @TempDir
     Path dir;
 
@@ -46,7 +45,7 @@ class CompletionRingFileTest {
             assertRefused(file, 16); // same size: would zero the ring under the holder
             assertThat(LeakGuard.openDescriptorCount()).as("a refused create leaves no descriptor").isEqualTo(descriptors);
 
-            assertThat(Files.size(file)).isEqualTo(HEADER + 40L * 16);
+            assertThat(Files.size(file)).isEqualTo(byteSize(16));
             for (int i = 0; i < 3; i++) assertThat(holder.poll()).isEqualTo(new Completion(i, 10 + i, 20 + i, 30 + i));
             assertThat(holder.offer(7, 8, 9, 10)).isTrue();
             assertThat(holder.poll()).isEqualTo(new Completion(7, 8, 9, 10));
@@ -64,7 +63,7 @@ class CompletionRingFileTest {
         try (CompletionRing fresh = CompletionRing.create(file, 2)) {
             assertThat(fresh.capacity()).isEqualTo(2);
             assertThat(fresh.isEmpty()).isTrue();
-            assertThat(Files.size(file)).isEqualTo(HEADER + 40L * 2);
+            assertThat(Files.size(file)).isEqualTo(byteSize(2));
         }
     }
 
@@ -140,13 +139,13 @@ class CompletionRingFileTest {
         int descriptors = LeakGuard.openDescriptorCount();
         assertCorrupt(Files.createFile(dir.resolve("zero-length")), "0 bytes");
         assertCorrupt(Files.write(dir.resolve("shorter-than-the-header"), Arrays.copyOf(header(16), 100)), "100 bytes");
-        assertCorrupt(Files.write(dir.resolve("header-only"), header(16)), "the file size is " + HEADER);
+        assertCorrupt(Files.write(dir.resolve("header-only"), header(16)), "the file size is " + HEADER_LENGTH);
         assertCorrupt(Files.write(dir.resolve("capacity-beyond-the-file"), ring(header(1 << 26), 16)), "capacity 67108864");
         assertCorrupt(Files.write(dir.resolve("longer-than-its-capacity"), ring(header(16), 32)), "capacity 16");
-        assertCorrupt(Files.write(dir.resolve("truncated-records"), Arrays.copyOf(ring(header(16), 16), HEADER + 40 * 16 - 1)), "capacity 16");
-        assertCorrupt(Files.write(dir.resolve("wrong-magic"), ring(patch(header(16), 0, 0x464B4452), 16)), "magic");
-        assertCorrupt(Files.write(dir.resolve("wrong-version"), ring(patch(header(16), 4, 3), 16)), "version 3");
-        assertCorrupt(Files.write(dir.resolve("negative-capacity"), ring(patch(header(16), 8, -16), 16)), "capacity -16");
+        assertCorrupt(Files.write(dir.resolve("truncated-records"), Arrays.copyOf(ring(header(16), 16), (int) byteSize(16) - 1)), "capacity 16");
+        assertCorrupt(Files.write(dir.resolve("wrong-magic"), ring(patch(header(16), MAGIC_OFFSET, 0x464B4452), 16)), "magic");
+        assertCorrupt(Files.write(dir.resolve("newer-version"), ring(patch(header(16), VERSION_OFFSET, VERSION + 1), 16)), "version " + (VERSION + 1));
+        assertCorrupt(Files.write(dir.resolve("negative-capacity"), ring(patch(header(16), CAPACITY_OFFSET, -16), 16)), "capacity -16");
         assertCorrupt(Files.createDirectory(dir.resolve("a-directory")), "Is a directory");
         assertThat(LeakGuard.openDescriptorCount()).as("failed opens leave no descriptor").isEqualTo(descriptors);
 
@@ -163,23 +162,24 @@ class CompletionRingFileTest {
                 .isInstanceOf(IOException.class).hasMessageContaining(file.toString()).hasMessageContaining(problem);
     }
 
-    /** A version-2 header for {@code capacity} slots, as a C peer writes it. */
+    /** A header for {@code capacity} slots, as a C peer writes it. */
     private static byte[] header(int capacity) {
-        byte[] bytes = new byte[HEADER];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putInt(0, MAGIC).putInt(4, VERSION).putInt(8, capacity).putInt(12, RECORD);
+        byte[] bytes = new byte[HEADER_LENGTH];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putInt((int) MAGIC_OFFSET, MAGIC).putInt((int) VERSION_OFFSET, VERSION)
+                .putInt((int) CAPACITY_OFFSET, capacity).putInt((int) RECORD_SIZE_OFFSET, RECORD_LENGTH);
         return bytes;
     }
 
     /** {@code header} followed by the records and sequences of {@code slots} slots (slot i's sequence = i). */
     private static byte[] ring(byte[] header, int slots) {
-        byte[] bytes = Arrays.copyOf(header, HEADER + 40 * slots);
+        byte[] bytes = Arrays.copyOf(header, (int) byteSize(slots));
         ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < slots; i++) buffer.putLong(HEADER + RECORD * slots + 8 * i, i);
+        for (int i = 0; i < slots; i++) buffer.putLong((int) sequenceOffset(slots, i), i);
         return bytes;
     }
 
-    private static byte[] patch(byte[] bytes, int offset, int value) {
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putInt(offset, value);
+    private static byte[] patch(byte[] bytes, long offset, int value) {
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putInt((int) offset, value);
         return bytes;
     }
 }

@@ -20,7 +20,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -28,7 +30,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
+import static dev.fdkit.CompletionRingLayout.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -46,8 +51,6 @@ class CompletionRingTest {
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
     // Header offsets as documented in CompletionRing's class comment (the contract a C peer codes against).
-    private static final long MAGIC = 0, VERSION = 4, CAPACITY = 8, RECORD_SIZE = 12, TAIL = 64, HEAD = 128, ARMED = 192, DOORBELL = 200;
-    private static final long RECORDS = 256;
     private static final int TEN_MILLION = 10_000_000;
 
     @TempDir
@@ -243,8 +246,8 @@ class CompletionRingTest {
                 for (int i = 0; i < 100; i++) assertThat(ring.offer(i, i, i, i)).isTrue();
                 // Counts accumulate in the eventfd because nobody reads it: one per transition.
                 assertThat(eventfdCount(ring.fd())).as("eventfd count after transition %d", transition).isEqualTo(transition);
-                assertThat(header.get(LE_INT, DOORBELL)).as("doorbell futex word").isEqualTo(transition);
-                assertThat(header.get(LE_LONG, ARMED)).as("disarmed by the ring").isZero();
+                assertThat(header.get(LE_INT, DOORBELL_OFFSET)).as("doorbell futex word").isEqualTo(transition);
+                assertThat(header.get(LE_LONG, ARMED_OFFSET)).as("disarmed by the ring").isZero();
                 assertThat(ring.drain((c, o, r, r2) -> {}, 1000)).isEqualTo(100);
             }
             // Steady state: the consumer does not arm, producers make no syscall.
@@ -253,7 +256,7 @@ class CompletionRingTest {
                 assertThat(ring.drain((c, o, r, r2) -> {}, 1000)).isEqualTo(500);
             }
             assertThat(eventfdCount(ring.fd())).isEqualTo(5);
-            assertThat(header.get(LE_INT, DOORBELL)).isEqualTo(5);
+            assertThat(header.get(LE_INT, DOORBELL_OFFSET)).isEqualTo(5);
         }
     }
 
@@ -355,9 +358,9 @@ class CompletionRingTest {
         Path file = dir.resolve("ids.ring");
         try (CompletionRing first = CompletionRing.create(file, 8); CompletionRing second = CompletionRing.open(file)) {
             assertThat(first.armDoorbell()).isTrue();
-            long firstId = first.memory().get(LE_LONG, ARMED);
+            long firstId = first.memory().get(LE_LONG, ARMED_OFFSET);
             assertThat(second.armDoorbell()).isTrue();
-            long secondId = second.memory().get(LE_LONG, ARMED);
+            long secondId = second.memory().get(LE_LONG, ARMED_OFFSET);
             assertThat(firstId).as("neither idle (0) nor the futex doorbell (1)").isNotIn(0L, 1L);
             assertThat(secondId).isNotIn(0L, 1L, firstId);
         }
@@ -405,7 +408,7 @@ class CompletionRingTest {
         CompletionRing ring = CompletionRing.allocate(4);
         MemorySegment memory = ring.memory();
         Waiter<Boolean> consumer = Waiter.start("ring-consumer", () -> ring.awaitNonEmpty(LONG))
-                .awaitSleepingIn(fdkit_h.SYS_futex(), memory.address() + DOORBELL);
+                .awaitSleepingIn(fdkit_h.SYS_futex(), memory.address() + DOORBELL_OFFSET);
         ring.close();
         assertThatThrownBy(() -> consumer.join(LONG)).hasRootCauseInstanceOf(IllegalStateException.class)
                 .rootCause().hasMessage("CompletionRing is closed");
@@ -449,7 +452,7 @@ class CompletionRingTest {
     @Test
     void awaitNonEmptyIsWokenByAnOfferOnAnotherThread() throws Exception {
         try (CompletionRing ring = CompletionRing.allocate(4)) {
-            long doorbell = ring.memory().address() + DOORBELL;
+            long doorbell = ring.memory().address() + DOORBELL_OFFSET;
             Waiter<Boolean> consumer = Waiter.start("ring-consumer", () -> ring.awaitNonEmpty(LONG))
                     .awaitSleepingIn(fdkit_h.SYS_futex(), doorbell);
             assertThat(ring.offer(7, 8, 9, 10)).isTrue();
@@ -461,7 +464,7 @@ class CompletionRingTest {
     @Test
     void awaitNonEmptyWithAnEffectivelyEndlessTimeoutWaitsForTheOffer() throws Exception {
         try (CompletionRing ring = CompletionRing.allocate(4)) {
-            long doorbell = ring.memory().address() + DOORBELL;
+            long doorbell = ring.memory().address() + DOORBELL_OFFSET;
             for (Duration endless : new Duration[] {Duration.ofNanos(Long.MAX_VALUE), Duration.ofSeconds(Long.MAX_VALUE)}) {
                 Waiter<Boolean> consumer = Waiter.start("ring-consumer", () -> ring.awaitNonEmpty(endless))
                         .awaitSleepingIn(fdkit_h.SYS_futex(), doorbell);
@@ -489,26 +492,27 @@ class CompletionRingTest {
     void headerHoldsMagicVersionCapacityAndRecordSizeAtTheDocumentedOffsets() throws IOException {
         Path file = dir.resolve("layout.ring");
         int capacity = 64;
-        long sequences = RECORDS + 32L * capacity;
+        long sequences = sequenceOffset(capacity, 0);
         try (CompletionRing ring = CompletionRing.create(file, capacity)) {
-            assertThat(Files.size(file)).isEqualTo(RECORDS + 40L * capacity);
+            assertThat(Files.size(file)).isEqualTo(byteSize(capacity));
             assertThat(ring.capacity()).isEqualTo(capacity);
             assertThat(ring.offer(0x1122334455667788L, -2, -3, Long.MAX_VALUE)).isTrue();
 
             // Read through the file, not the mapping: what a C peer mapping it would see.
             ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
             assertThat(new String(bytes.array(), 0, 4, StandardCharsets.US_ASCII)).isEqualTo("FKDR");
-            assertThat(bytes.getInt((int) MAGIC)).isEqualTo(0x52444B46);
-            assertThat(bytes.getInt((int) VERSION)).isEqualTo(2);
-            assertThat(bytes.getInt((int) CAPACITY)).isEqualTo(capacity);
-            assertThat(bytes.getInt((int) RECORD_SIZE)).isEqualTo(32);
-            assertThat(bytes.getLong((int) TAIL)).as("tail").isEqualTo(1);
-            assertThat(bytes.getLong((int) HEAD)).as("head").isZero();
-            assertThat(bytes.getLong((int) RECORDS)).as("cookie").isEqualTo(0x1122334455667788L);
-            assertThat(bytes.get((int) RECORDS)).as("little-endian: low byte first").isEqualTo((byte) 0x88);
-            assertThat(bytes.getLong((int) RECORDS + 8)).as("obj").isEqualTo(-2);
-            assertThat(bytes.getLong((int) RECORDS + 16)).as("res").isEqualTo(-3);
-            assertThat(bytes.getLong((int) RECORDS + 24)).as("res2").isEqualTo(Long.MAX_VALUE);
+            assertThat(bytes.getInt((int) MAGIC_OFFSET)).isEqualTo(MAGIC);
+            assertThat(bytes.getInt((int) VERSION_OFFSET)).isEqualTo(VERSION);
+            assertThat(bytes.getInt((int) CAPACITY_OFFSET)).isEqualTo(capacity);
+            assertThat(bytes.getInt((int) RECORD_SIZE_OFFSET)).isEqualTo(RECORD_LENGTH);
+            assertThat(bytes.getLong((int) TAIL_OFFSET)).as("tail").isEqualTo(1);
+            assertThat(bytes.getLong((int) HEAD_OFFSET)).as("head").isZero();
+            int record = (int) recordOffset(0);
+            assertThat(bytes.getLong(record + (int) COOKIE_OFFSET)).as("cookie").isEqualTo(0x1122334455667788L);
+            assertThat(bytes.get(record + (int) COOKIE_OFFSET)).as("little-endian: low byte first").isEqualTo((byte) 0x88);
+            assertThat(bytes.getLong(record + (int) OBJ_OFFSET)).as("obj").isEqualTo(-2);
+            assertThat(bytes.getLong(record + (int) RES_OFFSET)).as("res").isEqualTo(-3);
+            assertThat(bytes.getLong(record + (int) RES2_OFFSET)).as("res2").isEqualTo(Long.MAX_VALUE);
             assertThat(bytes.getLong((int) sequences)).as("slot 0 published: sequence = position + 1").isEqualTo(1);
             for (int slot = 1; slot < capacity; slot++) {
                 assertThat(bytes.getLong((int) (sequences + 8L * slot))).as("slot %d free: sequence = slot", slot).isEqualTo(slot);
@@ -516,21 +520,55 @@ class CompletionRingTest {
 
             assertThat(ring.poll()).isEqualTo(new Completion(0x1122334455667788L, -2, -3, Long.MAX_VALUE));
             MemorySegment memory = ring.memory();
-            assertThat(memory.byteSize()).isEqualTo(RECORDS + 40L * capacity);
-            assertThat(memory.get(LE_LONG, HEAD)).as("head after one record").isEqualTo(1);
+            assertThat(memory.byteSize()).isEqualTo(byteSize(capacity));
+            assertThat(memory.get(LE_LONG, HEAD_OFFSET)).as("head after one record").isEqualTo(1);
             assertThat(memory.get(LE_LONG, sequences)).as("the consumer never writes a sequence: head alone frees the slot").isEqualTo(1);
         }
+    }
+
+    /** The table C peers read in CompletionRing's class comment is the descriptor the code uses, row by row. */
+    @Test
+    void theLayoutTableInTheClassCommentIsTheDescriptor() throws IOException {
+        Path project = Path.of(System.getProperty("basedir", System.getProperty("user.dir")));
+        String javadoc = Files.readString(project.resolve("src/main/java/dev/fdkit/CompletionRing.java"));
+        Map<String, List<Long>> rows = new HashMap<>(); // the field's first word -> offset, size
+        Matcher row = Pattern.compile("(?m)^ \\*\\s+(\\d+)\\s+(\\d+)\\s+([a-z]+)").matcher(javadoc);
+        while (row.find()) rows.put(row.group(3), List.of(Long.parseLong(row.group(1)), Long.parseLong(row.group(2))));
+        assertThat(rows).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "magic", List.of(MAGIC_OFFSET, 4L), "version", List.of(VERSION_OFFSET, 4L),
+                "capacity", List.of(CAPACITY_OFFSET, 4L), "record", List.of(RECORD_SIZE_OFFSET, 4L),
+                "tail", List.of(TAIL_OFFSET, 8L), "head", List.of(HEAD_OFFSET, 8L),
+                "armed", List.of(ARMED_OFFSET, 8L), "doorbell", List.of(DOORBELL_OFFSET, 4L)));
+        assertThat(javadoc).contains(" *      4      4  version = " + VERSION + "\n", " *     12      4  record size = " + RECORD_LENGTH + "\n",
+                " *    " + HEADER_LENGTH + "  " + RECORD_LENGTH + "*capacity  records",
+                " *    " + HEADER_LENGTH + "+" + RECORD_LENGTH + "*capacity   " + SEQUENCE_LENGTH + "*capacity  sequence per slot",
+                "{@code " + HEADER_LENGTH + " + " + (RECORD_LENGTH + SEQUENCE_LENGTH) + " * capacity}");
+        assertThat(byteSize(16)).isEqualTo(HEADER_LENGTH + (RECORD_LENGTH + SEQUENCE_LENGTH) * 16L);
+    }
+
+    @Test
+    void producerAndConsumerIndicesAreTwoCacheLinesApartFromEachOtherAndFromTheDoorbell() {
+        List<Long> hot = List.of(TAIL_OFFSET, HEAD_OFFSET, ARMED_OFFSET);
+        for (long a : hot) {
+            for (long b : hot) {
+                // Not in one 128-byte block: the adjacent-line prefetcher moves such a pair of lines together.
+                if (a != b) assertThat(a / 128).as("blocks of %d and %d", a, b).isNotEqualTo(b / 128);
+            }
+            assertThat(a / 128).as("%d shares no block with the read-only fields or the records", a).isNotIn(0L, (long) HEADER_LENGTH / 128);
+        }
+        assertThat(DOORBELL_OFFSET / 128).as("the doorbell word shares armed's block: both change when a producer rings").isEqualTo(ARMED_OFFSET / 128);
+        assertThat(HEADER_LENGTH % 128).as("records start on a block").isZero();
     }
 
     @Test
     void allocatedRingHasTheSameLayoutAsAMappedOne() {
         try (CompletionRing ring = CompletionRing.allocate(16)) {
             MemorySegment memory = ring.memory();
-            assertThat(memory.byteSize()).isEqualTo(RECORDS + 40L * 16);
-            assertThat(memory.get(LE_INT, MAGIC)).isEqualTo(0x52444B46);
-            assertThat(memory.get(LE_INT, VERSION)).isEqualTo(2);
-            assertThat(memory.get(LE_INT, CAPACITY)).isEqualTo(16);
-            assertThat(memory.get(LE_INT, RECORD_SIZE)).isEqualTo(32);
+            assertThat(memory.byteSize()).isEqualTo(byteSize(16));
+            assertThat(memory.get(LE_INT, MAGIC_OFFSET)).isEqualTo(MAGIC);
+            assertThat(memory.get(LE_INT, VERSION_OFFSET)).isEqualTo(VERSION);
+            assertThat(memory.get(LE_INT, CAPACITY_OFFSET)).isEqualTo(16);
+            assertThat(memory.get(LE_INT, RECORD_SIZE_OFFSET)).isEqualTo(RECORD_LENGTH);
             assertThat(memory.address() % 64).as("header cache lines aligned").isZero();
         }
     }
@@ -566,21 +604,24 @@ class CompletionRingTest {
         CompletionRing.create(ring, 16).close();
         byte[] valid = Files.readAllBytes(ring);
 
-        // Version 1 put a 4-byte armed word where version 2 has an 8-byte one: not readable as version 2.
-        Path wrongVersion = Files.write(dir.resolve("wrong-version"), patchInt(valid, VERSION, 1));
-        assertThatThrownBy(() -> CompletionRing.open(wrongVersion)).isInstanceOf(IOException.class).hasMessageContaining("version 1");
+        // Earlier versions put the indices and the doorbell elsewhere (see the class comment): not readable as this one.
+        for (int older = 1; older < VERSION; older++) {
+            Path wrongVersion = Files.write(dir.resolve("version-" + older), patchInt(valid, VERSION_OFFSET, older));
+            assertThatThrownBy(() -> CompletionRing.open(wrongVersion)).isInstanceOf(IOException.class).hasMessageContaining("version " + older);
+        }
 
-        Path wrongCapacity = Files.write(dir.resolve("wrong-capacity"), patchInt(valid, CAPACITY, 3));
+        Path wrongCapacity = Files.write(dir.resolve("wrong-capacity"), patchInt(valid, CAPACITY_OFFSET, 3));
         assertThatThrownBy(() -> CompletionRing.open(wrongCapacity)).isInstanceOf(IOException.class).hasMessageContaining("capacity 3");
 
-        Path wrongRecordSize = Files.write(dir.resolve("wrong-record-size"), patchInt(valid, RECORD_SIZE, 64));
+        Path wrongRecordSize = Files.write(dir.resolve("wrong-record-size"), patchInt(valid, RECORD_SIZE_OFFSET, 64));
         assertThatThrownBy(() -> CompletionRing.open(wrongRecordSize)).isInstanceOf(IOException.class).hasMessageContaining("record size 64");
 
         // Capacity 1 matching its file size: a Vyukov ring needs two slots at least (with one, a producer
         // finds a published slot's sequence equal to its own position and overwrites it), so create()
         // refuses it and open() must too.
-        byte[] one = new byte[(int) (RECORDS + 40)];
-        ByteBuffer.wrap(one).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0x52444B46).putInt(4, 2).putInt(8, 1).putInt(12, 32);
+        byte[] one = new byte[(int) byteSize(1)];
+        ByteBuffer.wrap(one).order(ByteOrder.LITTLE_ENDIAN).putInt((int) MAGIC_OFFSET, MAGIC).putInt((int) VERSION_OFFSET, VERSION)
+                .putInt((int) CAPACITY_OFFSET, 1).putInt((int) RECORD_SIZE_OFFSET, RECORD_LENGTH);
         Path capacityOne = Files.write(dir.resolve("capacity-one"), one);
         assertThatThrownBy(() -> CompletionRing.open(capacityOne)).isInstanceOf(IOException.class).hasMessageContaining("capacity 1");
 
@@ -663,9 +704,9 @@ class CompletionRingTest {
                 assertThat(child.process.exitValue()).as("child exit status; output: %s", child.output()).isZero();
                 assertThat(ring.isEmpty()).isTrue();
                 // The consumer waited before the child JVM had started: the child's first offer rang the futex.
-                assertThat(ring.memory().get(LE_INT, DOORBELL)).as("futex doorbell rings from the other JVM").isPositive();
+                assertThat(ring.memory().get(LE_INT, DOORBELL_OFFSET)).as("futex doorbell rings from the other JVM").isPositive();
                 System.out.printf("CompletionRingTest cross-JVM: %,d records in %d ms (JVM start included), %d doorbell rings, %d idle waits%n",
-                        count, TimeUnit.NANOSECONDS.toMillis(elapsed), ring.memory().get(LE_INT, DOORBELL), waitsThatTimedOut);
+                        count, TimeUnit.NANOSECONDS.toMillis(elapsed), ring.memory().get(LE_INT, DOORBELL_OFFSET), waitsThatTimedOut);
             } finally {
                 child.destroy();
             }

@@ -226,6 +226,40 @@ class EventFdTest {
         assertThat(e.toString()).contains("closed");
     }
 
+    /**
+     * Found by CloseRaceTest: with a future queued, readAsync() after close() queued (and failed) one more
+     * instead of throwing, so close() draining the queue and a thread calling readAsync() in a loop kept each
+     * other busy for ever.
+     */
+    @Test
+    void closeReturnsWhileOtherThreadsKeepCallingReadAsync() throws Exception {
+        EventFd e = EventFd.open();
+        CompletableFuture<Long> queued = e.readAsync(); // from now on readAsync() queues without reading
+        List<CompletableFuture<Throwable>> callers = new ArrayList<>();
+        List<Thread> loops = new ArrayList<>();
+        for (int i = 0; i < 2; i++) { // two callers queue faster than close() drains
+            CompletableFuture<Throwable> caller = new CompletableFuture<>();
+            callers.add(caller);
+            loops.add(Thread.ofPlatform().name("readAsync-loop-" + i).start(() -> {
+                try {
+                    for (;;) e.readAsync();
+                } catch (Throwable t) {
+                    caller.complete(t);
+                }
+            }));
+        }
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(e::close, r -> Thread.ofPlatform().name("closer").start(r));
+        try {
+            closing.get(10, TimeUnit.SECONDS);
+            for (CompletableFuture<Throwable> caller : callers) {
+                assertThat(caller.get(10, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+            }
+            assertThatThrownBy(() -> queued.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(IOException.class);
+        } finally {
+            for (Thread loop : loops) loop.join(10_000);
+        }
+    }
+
     @Test
     void closeIsIdempotent() {
         EventFd e = EventFd.open();

@@ -126,6 +126,16 @@ class FutexTest {
         }
     }
 
+    /** Found by FutexFuzzTest: a null clock was taken for "no deadline", so a matching word waited for ever, past the deadline. */
+    @Test
+    void absoluteDeadlineWithoutAClockIsRejected() {
+        try (Arena arena = Arena.ofConfined()) {
+            Futex futex = Futex.privateWord(arena.allocate(JAVA_INT), 0);
+            // 1, not the word's 0: without the check this returned VALUE_MISMATCH (and with 0 would never return)
+            assertThatThrownBy(() -> futex.awaitUntil(1, System.nanoTime(), null)).isInstanceOf(NullPointerException.class).hasMessage("clock");
+        }
+    }
+
     @Test
     void deadlineAlreadyPassedTimesOutAtOnceOnBothClocks() {
         try (Arena arena = Arena.ofConfined()) {
@@ -451,7 +461,7 @@ class FutexTest {
             MemorySegment memory = arena.allocate(16, 8);
             for (long offset : new long[] {1, 2, 3, 5}) {
                 assertThatThrownBy(() -> Futex.privateWord(memory, offset)).isInstanceOf(IllegalArgumentException.class)
-                        .hasMessageContaining("4-byte aligned").hasNoCause();
+                        .hasMessageContaining("4-byte aligned").hasMessageContaining("offset " + offset).hasNoCause(); // the argument, by name (fuzzing)
             }
             assertThatThrownBy(() -> Futex.sharedWord(memory.asSlice(2), 0)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("4-byte aligned");

@@ -658,7 +658,8 @@ class PollerTest {
             });
             assertThatThrownBy(() -> poller.register(e, Poller.READABLE, NOTHING))
                     .isInstanceOf(UncheckedIOException.class)
-                    .cause().isInstanceOfSatisfying(ErrnoException.class, x -> assertThat(x.errnoName()).isEqualTo("EEXIST"));
+                    .cause().isInstanceOfSatisfying(ErrnoException.class, x -> assertThat(x.errnoName()).isEqualTo("EEXIST"))
+                    .hasMessageContaining("op=EPOLL_CTL_ADD"); // the operation by name, not its number
             assertThat(poller.registrations()).isEqualTo(1);
             e.signal(1);
             assertThat(poller.poll(WAIT)).isEqualTo(1);

@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.IoUringPrep;
 import dev.fdkit.internal.IoUringRing;
 import dev.fdkit.internal.Spawner;
 import dev.fdkit.internal.Syscalls;
@@ -272,14 +273,14 @@ class UringTest {
         IoUringRing raw = new IoUringRing(4, 8);
         try {
             List<Long> cookies = new ArrayList<>();
-            IoUringRing.prepare(raw.nextSqe(), fdkit_h.IORING_OP_NOP(), 7, 0, 0, 0, 0, 0, 0, 0, 0);
-            IoUringRing.prepare(raw.nextSqe(), fdkit_h.IORING_OP_NOP(), 8, 0, 0, 0, 0, 0, 0, 0, 0);
+            nop(raw.nextSqe(), 7);
+            nop(raw.nextSqe(), 8);
             assertThat(raw.withdrawUnsubmitted()).isEqualTo(2);
             assertThat(raw.pending()).isZero();
 
             raw.nextSqe(); // claimed, then its op cannot be prepared: given back
             raw.unclaimLastSqe();
-            IoUringRing.prepare(raw.nextSqe(), fdkit_h.IORING_OP_NOP(), 9, 0, 0, 0, 0, 0, 0, 0, 0);
+            nop(raw.nextSqe(), 9);
             assertThat(raw.submit(0)).as("SQEs the kernel took").isEqualTo(1);
             raw.reap((userData, res, flags) -> cookies.add(userData));
             assertThat(cookies).containsExactly(9L);
@@ -287,6 +288,11 @@ class UringTest {
         } finally {
             raw.close();
         }
+    }
+
+    private static void nop(MemorySegment sqe, long cookie) {
+        IoUringPrep.prepNop(sqe);
+        IoUringPrep.setData64(sqe, cookie);
     }
 
     @Test
@@ -759,7 +765,7 @@ class UringTest {
     }
 
     /** The io_uring descriptor {@code open} creates. */
-    private static int newRingDescriptor(Runnable open) {
+    static int newRingDescriptor(Runnable open) {
         Set<Integer> before = ioUringDescriptors();
         open.run();
         Set<Integer> created = new HashSet<>(ioUringDescriptors());
@@ -773,7 +779,7 @@ class UringTest {
     }
 
     /** The submission queue tail the kernel reports in /proc/self/fdinfo (printed by io_uring since Linux 5.x). */
-    private static long sqTail(int ring) throws IOException {
+    static long sqTail(int ring) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + ring))) {
             if (line.startsWith("SqTail:")) return Long.parseLong(line.substring("SqTail:".length()).trim());
         }

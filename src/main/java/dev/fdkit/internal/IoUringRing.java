@@ -30,6 +30,7 @@ public final class IoUringRing implements AutoCloseable {
     private static final VarHandle INT = JAVA_INT.varHandle();
     private static final long SQE_SIZE = io_uring_sqe.layout().byteSize();
     private static final long CQE_SIZE = io_uring_cqe.layout().byteSize();
+    private static final long SQ_ARRAY_ENTRY = JAVA_INT.byteSize(); // the SQ array holds __u32 SQE indices
 
     private final int fd;
     private final MemorySegment sqRing;
@@ -62,7 +63,7 @@ public final class IoUringRing implements AutoCloseable {
             this.nodrop = (features & fdkit_h.IORING_FEAT_NODROP()) != 0;
             this.sqEntries = io_uring_params.sq_entries(params);
             this.cqEntries = io_uring_params.cq_entries(params);
-            long sqSize = io_sqring_offsets.array(sqOff) + 4L * sqEntries;
+            long sqSize = io_sqring_offsets.array(sqOff) + SQ_ARRAY_ENTRY * sqEntries;
             long cqSize = io_cqring_offsets.cqes(cqOff) + CQE_SIZE * this.cqEntries;
             if (singleMmap) {
                 mappedSq = Syscalls.mmapShared(fd, Math.max(sqSize, cqSize), fdkit_h.IORING_OFF_SQ_RING(), "IORING_OFF_SQ_RING");
@@ -109,14 +110,14 @@ public final class IoUringRing implements AutoCloseable {
         return nodrop;
     }
 
-    /** A zeroed SQE to fill, or null when the SQ is full (submit, then try again). */
+    /** A zeroed SQE to fill with an {@link IoUringPrep} method, or null when the SQ is full (submit, then try again). */
     public MemorySegment nextSqe() {
         int head = (int) INT.getAcquire(sqRing, sqHead);
         if (localSqTail - head >= sqEntries) return null;
         int index = localSqTail & sqMask;
         MemorySegment sqe = sqes.asSlice(index * SQE_SIZE, SQE_SIZE);
         sqe.fill((byte) 0);
-        sqRing.set(JAVA_INT, sqArray + 4L * index, index);
+        sqRing.set(JAVA_INT, sqArray + SQ_ARRAY_ENTRY * index, index);
         localSqTail++;
         toSubmit++;
         return sqe;
@@ -169,9 +170,9 @@ public final class IoUringRing implements AutoCloseable {
             int tail = (int) INT.getAcquire(cqRing, cqTail);
             while (head != tail) {
                 long cqe = cqes + (long) (head & cqMask) * CQE_SIZE;
-                long userData = cqRing.get(java.lang.foreign.ValueLayout.JAVA_LONG, cqe);
-                int res = cqRing.get(JAVA_INT, cqe + 8);
-                int flags = cqRing.get(JAVA_INT, cqe + 12);
+                long userData = cqRing.get(io_uring_cqe.user_data$layout(), cqe + io_uring_cqe.user_data$offset());
+                int res = cqRing.get(io_uring_cqe.res$layout(), cqe + io_uring_cqe.res$offset());
+                int flags = cqRing.get(io_uring_cqe.flags$layout(), cqe + io_uring_cqe.flags$offset());
                 head++;
                 INT.setRelease(cqRing, cqHead, head); // free the slot before running the handler
                 reaped++;
@@ -180,24 +181,6 @@ public final class IoUringRing implements AutoCloseable {
             if (!cqOverflowPending()) return reaped;
             Syscalls.ioUringEnter(fd, 0, 0, fdkit_h.IORING_ENTER_GETEVENTS()); // flush the overflow list, then reap again
         }
-    }
-
-    /**
-     * Fills a zeroed SQE, as liburing's io_uring_prep_rw does, plus the fields some ops add: {@code opFlags}
-     * is the union at offset 28 (poll32_events, timeout/cancel/futex flags), {@code fileIndex} the one at 44.
-     */
-    public static void prepare(MemorySegment sqe, int opcode, long userData, int fd, long addr, int len, long off, int opFlags,
-                               long addr2, long addr3, int fileIndex) {
-        io_uring_sqe.opcode(sqe, (byte) opcode);
-        io_uring_sqe.user_data(sqe, userData);
-        io_uring_sqe.fd(sqe, fd);
-        io_uring_sqe.addr(sqe, addr);
-        io_uring_sqe.len(sqe, len);
-        io_uring_sqe.off(sqe, off);
-        io_uring_sqe.rw_flags(sqe, opFlags);
-        if (addr2 != 0) io_uring_sqe.addr2(sqe, addr2);
-        io_uring_sqe.addr3(sqe, addr3);
-        io_uring_sqe.file_index(sqe, fileIndex);
     }
 
     /** Room for one struct __kernel_timespec, alive while the caller keeps it. */

@@ -7,6 +7,7 @@ import dev.fdkit.internal.linux.futex_waitv;
 import dev.fdkit.internal.linux.pidfd_info;
 import dev.fdkit.internal.linux.rusage;
 import dev.fdkit.internal.linux.siginfo_t;
+import dev.fdkit.internal.linux.timespec;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -18,6 +19,8 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -121,12 +124,17 @@ public final class Syscalls {
         static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), false);
     }
 
-    /** sizeof(siginfo_t). */
-    public static final int SIGINFO_SIZE = (int) siginfo_t.layout().byteSize();
-    private static final int RUSAGE_SIZE = (int) rusage.layout().byteSize();
-
-    /** Per-thread memory the calls write into: errno capture, one 64-bit word, one epoll_event, siginfo, rusage. */
+    /** Per-thread memory the calls write into: errno capture, one 64-bit word, one epoll_event, siginfo, rusage, timespec. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Scratch's one block, each member at its own layout's size and alignment. */
+    private static final StructLayout SCRATCH_LAYOUT = alignedStruct(
+            CALL_STATE.withName("callState"),
+            JAVA_LONG.withName("word"),
+            epoll_event.layout().withName("epollEvent"),
+            siginfo_t.layout().withName("siginfo"),
+            rusage.layout().withName("rusage"),
+            timespec.layout().withName("timespec"));
 
     private static final class Scratch {
         final MemorySegment callState;
@@ -138,20 +146,35 @@ public final class Syscalls {
         MemorySegment waitv; // futex_waitv entries, allocated on first use
 
         Scratch() {
-            MemorySegment all = Arena.ofAuto().allocate(16 + 8 + 16 + SIGINFO_SIZE + RUSAGE_SIZE + 16, 16);
-            long offset = 0;
-            callState = all.asSlice(offset, CALL_STATE.byteSize());
-            offset += 16;
-            word = all.asSlice(offset, 8);
-            offset += 8;
-            epollEvent = all.asSlice(offset, epoll_event.layout().byteSize());
-            offset += 16;
-            siginfo = all.asSlice(offset, SIGINFO_SIZE);
-            offset += SIGINFO_SIZE;
-            rusage = all.asSlice(offset, RUSAGE_SIZE);
-            offset += RUSAGE_SIZE;
-            timespec = all.asSlice(offset, timespecSize());
+            MemorySegment all = Arena.ofAuto().allocate(SCRATCH_LAYOUT);
+            callState = member(all, "callState");
+            word = member(all, "word");
+            epollEvent = member(all, "epollEvent");
+            siginfo = member(all, "siginfo");
+            rusage = member(all, "rusage");
+            timespec = member(all, "timespec");
         }
+
+        private static MemorySegment member(MemorySegment all, String name) {
+            MemoryLayout.PathElement path = MemoryLayout.PathElement.groupElement(name);
+            return all.asSlice(SCRATCH_LAYOUT.byteOffset(path), SCRATCH_LAYOUT.select(path).byteSize());
+        }
+    }
+
+    /** A struct of {@code members} in this order, each padded to its alignment, as a C compiler lays one out. */
+    private static StructLayout alignedStruct(MemoryLayout... members) {
+        List<MemoryLayout> laidOut = new ArrayList<>();
+        long size = 0;
+        long alignment = 1;
+        for (MemoryLayout member : members) {
+            long padding = -size & (member.byteAlignment() - 1);
+            if (padding > 0) laidOut.add(MemoryLayout.paddingLayout(padding));
+            laidOut.add(member);
+            size += padding + member.byteSize();
+            alignment = Math.max(alignment, member.byteAlignment());
+        }
+        if ((size & (alignment - 1)) != 0) laidOut.add(MemoryLayout.paddingLayout(-size & (alignment - 1)));
+        return MemoryLayout.structLayout(laidOut.toArray(MemoryLayout[]::new));
     }
 
     /** True when non-blocking calls are linked {@code critical} together with errno capture (JDK 24+). */
@@ -355,13 +378,20 @@ public final class Syscalls {
         return fd;
     }
 
+    private static String epollOpName(int op) {
+        if (op == Uapi.EPOLL_CTL_ADD) return "EPOLL_CTL_ADD";
+        if (op == Uapi.EPOLL_CTL_MOD) return "EPOLL_CTL_MOD";
+        if (op == Uapi.EPOLL_CTL_DEL) return "EPOLL_CTL_DEL";
+        return Integer.toString(op);
+    }
+
     /** epoll_ctl(2) with an epoll_event of {@code events} and {@code data.u64 = data}. */
     public static void epollCtl(int epfd, int op, int fd, int events, long data) throws ErrnoException {
         Scratch scratch = SCRATCH.get();
         epoll_event.events(scratch.epollEvent, events);
         epoll_event.data(scratch.epollEvent).set(JAVA_LONG_UNALIGNED, 0, data);
         if (invokeInt(EpollCalls.EPOLL_CTL, scratch.callState, epfd, op, fd, scratch.epollEvent) < 0) {
-            throw error(scratch.callState, "epoll_ctl", "epfd=" + epfd + ", op=" + op + ", fd=" + fd + ", events=0x" + Integer.toHexString(events));
+            throw error(scratch.callState, "epoll_ctl", "epfd=" + epfd + ", op=" + epollOpName(op) + ", fd=" + fd + ", events=0x" + Integer.toHexString(events));
         }
     }
 
@@ -546,8 +576,8 @@ public final class Syscalls {
     public static MemorySegment futexTimeout(long nanos) {
         if (nanos < 0) return MemorySegment.NULL;
         MemorySegment ts = SCRATCH.get().timespec;
-        dev.fdkit.internal.linux.timespec.tv_sec(ts, nanos / 1_000_000_000L);
-        dev.fdkit.internal.linux.timespec.tv_nsec(ts, nanos % 1_000_000_000L);
+        timespec.tv_sec(ts, nanos / 1_000_000_000L);
+        timespec.tv_nsec(ts, nanos % 1_000_000_000L);
         return ts;
     }
 
@@ -577,6 +607,11 @@ public final class Syscalls {
     }
 
     private static final long FUTEX_WAITV_SIZE = futex_waitv.layout().byteSize();
+
+    /** Room for one siginfo_t (IORING_OP_WAITID writes it), kept alive by the caller while the kernel may write it. */
+    public static MemorySegment allocateSiginfo() {
+        return Arena.ofAuto().allocate(siginfo_t.layout());
+    }
 
     /** Room for {@code count} struct futex_waitv, kept alive by the caller while the kernel may read it. */
     public static MemorySegment allocateFutexWaitv(int count) {
@@ -681,10 +716,6 @@ public final class Syscalls {
     }
 
     // ---------------------------------------------------------------- helpers
-
-    private static long timespecSize() {
-        return dev.fdkit.internal.linux.timespec.layout().byteSize();
-    }
 
     private static final long SI_PID_OFFSET = sigchldFieldOffset("si_pid");
     private static final long SI_STATUS_OFFSET = sigchldFieldOffset("si_status");

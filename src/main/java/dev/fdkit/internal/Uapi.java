@@ -57,7 +57,6 @@ public final class Uapi {
     public static final int IORING_OP_POLL_ADD = fdkit_h.IORING_OP_POLL_ADD();
     public static final int IORING_OP_READ = fdkit_h.IORING_OP_READ();
     public static final int IORING_OP_TIMEOUT = fdkit_h.IORING_OP_TIMEOUT();
-    public static final int IORING_POLL_ADD_MULTI = fdkit_h.IORING_POLL_ADD_MULTI();
     public static final int O_APPEND = fdkit_h.O_APPEND();
     public static final int O_CLOEXEC = fdkit_h.O_CLOEXEC();
     public static final int O_CREAT = fdkit_h.O_CREAT();

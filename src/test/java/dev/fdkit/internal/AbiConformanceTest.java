@@ -119,9 +119,8 @@ class AbiConformanceTest {
 
     @BeforeAll
     static void compileAndRunTheProbe() throws IOException, InterruptedException {
-        Path gcc = onPath("gcc");
-        assumeTrue(gcc != null, "gcc is not on the PATH: the ABI conformance test (C probe vs. generated bindings) is skipped");
-        project = Path.of(System.getProperty("basedir", System.getProperty("user.dir")));
+        assumeTrue(CProgram.gcc() != null, "gcc is not on the PATH: the ABI conformance test (C probe vs. generated bindings) is skipped");
+        project = CProgram.project();
         assertThat(project.resolve("headers/fdkit.h")).exists();
 
         members = new ArrayList<>();
@@ -129,13 +128,9 @@ class AbiConformanceTest {
         constants = constantsUsedByMain();
         handWritten = constantsUapiWritesOutByHand();
 
-        Path source = work.resolve("abi_probe.c");
-        Path binary = work.resolve("abi_probe");
-        Files.writeString(source, probeSource());
-        String compileLog = run(List.of(gcc.toString(), "-std=gnu11", "-Werror=implicit-function-declaration", "-I", project.resolve("headers").toString(),
-                "-o", binary.toString(), source.toString()), "gcc");
+        String compileLog = CProgram.compile(work, "abi_probe", probeSource());
         measured = new HashMap<>();
-        for (String line : run(List.of(binary.toString()), "abi_probe").split("\n")) {
+        for (String line : CProgram.run(work, List.of(work.resolve("abi_probe").toString()), "abi_probe").split("\n")) {
             if (line.isBlank()) continue;
             int space = line.lastIndexOf(' ');
             measured.put(line.substring(0, space), Long.parseLong(line.substring(space + 1)));
@@ -370,33 +365,5 @@ class AbiConformanceTest {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-    }
-
-    // ------------------------------------------------------------------ processes
-
-    /** Runs a command with output to a file (no pipes held by this JVM) and returns that output; fails on a non-zero exit. */
-    private static String run(List<String> command, String what) throws IOException, InterruptedException {
-        Path output = Files.createTempFile(work, what, ".out");
-        Process p = new ProcessBuilder(command)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(output.toFile())
-                .redirectErrorStream(true)
-                .start();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor();
-            throw new AssertionError(what + " did not finish within 60 s: " + command);
-        }
-        String text = Files.readString(output);
-        if (p.exitValue() != 0) throw new AssertionError(what + " failed with exit " + p.exitValue() + ": " + command + "\n" + text);
-        return text;
-    }
-
-    private static Path onPath(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (dir.isEmpty()) continue;
-            Path candidate = Path.of(dir, program);
-            if (Files.isExecutable(candidate)) return candidate;
-        }
-        return null;
     }
 }
