@@ -5,4 +5,6 @@ module dev.fdkit {
     requires static java.management;
     // Only fdkit run's signal handlers use it (sun.misc.Signal), and warn without it when it is not in the boot layer.
     requires static jdk.unsupported;
+    // fdkit's Flight Recorder events (FdkitEvents): dev.fdkit.ProcessSpawned, ProcessExited, PollerStall, ...
+    requires jdk.jfr;
 }

@@ -257,6 +257,16 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         }
     }
 
+    /** offer()'s answer for a full ring, recorded as a JFR event where a recording wants it. */
+    private boolean refuseFull() {
+        FdkitEvents.RingFull event = new FdkitEvents.RingFull();
+        if (event.shouldCommit()) {
+            event.capacity = capacity;
+            event.commit();
+        }
+        return false;
+    }
+
     /** The capacity {@code file}'s header declares, after checking the header and the file's size against it. */
     private static int checkHeader(Path file, int fd, long size) throws IOException {
         if (size < HEADER_LENGTH) throw new IOException(file + " is not a completion ring: " + size + " bytes, less than its " + HEADER_LENGTH + "-byte header");
@@ -322,7 +332,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
                 // Stored only when it moved: producers retrying on a full ring must not keep writing the line this
                 // object's fields share. Racing producers may store an older head: too low is only conservative.
                 if (head != cached) soHeadCache(head);
-                if (position - head >= capacity) return false;
+                if (position - head >= capacity) return refuseFull();
             }
             if (casTail(position, position + 1)) break;
             Thread.onSpinWait();

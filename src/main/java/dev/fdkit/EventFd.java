@@ -116,18 +116,15 @@ public final class EventFd implements Pollable, AutoCloseable {
     /** Adds {@code n} unless closed, never blocking: false if closed or full. For a signal racing with close(). */
     boolean signalIfOpen(long n) {
         int number = fd.tryAcquire();
-        if (number < 0) return false;
-        try {
-            return Syscalls.eventfdWrite(number, n);
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            fd.release();
-        }
+        return number >= 0 && write(number, n);
     }
 
     private boolean write(long n) {
-        int number = fd.acquire();
+        return write(fd.acquire(), n);
+    }
+
+    /** eventfd_write on {@code number}, acquired from {@code fd} by the caller; releases it. */
+    private boolean write(int number, long n) {
         try {
             return Syscalls.eventfdWrite(number, n);
         } catch (ErrnoException e) {

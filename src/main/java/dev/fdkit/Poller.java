@@ -687,10 +687,17 @@ public final class Poller implements Pollable, AutoCloseable {
         }
 
         private void runHandler(int events) {
+            FdkitEvents.PollerStall stall = new FdkitEvents.PollerStall();
+            stall.begin();
             try {
                 handler.onReady(this, events);
             } catch (Throwable t) {
                 LOG.log(System.Logger.Level.WARNING, "handler of " + target + " threw", t);
+            }
+            stall.end();
+            if (stall.shouldCommit()) {
+                stall.registration = toString();
+                stall.commit();
             }
         }
 

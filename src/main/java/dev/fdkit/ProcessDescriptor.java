@@ -104,8 +104,15 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             if (builder.redirectErrorStream()) stdio.childFd[2] = stdio.childFd[1] >= 0 ? stdio.childFd[1] : 1;
             else stdio.set(2, builder.redirectError());
             boolean pidfd = Linux.has(Feature.PIDFD_OPEN);
+            FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
+            spawned.begin();
             Spawner.Child child = Spawner.spawn(new Spawner.Request(argv, environment, directory, stdio.childFd,
                     opts.contains(SpawnOption.NEW_SESSION), opts.contains(SpawnOption.NEW_PROCESS_GROUP)), pidfd);
+            if (spawned.shouldCommit()) {
+                spawned.command = String.join(" ", argv);
+                spawned.pid = child.pid();
+                spawned.commit();
+            }
             stdio.closeChildEnds();
             Watch watch = new Watch(child.pid(), child.pidfd() >= 0 ? new Fd(child.pidfd(), "ProcessDescriptor") : null,
                     true, opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup(opts), stdio.stdin(), stdio.stdout(), stdio.stderr());
@@ -221,7 +228,13 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         return watch.pidfd;
     }
 
-    /** False once the process has exited (whether or not it has been reaped yet). */
+    /**
+     * False once the process has exited (whether or not it has been reaped yet).
+     *
+     * @throws IllegalStateException if this descriptor on a process that is not our child was closed before its
+     *                               exit was known: with the pidfd gone, whether it lives can no longer be told
+     *                               race-free (its pid may name another process by now)
+     */
     public boolean isAlive() {
         return watch.isAlive();
     }
@@ -652,9 +665,22 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         }
 
         /** Exit known: the watch lets go of the pidfd first, so that close() after waitFor() closes it at once. */
-        private void finishWatch(ExitStatus status) {
+        private void finishWatch(ExitStatus status, long seenAtNanos) {
             releaseWatchUse();
-            exit.complete(status);
+            completeExit(status, seenAtNanos);
+        }
+
+        /** The one place the exit becomes known: completes the future and records the JFR event. */
+        private void completeExit(ExitStatus status, long seenAtNanos) {
+            boolean first = exit.complete(status);
+            FdkitEvents.ProcessExited event = new FdkitEvents.ProcessExited();
+            if (first && event.shouldCommit()) {
+                event.pid = pid;
+                event.status = status.toString();
+                event.exitCode = status.kind() == ExitStatus.Kind.EXITED ? status.code() : -1;
+                event.notificationLatency = System.nanoTime() - seenAtNanos;
+                event.commit();
+            }
         }
 
         /**
@@ -677,6 +703,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
         /** On the poller thread: the process has exited. */
         private void onPidfdReadable(Poller.Registration registration, int number) {
+            long seenAt = System.nanoTime();
             ExitStatus status;
             try {
                 status = child ? reapChild(number) : nonChildStatus(number);
@@ -689,10 +716,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             }
             registration.cancel();
             if (status == NOT_YET_REAPED) {
-                retryExitInfo(number, 0);
+                retryExitInfo(number, 0, seenAt);
                 return;
             }
-            finishWatch(status);
+            finishWatch(status, seenAt);
         }
 
         /**
@@ -700,7 +727,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
          * has reaped it. Ask again with growing delays (about 4 s in all), on the JDK's shared delay
          * scheduler, then give up with UNKNOWN.
          */
-        private void retryExitInfo(int number, int attempt) {
+        private void retryExitInfo(int number, int attempt, long seenAt) {
             long delayMillis = Math.min(1L << attempt, 500);
             CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS).execute(() -> {
                 ExitStatus status;
@@ -716,10 +743,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
                     }
                 }
                 if (status == NOT_YET_REAPED && attempt < 15) {
-                    retryExitInfo(number, attempt + 1);
+                    retryExitInfo(number, attempt + 1, seenAt);
                     return;
                 }
-                finishWatch(status == NOT_YET_REAPED ? ExitStatus.unknown("exited, but its parent has not reaped it") : status);
+                finishWatch(status == NOT_YET_REAPED ? ExitStatus.unknown("exited, but its parent has not reaped it") : status, seenAt);
             });
         }
 
@@ -762,7 +789,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         }
 
         boolean isAlive() {
-            if (exit.isDone()) return false;
+            if (exit.isDone()) {
+                if (exit.state() == java.util.concurrent.Future.State.SUCCESS) return false;
+                throw new IllegalStateException("ProcessDescriptor(pid=" + pid + ") was closed before the process exited");
+            }
             if (pidfd == null) return FallbackReaper.isAlive(this);
             int number = pidfd.tryAcquire();
             if (number < 0) return !exit.isDone();
@@ -880,7 +910,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         }
 
         void completeFromFallback(ExitStatus status) {
-            exit.complete(status);
+            completeExit(status, System.nanoTime());
         }
     }
 

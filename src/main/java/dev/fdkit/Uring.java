@@ -457,9 +457,22 @@ public final class Uring implements Pollable, AutoCloseable {
         reapLock.lock();
         try {
             if (ringClosed) return 0; // the rings are unmapped
-            return ring.reap(onCqe);
+            long flushesBefore = ring.overflowFlushes();
+            int reaped = ring.reap(onCqe);
+            long flushes = ring.overflowFlushes() - flushesBefore;
+            if (flushes > 0) recordOverflow(flushes);
+            return reaped;
         } finally {
             reapLock.unlock();
+        }
+    }
+
+    private void recordOverflow(long flushes) {
+        FdkitEvents.UringCqOverflow event = new FdkitEvents.UringCqOverflow();
+        if (event.shouldCommit()) {
+            event.cqEntries = ring.cqEntries();
+            event.flushes = (int) flushes;
+            event.commit();
         }
     }
 

@@ -154,7 +154,8 @@ public final class LeakGuard implements BeforeAllCallback, AfterAllCallback {
                     || t.getClass().getName().equals("jdk.internal.misc.CarrierThread");
         }
         String name = t.getName();
-        return name.startsWith("process reaper") || name.equals("VirtualThread-unblocker") || name.equals("junit-jupiter-timeout-watcher");
+        return name.startsWith("process reaper") || name.equals("VirtualThread-unblocker") || name.equals("junit-jupiter-timeout-watcher")
+                || name.startsWith("JFR "); // Flight Recorder's own threads live on once a recording has started
     }
 
     private static int total(Map<String, Integer> counts) {

@@ -212,6 +212,7 @@ class ProcessDescriptorWatchTest {
             p.close();
             assertThat(await(parked, 10)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed before the process exited");
             assertThat(p.toString()).contains("pid=" + jdk.pid()).contains("closed");
+            assertThatThrownBy(p::isAlive).as("was: false, for a process that still runs").isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
             assertThatThrownBy(p::waitFor).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
             assertThatThrownBy(() -> p.waitFor(Duration.ofSeconds(1))).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         } finally {

@@ -44,6 +44,7 @@ public final class IoUringRing implements AutoCloseable {
     private final boolean nodrop;
     private int localSqTail; // SQEs prepared, published to the kernel by submit()
     private int toSubmit;
+    private long overflowFlushes; // written and read under the owner's reap lock
 
     public IoUringRing(int entries, int cqEntries) throws ErrnoException {
         MemorySegment params = Arena.ofAuto().allocate(io_uring_params.layout());
@@ -179,6 +180,7 @@ public final class IoUringRing implements AutoCloseable {
                 handler.onCqe(userData, res, flags);
             }
             if (!cqOverflowPending()) return reaped;
+            overflowFlushes++;
             Syscalls.ioUringEnter(fd, 0, 0, fdkit_h.IORING_ENTER_GETEVENTS()); // flush the overflow list, then reap again
         }
     }
@@ -192,6 +194,11 @@ public final class IoUringRing implements AutoCloseable {
     public static void timespec(MemorySegment timespec, long nanos) {
         __kernel_timespec.tv_sec(timespec, nanos / 1_000_000_000L);
         __kernel_timespec.tv_nsec(timespec, nanos % 1_000_000_000L);
+    }
+
+    /** How many times reap() has flushed completions the kernel kept when the CQ was full; read by the reaping thread. */
+    public long overflowFlushes() {
+        return overflowFlushes;
     }
 
     /** IORING_SQ_CQ_OVERFLOW: the kernel holds completions that did not fit in the CQ. */
