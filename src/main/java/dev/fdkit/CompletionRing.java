@@ -354,6 +354,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     /** {@link #offer(long, long, long, long)} for a record. */
     public boolean offer(Completion completion) {
+        Objects.requireNonNull(completion, "completion");
         return offer(completion.cookie(), completion.obj(), completion.res(), completion.res2());
     }
 
@@ -443,13 +444,12 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     /**
      * Waits (on the header's futex word, so producers in other processes can wake it) until the ring is
-     * non-empty or {@code timeout} passes; returns whether it is non-empty. On a platform thread it blocks in
-     * futex(2); on a virtual thread it waits as {@link Futex#await(int, Duration)} does.
+     * non-empty or {@code timeout} passes (zero or negative: only looks); returns whether it is non-empty. On a
+     * platform thread it blocks in futex(2); on a virtual thread it waits as {@link Futex#await(int, Duration)} does.
      * <p>
      * {@link #close()} on another thread wakes the wait, which then throws IllegalStateException, and closes
      * the ring once it has left.
      *
-     * @throws IllegalArgumentException if {@code timeout} is negative
      * @throws IllegalStateException    if the ring is closed, before or during the wait
      */
     public boolean awaitNonEmpty(Duration timeout) {
@@ -488,6 +488,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      */
     public Poller.Registration onCompletions(Poller poller, Handler handler) {
         requireOpen();
+        Objects.requireNonNull(poller, "poller");
         Objects.requireNonNull(handler, "handler");
         Poller.Registration registration = poller.register(doorbellFd, Poller.READABLE, (r, events) -> {
             doorbellFd.tryReadValue();

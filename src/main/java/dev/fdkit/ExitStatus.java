@@ -45,7 +45,7 @@ public record ExitStatus(Kind kind, int code, int signal, boolean coreDumped, Re
     }
 
     public static ExitStatus unknown(String why) {
-        return new ExitStatus(Kind.UNKNOWN, 0, 0, false, null, why);
+        return new ExitStatus(Kind.UNKNOWN, 0, 0, false, null, java.util.Objects.requireNonNull(why, "why"));
     }
 
     /** Decodes a wait(2)-style status word (as in PIDFD_INFO_EXIT's exit_code). */

@@ -143,7 +143,10 @@ public final class Futex {
         return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
 
-    /** Waits while the word holds {@code expected}, at most {@code timeout} (measured on CLOCK_MONOTONIC). */
+    /**
+     * Waits while the word holds {@code expected}, at most {@code timeout} (measured on CLOCK_MONOTONIC); a zero
+     * or negative timeout does not wait (TIMED_OUT, or VALUE_MISMATCH).
+     */
     public WaitResult await(int expected, Duration timeout) {
         long nanos = Durations.timeoutNanos(timeout, "timeout");
         Poller.beforeBlocking();
@@ -193,7 +196,8 @@ public final class Futex {
 
     /**
      * Waits on up to 128 ({@link #MAX_WAITERS}) futexes at once (futex_waitv, Linux 5.16): returns when any
-     * is woken, when one does not hold its expected value, or after {@code timeout} (null: no timeout).
+     * is woken, when one does not hold its expected value, or after {@code timeout} (null: no timeout; zero or
+     * negative: does not wait).
      */
     public static Woken awaitAny(List<Futex> futexes, int[] expected, Duration timeout) {
         Objects.requireNonNull(futexes, "futexes");

@@ -93,9 +93,16 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
         }
     }
 
+    /** The bytes in the pipe now (FIONREAD): a read of that many returns at once. 0 at end of stream. */
     @Override
     public int available() throws IOException {
-        return 0; // unknown without FIONREAD; a read may still return data at once
+        int number = fd.tryAcquire();
+        if (number < 0) throw new IOException(name + " closed");
+        try {
+            return Syscalls.bytesReadable(number);
+        } finally {
+            fd.release();
+        }
     }
 
     @Override

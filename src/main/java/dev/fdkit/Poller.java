@@ -203,11 +203,10 @@ public final class Poller implements Pollable, AutoCloseable {
 
     /**
      * Waits up to {@code timeout} for ready registrations and runs their handlers on this thread.
-     * {@code Duration.ZERO} does not block; a timeout longer than epoll_wait can take (about 24.8 days) waits
-     * without one. Returns the number of handlers run (0 on timeout, after a {@link #wakeup()}, or when the
-     * poller is closed).
+     * {@code Duration.ZERO} or a negative timeout does not block; a timeout longer than epoll_wait can take
+     * (about 24.8 days) waits without one. Returns the number of handlers run (0 on timeout, after a
+     * {@link #wakeup()}, or when the poller is closed).
      *
-     * @throws IllegalArgumentException if {@code timeout} is negative
      * @throws IllegalStateException if another thread is polling, or this is the shared poller
      */
     public int poll(Duration timeout) {

@@ -39,6 +39,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * their descriptor is closed or dropped first: no zombies. Signals go through pidfd_send_signal, so they
  * never reach a recycled pid.
  * <p>
+ * For code that takes a {@link Process}, {@link #asProcess()} is this process as one, with the JDK's conventions.
+ * <p>
  * Callbacks attached to {@link #onExit()} with the non-async CompletableFuture methods run on the poller
  * thread: keep them short, or use the *Async variants. They may call blocking fdkit methods
  * ({@code other.waitFor()}, {@code other.onExit().join()}): the poller hands its loop to another thread
@@ -57,6 +59,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     private final Watch watch;
     private final Cleaner.Cleanable cleanable;
+    private ProcessView view; // guarded by this; made by the first asProcess()
 
     private ProcessDescriptor(Watch watch) {
         this.watch = watch;
@@ -76,9 +79,17 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      */
     public static ProcessDescriptor start(ProcessBuilder builder, SpawnOption... options) throws IOException {
         Objects.requireNonNull(builder, "builder");
+        Objects.requireNonNull(options, "options");
         EnumSet<SpawnOption> opts = EnumSet.noneOf(SpawnOption.class);
-        for (SpawnOption o : options) opts.add(Objects.requireNonNull(o, "options"));
-        List<String> argv = List.copyOf(builder.command());
+        for (int i = 0; i < options.length; i++) {
+            if (options[i] == null) throw new NullPointerException("options[" + i + "] is null");
+            opts.add(options[i]);
+        }
+        List<String> command = builder.command();
+        for (int i = 0; i < command.size(); i++) {
+            if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
+        }
+        List<String> argv = List.copyOf(command);
         if (argv.isEmpty()) throw new IllegalArgumentException("command must not be empty");
         for (String arg : argv) checkNoNul(arg, "command");
         List<String> environment = environmentOf(builder);
@@ -126,7 +137,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     /** Starts {@code argv} with the caller's stdin, stdout and stderr inherited. */
     public static ProcessDescriptor spawn(String... argv) throws IOException {
-        return start(new ProcessBuilder(argv).inheritIO());
+        return start(new ProcessBuilder(Objects.requireNonNull(argv, "argv")).inheritIO());
     }
 
     /**
@@ -135,17 +146,49 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * otherwise {@link #onExit()} completes with an {@link ExitStatus.Kind#UNKNOWN} status saying why.
      *
      * @throws IllegalArgumentException if pid is not positive or beyond the pid range
-     * @throws ErrnoException           ESRCH if no such process exists
+     * @throws ErrnoException           ESRCH if no such process exists; for the id of a thread that is not its
+     *                                  process's main thread, the errno of the failed call with a message saying
+     *                                  so and naming the process
      */
     public static ProcessDescriptor open(long pid) throws IOException {
         if (pid <= 0 || pid > Integer.MAX_VALUE) throw new IllegalArgumentException("pid must be between 1 and " + Integer.MAX_VALUE + ", was " + pid);
         Fd pidfd = null;
         if (Linux.has(Feature.PIDFD_OPEN)) {
-            pidfd = new Fd(Syscalls.pidfdOpen((int) pid, 0), "ProcessDescriptor");
-        } else if (!exists((int) pid)) {
-            throw new ErrnoException("kill", "pid=" + pid + ", sig=0", Errno.ESRCH);
+            try {
+                pidfd = new Fd(Syscalls.pidfdOpen((int) pid, 0), "ProcessDescriptor");
+            } catch (ErrnoException e) {
+                int process = processOfThread((int) pid);
+                if (process < 0) throw e;
+                throw new ErrnoException("pidfd_open", threadNotProcess(pid, process), e.errno());
+            }
+        } else {
+            int process = processOfThread((int) pid); // kill(2) accepts a thread id: it signals the thread's process
+            if (process >= 0) throw new ErrnoException("kill", threadNotProcess(pid, process) + ", sig=0", Errno.ESRCH);
+            if (!exists((int) pid)) throw new ErrnoException("kill", "pid=" + pid + ", sig=0", Errno.ESRCH);
         }
         return new ProcessDescriptor(new Watch((int) pid, pidfd, false, false, false, null, null, null));
+    }
+
+    private static String threadNotProcess(long tid, int process) {
+        return "pid=" + tid + ", which is a thread of process " + process + ", not a process: open(" + process + ") for the process";
+    }
+
+    /**
+     * The process (thread group) that {@code tid} is a thread of, if it is not that process's main thread;
+     * -1 for a process, or an id not found in /proc (ids of threads are there too, only not listed).
+     */
+    private static int processOfThread(int tid) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + tid + "/status"))) {
+                if (line.startsWith("Tgid:")) {
+                    int tgid = Integer.parseInt(line.substring(5).trim());
+                    return tgid != tid ? tgid : -1;
+                }
+            }
+        } catch (IOException | RuntimeException gone) {
+            // no such thread (any more), or /proc not mounted: nothing to add to the original error
+        }
+        return -1;
     }
 
     /** kill(pid, 0): EPERM means it exists but is not ours to signal. */
@@ -221,10 +264,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     }
 
     /**
-     * Waits at most {@code timeout}: the status, or empty if the process is still running. After close(), as
-     * {@link #waitFor()}.
+     * Waits at most {@code timeout}: the status, or empty if the process is still running. A zero or negative
+     * timeout does not wait (as {@link Process#waitFor(long, TimeUnit)}). After close(), as {@link #waitFor()}.
      *
-     * @throws IllegalArgumentException if {@code timeout} is negative
      * @throws IllegalStateException    if this descriptor on a process that is not our child is closed before
      *                                  its exit is known
      */
@@ -308,19 +350,47 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     // ------------------------------------------------------------------ streams
 
-    /** The child's stdin when redirected to PIPE; otherwise an OutputStream that discards. */
+    /**
+     * The child's stdin when redirected to PIPE. Otherwise, as java.lang.Process's: a stream whose writes throw
+     * IOException("Stream closed"), since nothing would read them.
+     */
     public OutputStream stdin() {
-        return watch.stdin != null ? watch.stdin : OutputStream.nullOutputStream();
+        return watch.stdin != null ? watch.stdin : NoPipe.OUTPUT;
     }
 
-    /** The child's stdout when redirected to PIPE; otherwise an empty stream. Blocks through the poller. */
+    /**
+     * The child's stdout when redirected to PIPE; otherwise, as java.lang.Process's, an empty stream (read
+     * returns -1, available 0, also after close). Blocks through the poller.
+     */
     public InputStream stdout() {
-        return watch.stdout != null ? watch.stdout : InputStream.nullInputStream();
+        return watch.stdout != null ? watch.stdout : NoPipe.INPUT;
     }
 
-    /** The child's stderr when redirected to PIPE; otherwise an empty stream. */
+    /** The child's stderr when redirected to PIPE; otherwise an empty stream, as {@link #stdout()}. */
     public InputStream stderr() {
-        return watch.stderr != null ? watch.stderr : InputStream.nullInputStream();
+        return watch.stderr != null ? watch.stderr : NoPipe.INPUT;
+    }
+
+    /** The streams of a child's descriptor that is not a pipe: those of the JDK's ProcessBuilder.NullInputStream/NullOutputStream. */
+    private static final class NoPipe {
+        static final InputStream INPUT = new InputStream() {
+            @Override
+            public int read() {
+                return -1;
+            }
+
+            @Override
+            public int available() {
+                return 0;
+            }
+        };
+
+        static final OutputStream OUTPUT = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                throw new IOException("Stream closed: the child's stdin is not redirected to PIPE");
+            }
+        };
     }
 
     /**
@@ -339,6 +409,73 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     private static Flow.Publisher<ByteBuffer> publisher(PipeReader pipe, String name) {
         if (pipe == null) throw new IllegalStateException(name + " was not redirected to PIPE");
         return pipe;
+    }
+
+    // ------------------------------------------------------------------ java.lang.Process view
+
+    /**
+     * This process as a {@link Process}, for code that takes one: {@code ProcessDescriptor.start(pb).asProcess()}
+     * instead of {@code pb.start()}. Backed by the pidfd and fdkit's pipes: no reaper thread, waits that park in
+     * Java (fine on virtual threads), signals that never reach a recycled pid. It behaves as the JDK's Process:
+     * <ul>
+     * <li>{@code waitFor()}, {@code waitFor(timeout, unit)} (zero or negative: does not wait), {@code onExit()}
+     *     (completes with the view once the exit is known), {@code exitValue()} (IllegalThreadStateException
+     *     until then), {@code isAlive()} (false from exactly then on);</li>
+     * <li>the exit value is the exit code, or 128 + signal for a process killed by a signal (the JDK's
+     *     convention), or -1 when the kernel cannot tell (a process that is not our child, before Linux 6.15);</li>
+     * <li>{@code destroy()} sends SIGTERM, {@code destroyForcibly()} SIGKILL, both then close the streams, as the
+     *     JDK does: a thread blocked reading returns even if a grandchild still holds the pipe
+     *     ({@code supportsNormalTermination()} is true);</li>
+     * <li>{@code getInputStream()}, {@code getErrorStream()}, {@code getOutputStream()} are {@link #stdout()},
+     *     {@link #stderr()}, {@link #stdin()}, unbuffered (a flush is never needed); the readers and writer of
+     *     Process wrap them;</li>
+     * <li>{@code toHandle()} (and so {@code info()}, {@code children()}, {@code descendants()}) is the
+     *     ProcessHandle taken at the first asProcess() call, while the pid surely named this process; if it had
+     *     exited and been reaped before, a handle of an exited process (not alive, no children, empty info),
+     *     since its pid could already name another one.</li>
+     * </ul>
+     * The view keeps this descriptor reachable, so {@code start(pb).asProcess()} needs no other reference.
+     * Closing the descriptor closes the view's streams too, and its destroy methods then throw
+     * IllegalStateException, as {@link #signal} does. Each call returns the same view.
+     */
+    public synchronized Process asProcess() {
+        if (view == null) {
+            watch.ensureWatched(); // a process that is not our child is watched from now on
+            view = new ProcessView(this, handleWhileItIsOurs());
+        }
+        return view;
+    }
+
+    /** A ProcessHandle on this process, or null if its pid may already name another one. */
+    private ProcessHandle handleWhileItIsOurs() {
+        if (watch.child) {
+            synchronized (watch.reapLock) { // unreaped, the pid is still our child's (alive or a zombie)
+                return watch.isReaped() ? null : ProcessHandle.of(watch.pid).orElse(null);
+            }
+        }
+        // Not ours to hold: alive before and after the handle (with its start time) is taken means it names this process.
+        if (!isAlive()) return null;
+        ProcessHandle handle = ProcessHandle.of(watch.pid).orElse(null);
+        return isAlive() ? handle : null;
+    }
+
+    /**
+     * The exit status if known now, else null.
+     *
+     * @throws IllegalStateException if this descriptor on a process that is not our child was closed first
+     */
+    ExitStatus exitIfKnown() {
+        CompletableFuture<ExitStatus> exit = watch.exit;
+        return switch (exit.state()) {
+            case SUCCESS -> exit.resultNow();
+            case RUNNING -> null;
+            case FAILED, CANCELLED -> throw new IllegalStateException("ProcessDescriptor(pid=" + watch.pid + ") was closed before the process exited");
+        };
+    }
+
+    /** Closes our ends of the child's pipes (not the pidfd): Process.destroy() does so. */
+    void closePipes() {
+        watch.closePipes();
     }
 
     // ------------------------------------------------------------------ closing
@@ -753,6 +890,10 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             if (killOnClose && child) killForKillOnClose();
             if (!child && closedByOwner) stopWatchingNonChild();
             if (pidfd != null) pidfd.close(); // a child's watch holds a use: close(2) waits for the reap
+            closePipes();
+        }
+
+        void closePipes() {
             if (stdin != null) stdin.close();
             if (stdout != null) stdout.close();
             if (stderr != null) stderr.close();

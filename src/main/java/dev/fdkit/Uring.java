@@ -66,8 +66,9 @@ public final class Uring implements Pollable, AutoCloseable {
     public record Read(Pollable target, MemorySegment buffer, long cookie) implements Op {}
 
     /**
-     * IORING_OP_TIMEOUT: completes with res -ETIME after {@code after}, or -ECANCELED. An {@code after} beyond
-     * Long.MAX_VALUE nanoseconds (292 years) is that long: in effect, until cancelled.
+     * IORING_OP_TIMEOUT: completes with res -ETIME after {@code after}, or -ECANCELED. A negative {@code after}
+     * is zero (expires at once); one beyond Long.MAX_VALUE nanoseconds (292 years) is that long: in effect, until
+     * cancelled.
      */
     public record Timeout(Duration after, long cookie) implements Op {}
 
@@ -535,6 +536,7 @@ public final class Uring implements Pollable, AutoCloseable {
 
     /** Reads an eventfd's counter in the kernel, without blocking a thread. */
     public CompletableFuture<Long> read(EventFd eventFd) {
+        Objects.requireNonNull(eventFd, "eventFd");
         MemorySegment word = Arena.ofAuto().allocate(JAVA_LONG);
         return submit(new Read(eventFd, word, internalCookies.getAndIncrement())).thenApply(c -> {
             if (c.res() != 8) throw new IllegalStateException(new ErrnoException("read", "eventfd " + eventFd, (int) -c.res()));

@@ -153,6 +153,12 @@ public final class FallbackScenario {
         } catch (ErrnoException e) {
             checkEquals("ESRCH", e.errnoName(), "open of a nonexistent pid");
         }
+        try {
+            ProcessDescriptor.open(Processes.referenceHandlerTid()).close(); // kill(2) would accept it: it signals the thread's process
+            check(false, "open of a thread id must throw");
+        } catch (ErrnoException e) {
+            check(e.getMessage().contains("which is a thread of process " + ProcessHandle.current().pid()), "open of a thread id says it is a thread: " + e.getMessage());
+        }
 
         List<ProcessDescriptor> many = new ArrayList<>();
         for (int i = 0; i < 200; i++) many.add(ProcessDescriptor.start(quiet("sh", "-c", "exit " + (i % 7))));

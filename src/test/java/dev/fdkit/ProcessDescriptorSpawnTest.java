@@ -219,11 +219,61 @@ class ProcessDescriptorSpawnTest {
         try (ProcessDescriptor p = ProcessDescriptor.start(new ProcessBuilder("true").inheritIO())) {
             assertThat(p.stdout().read()).as("no pipe: an empty stream").isEqualTo(-1);
             assertThat(p.stderr().read()).isEqualTo(-1);
-            p.stdin().write(1); // discarded, no error
             assertThat(await(p.onExit(), 10).success()).isTrue();
         }
         try (ProcessDescriptor p = ProcessDescriptor.spawn("sh", "-c", "exit 0")) {
             assertThat(await(p.onExit(), 10).success()).isTrue();
+        }
+    }
+
+    /** The JDK's ProcessBuilder.NullOutputStream and NullInputStream, for a descriptor that is not a pipe. */
+    @Test
+    void streamsOfDescriptorsThatAreNotPipesBehaveAsTheJdks() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("true").inheritIO();
+        Process jdk = pb.start();
+        try (ProcessDescriptor p = ProcessDescriptor.start(pb)) {
+            for (OutputStream stdin : List.of(jdk.getOutputStream(), p.stdin())) {
+                assertThatThrownBy(() -> stdin.write(1)).as("%s", stdin).isInstanceOf(IOException.class).hasMessageStartingWith("Stream closed");
+                assertThatThrownBy(() -> stdin.write(new byte[3])).isInstanceOf(IOException.class);
+                stdin.write(new byte[0]); // nothing to write: no error
+                stdin.close();
+            }
+            for (InputStream stdout : List.of(jdk.getInputStream(), jdk.getErrorStream(), p.stdout(), p.stderr())) {
+                assertThat(stdout.available()).isZero();
+                assertThat(stdout.read(new byte[4])).isEqualTo(-1);
+                stdout.close();
+                assertThat(stdout.read()).as("still empty after close").isEqualTo(-1);
+                assertThat(stdout.available()).isZero();
+            }
+            assertThat(await(p.onExit(), 10).success()).isTrue();
+        } finally {
+            jdk.waitFor();
+        }
+    }
+
+    @Test
+    void availableCountsTheBytesInThePipeAsTheJdksDoes() throws Exception {
+        // One write of 3 bytes each, then the child waits for stdin to close: after the first byte is read,
+        // exactly 2 are waiting in each pipe.
+        ProcessBuilder pb = sh("printf abc; printf xyz >&2; exec cat >/dev/null");
+        Process jdk = pb.start();
+        try (ProcessDescriptor p = ProcessDescriptor.start(pb)) {
+            for (InputStream in : List.of(jdk.getInputStream(), jdk.getErrorStream(), p.stdout(), p.stderr())) {
+                assertThat(in.read()).as("%s", in).isIn((int) 'a', (int) 'x');
+                assertThat(in.available()).as("%s", in).isEqualTo(2);
+            }
+            jdk.getOutputStream().close();
+            p.stdin().close();
+            assertThat(readAll(p.stdout())).isEqualTo("bc");
+            assertThat(p.stdout().available()).as("at end of stream").isZero();
+            assertThat(await(p.onExit(), 10).success()).isTrue();
+            p.close();
+            assertThatThrownBy(() -> p.stdout().available()).isInstanceOf(IOException.class).hasMessageContaining("closed");
+        } finally {
+            jdk.getOutputStream().close(); // ends its cat, also when an assertion failed before
+            jdk.waitFor();
+            jdk.getInputStream().close();
+            jdk.getErrorStream().close();
         }
     }
 
@@ -328,11 +378,51 @@ class ProcessDescriptorSpawnTest {
         assertExecFails(script.toString(), "EACCES");
     }
 
+    /** execvp(3) and the JDK run an executable that is neither ELF nor #! (ENOEXEC) as a /bin/sh script. */
     @Test
-    void executableGarbageFailsWithEnoexec() throws Exception {
-        Path garbage = Files.writeString(tmp.resolve("garbage"), "this is neither ELF nor a #! script\n\u0001\u0002\u0003\n");
-        Files.setPosixFilePermissions(garbage, PosixFilePermissions.fromString("rwxr-xr-x"));
-        assertExecFails(garbage.toString(), "ENOEXEC");
+    void aScriptWithoutShebangRunsThroughTheShellAsWithTheJdk() throws Exception {
+        Path script = Files.writeString(tmp.resolve("no-shebang"), "echo \"$0 got $1 in $(pwd)\"; exit 7\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        for (ProcessBuilder pb : List.of(new ProcessBuilder(script.toString(), "one arg"),
+                new ProcessBuilder("./no-shebang", "x").directory(tmp.toFile()))) { // found from the child's directory
+            Process jdk = pb.start();
+            String jdkOut = new String(jdk.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(jdk.waitFor()).isEqualTo(7);
+            jdk.getInputStream().close();
+            jdk.getErrorStream().close();
+            Run r = run(pb);
+            assertThat(r.status().code()).isEqualTo(7);
+            assertThat(r.stdout()).isEqualTo(jdkOut).startsWith(pb.command().getFirst() + " got " + pb.command().get(1) + " in ");
+        }
+        assertThat(zombieChildren()).isEmpty();
+    }
+
+    /**
+     * Found on PATH, a script without #! runs through /bin/sh with the path the search found: the first
+     * executable file of that name (a non-executable one earlier on PATH is skipped, as execvp skips it on
+     * EACCES). PATH is read once per JVM, so this runs in a fresh one.
+     */
+    @Test
+    void aScriptWithoutShebangFoundOnPathRunsThroughTheShell() throws Exception {
+        Path shadowed = Files.createDirectory(tmp.resolve("first-on-path"));
+        Files.writeString(shadowed.resolve("fdkit-no-shebang"), "echo wrong one\n"); // not executable
+        Path bin = Files.createDirectory(tmp.resolve("bin"));
+        Path script = Files.writeString(bin.resolve("fdkit-no-shebang"), "echo \"$0 got $1\"\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        ScenarioJvm.Result r = ScenarioJvm.run(PathScript.class, Duration.ofSeconds(30), List.of(),
+                Map.of("PATH", shadowed + ":" + bin + ":/usr/bin:/bin"));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.value("out")).isEqualTo(script + " got an arg");
+    }
+
+    /** Main class of the PATH test's fresh JVM. */
+    static final class PathScript {
+        public static void main(String[] args) throws Exception {
+            try (ProcessDescriptor p = ProcessDescriptor.start(new ProcessBuilder("fdkit-no-shebang", "an arg"))) {
+                System.out.println("out=" + readAll(p.stdout()).strip());
+                System.exit(p.waitFor().code());
+            }
+        }
     }
 
     private static void assertExecFails(String program, String errno) throws Exception {
@@ -426,6 +516,17 @@ class ProcessDescriptorSpawnTest {
         }
         assertThat(fdCount()).isEqualTo(fds);
         assertThat(zombieChildren()).isEmpty();
+    }
+
+    @Test
+    void nullsInsideTheCommandOrTheOptionsAreNamedWithTheirIndex() {
+        ProcessBuilder pb = new ProcessBuilder(Arrays.asList("echo", null, "x"));
+        assertThatThrownBy(() -> ProcessDescriptor.start(pb)).isInstanceOf(NullPointerException.class).hasMessage("command[1] is null");
+        assertThatThrownBy(() -> ProcessDescriptor.start(new ProcessBuilder("true"), SpawnOption.NEW_SESSION, null))
+                .isInstanceOf(NullPointerException.class).hasMessage("options[1] is null");
+        assertThatThrownBy(() -> ProcessDescriptor.start(new ProcessBuilder("true"), (SpawnOption[]) null))
+                .isInstanceOf(NullPointerException.class).hasMessage("options");
+        assertThat(zombieChildren()).as("nothing was started").isEmpty();
     }
 
     @Test

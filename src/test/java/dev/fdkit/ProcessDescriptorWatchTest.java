@@ -129,6 +129,15 @@ class ProcessDescriptorWatchTest {
     }
 
     @Test
+    void openingAThreadIdSaysItIsAThreadAndNamesItsProcess() throws Exception {
+        long self = ProcessHandle.current().pid();
+        long thread = Processes.referenceHandlerTid();
+        assertThat(thread).isNotEqualTo(self);
+        assertThatThrownBy(() -> ProcessDescriptor.open(thread)).isInstanceOf(ErrnoException.class)
+                .hasMessageContaining("pid=" + thread + ", which is a thread of process " + self + ", not a process");
+    }
+
+    @Test
     void ofOurOwnProcessHandleIsAliveAndSignalable() throws Exception {
         try (ProcessDescriptor self = ProcessDescriptor.of(ProcessHandle.current())) {
             assertThat(self.pid()).isEqualTo(ProcessHandle.current().pid());
@@ -175,6 +184,7 @@ class ProcessDescriptorWatchTest {
                         .hasMessageContaining("closed before the process exited");
             }
         } finally {
+            jdk.getOutputStream().close();
             jdk.destroyForcibly().waitFor();
         }
     }
@@ -206,6 +216,7 @@ class ProcessDescriptorWatchTest {
             assertThatThrownBy(p::waitFor).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
             assertThatThrownBy(() -> p.waitFor(Duration.ofSeconds(1))).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         } finally {
+            jdk.getOutputStream().close();
             jdk.destroyForcibly().waitFor();
         }
     }
@@ -243,7 +254,21 @@ class ProcessDescriptorWatchTest {
     void waitForWithAnAstronomicalTimeoutWaitsInsteadOfOverflowing() throws Exception {
         try (ProcessDescriptor p = ProcessDescriptor.start(quiet("true"))) {
             assertThat(p.waitFor(java.time.temporal.ChronoUnit.FOREVER.getDuration())).hasValueSatisfying(s -> assertThat(s.success()).isTrue());
-            assertThatThrownBy(() -> p.waitFor(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("timeout must not be negative");
+        }
+    }
+
+    @Test
+    void aNegativeTimeoutDoesNotWaitAsTheJdksWaitForDoes() throws Exception {
+        Process jdk = quiet("sleep", "30").start();
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "30"))) {
+            assertThat(jdk.waitFor(-1, TimeUnit.SECONDS)).as("the JDK: returns false at once").isFalse();
+            assertThat(p.waitFor(Duration.ofSeconds(-1))).as("fdkit: empty at once").isEmpty();
+            p.kill();
+            await(p.onExit(), 10);
+            assertThat(p.waitFor(Duration.ofSeconds(-1))).as("exited: the status, still without waiting").isPresent();
+        } finally {
+            jdk.getOutputStream().close();
+            jdk.destroyForcibly().waitFor();
         }
     }
 
@@ -322,7 +347,7 @@ class ProcessDescriptorWatchTest {
             assertThat(p.waitFor(Duration.ofMillis(200))).isEmpty();
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(190));
             assertThat(p.waitFor(Duration.ZERO)).isEmpty();
-            assertThatThrownBy(() -> p.waitFor(Duration.ofMillis(-1))).isInstanceOf(IllegalArgumentException.class);
+            assertThat(p.waitFor(Duration.ofMillis(-1))).as("negative: does not wait either").isEmpty();
             p.kill();
             Optional<ExitStatus> status = p.waitFor(Duration.ofSeconds(5));
             assertThat(status).hasValueSatisfying(s -> assertThat(s.signal()).isEqualTo(SIGKILL));

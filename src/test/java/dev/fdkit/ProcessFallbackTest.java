@@ -53,6 +53,7 @@ class ProcessFallbackTest {
                 .contains("ok: kill() of an exited, reaped child returns false")
                 .contains("ok: signal to a non-child: UnsupportedOperationException")
                 .contains("ok: no zombie children")
+                .contains("ok: open of a thread id says it is a thread")
                 .containsPattern("FALLBACK OK \\d+ checks");
     }
 }

@@ -86,6 +86,16 @@ final class Processes {
         }
     }
 
+    /** The thread id of this JVM's Reference Handler: a thread, not the main one, that lives as long as the JVM. */
+    static long referenceHandlerTid() throws IOException {
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                if (Files.readString(task.resolve("comm")).strip().equals("Reference Handl")) return Long.parseLong(task.getFileName().toString());
+            }
+        }
+        throw new AssertionError("no Reference Handler thread in /proc/self/task");
+    }
+
     /** Our children (any state), by pid. */
     static List<Long> children() {
         List<Long> children = new ArrayList<>();

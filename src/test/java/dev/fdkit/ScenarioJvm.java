@@ -40,6 +40,12 @@ final class ScenarioJvm {
 
     /** Runs {@code main}'s main method in a fresh JVM, as {@link #runScenario} does. */
     static Result run(Class<?> main, Duration timeout, List<String> jvmOptions, String... scenarioArgs) throws IOException, InterruptedException {
+        return run(main, timeout, jvmOptions, Map.of(), scenarioArgs);
+    }
+
+    /** {@link #run(Class, Duration, List, String...)} with {@code environment} added to (or replacing in) ours. */
+    static Result run(Class<?> main, Duration timeout, List<String> jvmOptions, Map<String, String> environment, String... scenarioArgs)
+            throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow(() -> new AssertionError("cannot tell which java runs this JVM")));
         command.add("--enable-native-access=ALL-UNNAMED");
@@ -52,7 +58,9 @@ final class ScenarioJvm {
         // Not Files.createTempFile: its SecureRandom keeps /dev/random and /dev/urandom open for good.
         Path log = Path.of(System.getProperty("java.io.tmpdir"), "fdkit-scenario-" + ProcessHandle.current().pid() + "-" + RUNS.incrementAndGet() + ".log");
         try {
-            Process child = new ProcessBuilder(command)
+            ProcessBuilder builder = new ProcessBuilder(command);
+            builder.environment().putAll(environment);
+            Process child = builder
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))) // not surefire's stdin, no pipe to leak
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())

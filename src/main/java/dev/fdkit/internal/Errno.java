@@ -13,6 +13,7 @@ public final class Errno {
     private Errno() {}
 
     public static final int EPERM = fdkit_h.EPERM();
+    public static final int ENOEXEC = fdkit_h.ENOEXEC();
     public static final int ENOENT = fdkit_h.ENOENT();
     public static final int ESRCH = fdkit_h.ESRCH();
     public static final int EINTR = fdkit_h.EINTR();

@@ -13,6 +13,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -62,11 +63,53 @@ public final class Spawner {
     private static final MethodHandle ADDCLOSEFROM = optional("posix_spawn_file_actions_addclosefrom_np",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
 
-    /** Spawns the child. Failures (exec included: ENOENT, EACCES, ENOEXEC) throw naming the program. */
+    /**
+     * Spawns the child. Failures (exec included: ENOENT, EACCES) throw naming the program.
+     * <p>
+     * A file that is executable but neither ELF nor {@code #!} (ENOEXEC) is run as a shell script, as execvp(3)
+     * and java.lang.ProcessBuilder do: posix_spawnp does not (glibc dropped that from posix_spawn in 2.15), so
+     * the spawn is retried as {@code /bin/sh <path> args...}, with the path the PATH search found.
+     */
     public static Child spawn(Request request, boolean withPidfd) throws ErrnoException {
-        String program = request.argv().getFirst();
+        try {
+            return spawn(request, request.argv(), withPidfd);
+        } catch (ErrnoException e) {
+            String script = e.errno() == Errno.ENOEXEC ? searchPath(request.argv().getFirst(), request.directory()) : null;
+            if (script == null) throw e;
+            List<String> viaShell = new ArrayList<>(request.argv().size() + 1);
+            viaShell.add(SHELL);
+            viaShell.add(script);
+            viaShell.addAll(request.argv().subList(1, request.argv().size()));
+            return spawn(request, viaShell, withPidfd);
+        }
+    }
+
+    private static final String SHELL = "/bin/sh";
+    /** What glibc's PATH search uses when PATH is unset (confstr(_CS_PATH)). */
+    private static final String DEFAULT_PATH = "/bin:/usr/bin";
+
+    /**
+     * The file posix_spawnp executed for {@code program}: itself if it has a slash, else the first PATH entry
+     * (the JVM's PATH, as posix_spawnp searches; relative entries relative to the child's directory) holding an
+     * executable regular file of that name -- the one execve would have tried before stopping at ENOEXEC.
+     * Null if none is found any more.
+     */
+    private static String searchPath(String program, String directory) {
+        if (program.indexOf('/') >= 0) return program;
+        String path = System.getenv("PATH");
+        Path base = Path.of(directory == null ? "" : directory);
+        for (String entry : (path == null ? DEFAULT_PATH : path).split(":", -1)) {
+            String candidate = (entry.isEmpty() ? "." : entry) + "/" + program;
+            Path file = base.resolve(candidate);
+            if (Files.isRegularFile(file) && Files.isExecutable(file)) return candidate;
+        }
+        return null;
+    }
+
+    private static Child spawn(Request request, List<String> arguments, boolean withPidfd) throws ErrnoException {
+        String program = arguments.getFirst();
         try (Arena arena = Arena.ofConfined()) { // one per spawn, freed before we return
-            MemorySegment argv = cStrings(arena, request.argv());
+            MemorySegment argv = cStrings(arena, arguments);
             MemorySegment envp = request.environment() == INHERITED_ENVIRONMENT ? InheritedEnvp.ENVP : cStrings(arena, request.environment());
             MemorySegment file = arena.allocateFrom(program);
             MemorySegment actions = arena.allocate(posix_spawn_file_actions_t.layout());

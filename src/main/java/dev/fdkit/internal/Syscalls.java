@@ -507,6 +507,14 @@ public final class Syscalls {
         }
     }
 
+    /** ioctl(FIONREAD): the bytes a read of the pipe or socket {@code fd} would return without blocking. */
+    public static int bytesReadable(int fd) throws ErrnoException {
+        MemorySegment word = SCRATCH.get().word;
+        int r = ioctl(fd, fdkit_h.FIONREAD(), word);
+        if (r < 0) throw new ErrnoException("ioctl", "fd=" + fd + ", FIONREAD", -r);
+        return word.get(JAVA_INT, 0);
+    }
+
     /** sigabbrev_np(3) with the SIG prefix ({@code SIGKILL}), or {@code signal N} for an unknown number. */
     public static String signalName(int signal) {
         try {

@@ -599,6 +599,15 @@ public class fdkit_h extends fdkit_h$shared {
     public static int MAP_SHARED() {
         return MAP_SHARED;
     }
+    private static final int FIONREAD = (int)21531L;
+    /**
+     * {@snippet lang=c :
+     * #define FIONREAD 21531
+     * }
+     */
+    public static int FIONREAD() {
+        return FIONREAD;
+    }
     private static final int FUTEX_WAIT = (int)0L;
     /**
      * {@snippet lang=c :
