@@ -96,7 +96,9 @@ class UringFuzzTest {
                         Submitted target = s.stuck.remove(i % s.stuck.size());
                         boolean cancelledBefore = target.future().isDone(); // by a Cancel op in a batch
                         long res = get(s.uring.cancel(target.op().cookie())).res();
-                        if (!cancelledBefore) assertThat(res).as("cancel of %s", target.op()).isNotNegative();
+                        // ENOENT too when a Cancel op of an earlier batch ended it and its completion is not reaped yet:
+                        // the target must then end cancelled all the same (checked below).
+                        if (!cancelledBefore) assertThat(res).as("cancel of %s", target.op()).isIn(0L, 1L, (long) -Errno.ENOENT);
                         assertThat(get(target.future()).res()).isEqualTo(-Errno.ECANCELED);
                     });
                     case 6 -> uring("FutexWake(count=" + (1 + i) + ")", List.of(), s -> {
@@ -244,8 +246,10 @@ class UringFuzzTest {
         long all = s.stuck.stream().mapToLong(x -> waiters(x.op())).sum();
         long deadline = System.nanoTime() + CALL_LIMIT.toNanos() / 2;
         for (;;) {
+            // A wait that a Cancel op of an earlier batch is ending may still be counted by the wake: it then ends
+            // ECANCELED rather than woken.
             List<Submitted> done = s.stuck.stream().filter(x -> waiters(x.op()) > 0 && x.future().isDone() && !x.future().isCompletedExceptionally()
-                    && x.future().join().res() >= 0).toList();
+                    && (x.future().join().res() >= 0 || x.future().join().res() == -Errno.ECANCELED)).toList();
             long doneWaiters = done.stream().mapToLong(x -> waiters(x.op())).sum();
             if (woken >= all ? doneWaiters == all : !done.isEmpty()) {
                 s.stuck.removeAll(done); // others the wake reached complete later: close() accepts their result
