@@ -651,7 +651,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             int number = pidfd.acquire(); // held until the exit is known: the number stays ours meanwhile
             watchHoldsUse.set(true);
             try {
-                Pollable raw = () -> number; // a foreign Pollable: closing the descriptor must not stop the watch
+                Pollable raw = new WatchedPidfd(number, pid); // foreign: closing the descriptor must not stop the watch
                 registration = Poller.shared().register(raw, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> onPidfdReadable(r, number));
             } catch (RuntimeException e) {
                 releaseWatchUse();
@@ -930,6 +930,14 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         static void add(Watch watch) {
             LIVE.add(watch);
             watch.exit.whenComplete((status, failure) -> LIVE.remove(watch));
+        }
+    }
+
+    /** The pidfd number the exit watch registers, named for diagnostics (JFR's PollerStall, logs). */
+    private record WatchedPidfd(int fd, int pid) implements Pollable {
+        @Override
+        public String toString() {
+            return "exit watch of pid " + pid + " (pidfd " + fd + ")";
         }
     }
 
