@@ -11,7 +11,11 @@ import java.time.Duration;
  * @param maxRssKilobytes  peak resident set size, in KiB
  */
 public record ResourceUsage(Duration userTime, Duration systemTime, long maxRssKilobytes) {
-    /** User plus system time. */
+    /**
+     * User plus system time.
+     *
+     * @return the total CPU time the child consumed
+     */
     public Duration cpuTime() {
         return userTime.plus(systemTime);
     }
