@@ -8,6 +8,8 @@ public interface Pollable {
     /**
      * The descriptor number. For fdkit objects this throws IllegalStateException once closed.
      * Registering a foreign descriptor with a Poller: cancel the registration before you close it.
+     *
+     * @return the open descriptor number, non-negative
      */
     int fd();
 }
