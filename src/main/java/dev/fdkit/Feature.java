@@ -35,7 +35,11 @@ public enum Feature {
         this.displayName = displayName;
     }
 
-    /** The name as shown by {@code fdkit features}. */
+    /**
+     * The name as shown by {@code fdkit features}.
+     *
+     * @return the syscall, flag or option name, such as {@code pidfd_open}
+     */
     public String displayName() {
         return displayName;
     }
