@@ -18,11 +18,16 @@ import java.util.Optional;
  */
 public record ExitStatus(Kind kind, int code, int signal, boolean coreDumped, ResourceUsage usage, String detail) {
 
-    /** @throws NullPointerException if {@code kind} is null (toString and shellCode could not say what happened) */
+    /**
+     * Checks the one rule the components have: a kind is always given.
+     *
+     * @throws NullPointerException if {@code kind} is null (toString and shellCode could not say what happened)
+     */
     public ExitStatus {
         Objects.requireNonNull(kind, "kind");
     }
 
+    /** What a wait status reports: an exit, a fatal signal, a stop, a continue, or nothing knowable. */
     public enum Kind {
         /** Exited normally with {@link #code()}. */
         EXITED,
@@ -36,19 +41,47 @@ public record ExitStatus(Kind kind, int code, int signal, boolean coreDumped, Re
         UNKNOWN
     }
 
+    /**
+     * A normal exit.
+     *
+     * @param code  the exit code, 0 to 255
+     * @param usage the child's resource usage, or null when unknown
+     * @return an EXITED status
+     */
     public static ExitStatus exited(int code, ResourceUsage usage) {
         return new ExitStatus(Kind.EXITED, code, 0, false, usage, "");
     }
 
+    /**
+     * A death by signal.
+     *
+     * @param signal     the signal number that terminated the process
+     * @param coreDumped whether a core dump was written
+     * @param usage      the child's resource usage, or null when unknown
+     * @return a KILLED status
+     */
     public static ExitStatus killed(int signal, boolean coreDumped, ResourceUsage usage) {
         return new ExitStatus(Kind.KILLED, 0, signal, coreDumped, usage, "");
     }
 
+    /**
+     * A process known to be gone whose status the kernel cannot give (for example not our child, and no PIDFD_INFO_EXIT).
+     *
+     * @param why the reason, shown by {@link #toString()}; not null
+     * @return an UNKNOWN status without resource usage
+     * @throws NullPointerException if {@code why} is null
+     */
     public static ExitStatus unknown(String why) {
         return new ExitStatus(Kind.UNKNOWN, 0, 0, false, null, java.util.Objects.requireNonNull(why, "why"));
     }
 
-    /** Decodes a wait(2)-style status word (as in PIDFD_INFO_EXIT's exit_code). */
+    /**
+     * Decodes a wait(2)-style status word (as in PIDFD_INFO_EXIT's exit_code).
+     *
+     * @param status the raw status word, as WIFEXITED and friends read it
+     * @param usage  the resource usage to attach, or null when unknown
+     * @return the EXITED, KILLED, STOPPED or CONTINUED status the word encodes
+     */
     public static ExitStatus fromWaitStatus(int status, ResourceUsage usage) {
         int low = status & 0x7f;
         if (low == 0) return exited((status >> 8) & 0xff, usage);
@@ -57,17 +90,29 @@ public record ExitStatus(Kind kind, int code, int signal, boolean coreDumped, Re
         return killed(low, (status & 0x80) != 0, usage);
     }
 
-    /** True for a normal exit with code 0. */
+    /**
+     * Whether the process succeeded.
+     *
+     * @return true for a normal exit with code 0, false for anything else
+     */
     public boolean success() {
         return kind == Kind.EXITED && code == 0;
     }
 
-    /** Resource usage, present for children reaped by fdkit. */
+    /**
+     * Resource usage, present for children reaped by fdkit.
+     *
+     * @return the usage, or empty when fdkit did not reap the process
+     */
     public Optional<ResourceUsage> resourceUsage() {
         return Optional.ofNullable(usage);
     }
 
-    /** The shell convention: the code for EXITED, 128 + signal for KILLED, -1 when unknown. */
+    /**
+     * The status as a shell's {@code $?} would show it.
+     *
+     * @return the code for EXITED, 128 + signal for KILLED (and STOPPED), -1 for CONTINUED and UNKNOWN
+     */
     public int shellCode() {
         return switch (kind) {
             case EXITED -> code;
