@@ -56,16 +56,31 @@ public final class EventFd implements Pollable, AutoCloseable {
         this.cleanable = cleaner.register(this, owned::close);
     }
 
-    /** A counter-mode eventfd starting at 0. */
+    /**
+     * A counter-mode eventfd starting at 0.
+     *
+     * @return a new open eventfd, owned by the caller: close it
+     * @throws UncheckedIOException if eventfd(2) fails (EMFILE, ENFILE, ENOMEM)
+     */
     public static EventFd open() {
         return new EventFd(0, false);
     }
 
-    /** A semaphore-mode eventfd (EFD_SEMAPHORE) starting at 0. */
+    /**
+     * A semaphore-mode eventfd (EFD_SEMAPHORE) starting at 0.
+     *
+     * @return a new open eventfd, owned by the caller: close it
+     * @throws UncheckedIOException if eventfd(2) fails (EMFILE, ENFILE, ENOMEM)
+     */
     public static EventFd openSemaphore() {
         return new EventFd(0, true);
     }
 
+    /**
+     * Whether this eventfd was opened in semaphore mode.
+     *
+     * @return true if each read takes 1 ({@link #openSemaphore()}), false if it takes the whole count
+     */
     public boolean isSemaphore() {
         return semaphore;
     }
@@ -138,6 +153,7 @@ public final class EventFd implements Pollable, AutoCloseable {
      * Waits until the counter is non-zero, then reads it: the whole count (reset to zero), or 1 in
      * semaphore mode. The value is unsigned: use {@link Long#toUnsignedString(long)} past Long.MAX_VALUE.
      *
+     * @return the value read, never 0
      * @throws InterruptedException if interrupted while waiting; no count is consumed then
      */
     public long read() throws InterruptedException {
@@ -153,13 +169,21 @@ public final class EventFd implements Pollable, AutoCloseable {
         }
     }
 
-    /** Reads the counter if it is non-zero; never blocks. */
+    /**
+     * Reads the counter if it is non-zero; never blocks.
+     *
+     * @return the value read (the whole count, or 1 in semaphore mode), or empty if the counter was zero
+     */
     public OptionalLong tryRead() {
         long value = tryReadValue();
         return value == 0 ? OptionalLong.empty() : OptionalLong.of(value);
     }
 
-    /** {@link #tryRead()} without the Optional: 0 means the counter was zero (a read never yields 0). */
+    /**
+     * {@link #tryRead()} without the Optional, for loops that must not allocate.
+     *
+     * @return the value read, or 0 if the counter was zero (a read never yields 0)
+     */
     public long tryReadValue() {
         int number = fd.acquire();
         try {
@@ -177,6 +201,8 @@ public final class EventFd implements Pollable, AutoCloseable {
      * Closing the EventFd fails pending futures with an IOException. The future completes on the shared
      * poller's thread: dependent stages attached with the non-async methods run there, so keep them short
      * (or use the *Async variants), or every fdkit wait in the process stalls behind them.
+     *
+     * @return a future of the value read, already complete if the counter was non-zero and no read was queued
      */
     public CompletableFuture<Long> readAsync() {
         // Checked first, not only by the read below (skipped while futures are queued): close() drains the queue,
