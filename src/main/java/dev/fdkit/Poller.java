@@ -71,7 +71,12 @@ public final class Poller implements Pollable, AutoCloseable {
     /** Runs on the polling thread when a registration is ready. */
     @FunctionalInterface
     public interface Handler {
-        /** @param events the ready conditions: a combination of READABLE, WRITABLE, HANGUP, ERROR */
+        /**
+         * Reacts to readiness; runs on the polling thread, never concurrently for one registration.
+         *
+         * @param registration the registration that is ready: cancel or rearm it from here if needed
+         * @param events       the ready conditions: a combination of READABLE, WRITABLE, HANGUP, ERROR
+         */
         void onReady(Registration registration, int events);
     }
 
@@ -115,7 +120,12 @@ public final class Poller implements Pollable, AutoCloseable {
         this.shared = shared;
     }
 
-    /** A new poller with no thread of its own: drive it with {@link #poll(Duration)}. */
+    /**
+     * A new poller with no thread of its own: drive it with {@link #poll(Duration)}.
+     *
+     * @return a new open poller, owned by the caller: close it
+     * @throws UncheckedIOException if epoll_create1 or eventfd fails (EMFILE, ENFILE, ENOMEM)
+     */
     public static Poller open() {
         return new Poller(false);
     }
@@ -123,6 +133,7 @@ public final class Poller implements Pollable, AutoCloseable {
     /**
      * The process-wide poller, started on first use, served by one daemon thread. It cannot be closed.
      *
+     * @return the shared poller, the same instance on every call once started
      * @throws UncheckedIOException if it cannot be started (EMFILE, or eventfd or epoll refused by seccomp);
      *                              a later call tries again
      */
@@ -151,19 +162,33 @@ public final class Poller implements Pollable, AutoCloseable {
         return sharedPoller;
     }
 
-    /** Registers a level-triggered interest. */
+    /**
+     * Registers a level-triggered interest; see {@link #register(Pollable, int, Trigger, Handler)}.
+     *
+     * @param target  the descriptor's owner; fdkit objects cancel the registration when they close
+     * @param events  READABLE, WRITABLE and/or HANGUP
+     * @param handler run on the polling thread while the condition holds
+     * @return the registration: cancel it before closing a foreign descriptor
+     * @throws IllegalArgumentException for an empty or unknown event set
+     * @throws IllegalStateException    if this poller or the target is closed
+     * @throws UncheckedIOException     if epoll_ctl fails (EEXIST: the descriptor is already registered here)
+     */
     public Registration register(Pollable target, int events, Handler handler) {
         return register(target, events, Trigger.LEVEL, handler);
     }
 
     /**
      * Registers {@code target} for {@code events} (READABLE, WRITABLE and/or HANGUP).
-     *
-     * @throws IllegalArgumentException for an empty or unknown event set
-     * @throws IllegalStateException    if this poller or the target is closed
      * A ProcessDescriptor may be registered on any poller, the shared one too (where fdkit itself watches its
      * pidfd for the exit): the registration holds a duplicate of the pidfd, closed with it.
      *
+     * @param target  the descriptor's owner; fdkit objects cancel the registration when they close
+     * @param events  READABLE, WRITABLE and/or HANGUP (ERROR is always reported)
+     * @param trigger when the handler runs: LEVEL, EDGE or ONE_SHOT
+     * @param handler run on the polling thread, one call at a time for this registration
+     * @return the registration: cancel it before closing a foreign descriptor
+     * @throws IllegalArgumentException for an empty or unknown event set
+     * @throws IllegalStateException    if this poller or the target is closed
      * @throws UncheckedIOException     if epoll_ctl fails (EEXIST: the descriptor is already registered here)
      */
     public Registration register(Pollable target, int events, Trigger trigger, Handler handler) {
@@ -207,6 +232,8 @@ public final class Poller implements Pollable, AutoCloseable {
      * (about 24.8 days) waits without one. Returns the number of handlers run (0 on timeout, after a
      * {@link #wakeup()}, or when the poller is closed).
      *
+     * @param timeout how long to wait at most; not null
+     * @return the number of handlers run
      * @throws IllegalStateException if another thread is polling, or this is the shared poller
      */
     public int poll(Duration timeout) {
@@ -215,7 +242,12 @@ public final class Poller implements Pollable, AutoCloseable {
         return pollOnce(toMillis(nanos));
     }
 
-    /** Waits until something is ready or {@link #wakeup()} is called, then runs the ready handlers. */
+    /**
+     * Waits until something is ready or {@link #wakeup()} is called, then runs the ready handlers.
+     *
+     * @return the number of handlers run (0 after a wakeup or when the poller is closed)
+     * @throws IllegalStateException if another thread is polling, or this is the shared poller
+     */
     public int poll() {
         requireNotShared();
         return pollOnce(-1);
@@ -254,7 +286,11 @@ public final class Poller implements Pollable, AutoCloseable {
         return epoll.number();
     }
 
-    /** Number of live registrations. */
+    /**
+     * Number of live registrations.
+     *
+     * @return the registrations added and not yet cancelled
+     */
     public int registrations() {
         tableLock.lock();
         try {
@@ -550,21 +586,38 @@ public final class Poller implements Pollable, AutoCloseable {
             this.interest = events;
         }
 
-        /** The registered object. */
+        /**
+         * The registered object.
+         *
+         * @return the target passed to register
+         */
         public Pollable target() {
             return target;
         }
 
-        /** The poller this registration belongs to. */
+        /**
+         * The poller this registration belongs to.
+         *
+         * @return the poller whose thread runs the handler
+         */
         public Poller poller() {
             return Poller.this;
         }
 
-        /** The events asked for. */
+        /**
+         * The events asked for.
+         *
+         * @return the current interest set, as last given to register or rearm
+         */
         public int events() {
             return interest;
         }
 
+        /**
+         * Whether the registration still delivers events.
+         *
+         * @return false once cancelled, explicitly or by closing the target or the poller
+         */
         public boolean isActive() {
             return !cancelled.get();
         }
@@ -574,7 +627,13 @@ public final class Poller implements Pollable, AutoCloseable {
             modify(interest);
         }
 
-        /** Re-arms with a new event set. */
+        /**
+         * Re-arms with a new event set.
+         *
+         * @param events READABLE, WRITABLE and/or HANGUP
+         * @throws IllegalArgumentException for an empty or unknown event set
+         * @throws IllegalStateException    if the registration is cancelled or its target closed
+         */
         public void rearm(int events) {
             checkInterest(events);
             modify(events);
