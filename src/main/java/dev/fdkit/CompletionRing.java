@@ -108,6 +108,14 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     /** Handler for {@link #drain}: receives the fields, allocation-free. */
     @FunctionalInterface
     public interface Handler {
+        /**
+         * Receives one record, on the consumer's thread, in ring order.
+         *
+         * @param cookie the producer's tag
+         * @param obj    what the record is about, as the producer chose
+         * @param res    the outcome, as the producer chose
+         * @param res2   a second value, as the producer chose
+         */
         void onCompletion(long cookie, long obj, long res, long res2);
     }
 
@@ -167,7 +175,13 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         }
     }
 
-    /** A ring in this process's memory. */
+    /**
+     * A ring in this process's memory.
+     *
+     * @param capacity the number of records: a power of two between 2 and 2^26
+     * @return a new empty ring, owned by the caller: close it to free the memory
+     * @throws IllegalArgumentException if {@code capacity} is not a power of two between 2 and 2^26
+     */
     public static CompletionRing allocate(int capacity) {
         checkCapacity(capacity);
         Arena arena = Arena.ofShared();
@@ -180,6 +194,10 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      * Creates {@code file}, or resets it if no one maps it, as an empty ring of {@code capacity} records, and
      * maps it shared. Whatever the file held is replaced.
      *
+     * @param file     the ring file; created with mode 0666 (less the umask) if absent
+     * @param capacity the number of records: a power of two between 2 and 2^26
+     * @return the new empty ring, mapped shared: close it to unmap and release the flock
+     * @throws IllegalArgumentException if {@code capacity} is not a power of two between 2 and 2^26
      * @throws IOException naming the file if a mapping of it exists anywhere (a CompletionRing in this or
      *                     another process, a C peer following the protocol in the class comment): resetting
      *                     would cut the memory from under it. Close every mapping first, or {@link #open} it.
@@ -208,6 +226,8 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      * Maps an existing ring file (made by {@link #create} here or elsewhere), checking its header against the
      * file's size before mapping it.
      *
+     * @param file the ring file
+     * @return the ring, mapped shared with its records as they are: close it to unmap and release the flock
      * @throws java.nio.file.NoSuchFileException if there is no such file
      * @throws IOException naming the file and the problem: not a ring, a version or record size this fdkit
      *                     does not read, a capacity that does not match the file's size, or a file being
@@ -291,11 +311,20 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         }
     }
 
+    /**
+     * The number of records the ring holds when full; still answers after close.
+     *
+     * @return a power of two between 2 and 2^26
+     */
     public int capacity() {
         return capacity;
     }
 
-    /** Records waiting to be consumed (a snapshot). */
+    /**
+     * Records waiting to be consumed (a snapshot).
+     *
+     * @return between 0 and {@link #capacity()}, claimed slots included even if not yet published
+     */
     public int size() {
         requireOpen();
         long size = lvTail() - lvHead();
@@ -307,6 +336,11 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return lvTail() == lvHead();
     }
 
+    /**
+     * Whether the consumer would find nothing now (a snapshot).
+     *
+     * @return true if the next record in order is not yet published
+     */
     public boolean isEmpty() {
         requireOpen();
         long head = lvHead();
@@ -318,6 +352,12 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     /**
      * Appends a record; false if the ring is full (back-pressure). Lock-free, any thread or process.
      * Makes a syscall only when the consumer has armed the doorbell.
+     *
+     * @param cookie the producer's tag, for the consumer to match the record
+     * @param obj    what the record is about (a pid, a descriptor...)
+     * @param res    the outcome
+     * @param res2   a second value, 0 if none
+     * @return true if appended, false if the ring was full and nothing was written
      */
     public boolean offer(long cookie, long obj, long res, long res2) {
         requireOpen();
@@ -352,7 +392,12 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return true;
     }
 
-    /** {@link #offer(long, long, long, long)} for a record. */
+    /**
+     * {@link #offer(long, long, long, long)} for a record.
+     *
+     * @param completion the record to append; not null
+     * @return true if appended, false if the ring was full
+     */
     public boolean offer(Completion completion) {
         Objects.requireNonNull(completion, "completion");
         return offer(completion.cookie(), completion.obj(), completion.res(), completion.res2());
@@ -371,6 +416,11 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     /**
      * Consumes up to {@code limit} records in order, calling {@code handler} for each; returns how many.
      * One consumer at a time; no allocation.
+     *
+     * @param handler called for each record, on this thread, before the next one is read
+     * @param limit   the most records to consume, at least 1
+     * @return the number consumed, 0 if the ring was empty
+     * @throws IllegalArgumentException if {@code limit} is less than 1
      */
     public int drain(Handler handler, int limit) {
         requireOpen();
@@ -396,7 +446,11 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return consumed;
     }
 
-    /** The next record, or null if empty (allocates; {@link #drain} does not). */
+    /**
+     * Consumes the next record (allocates; {@link #drain} does not).
+     *
+     * @return the next record, or null if the ring is empty
+     */
     public Completion poll() {
         Completion[] one = new Completion[1];
         drain((c, o, r, r2) -> one[0] = new Completion(c, o, r, r2), 1);
@@ -407,6 +461,8 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      * Arms the eventfd doorbell: the next offer signals {@link #fd()} — through this object directly, from
      * any other producer through an io_uring FUTEX_WAIT (see the class comment). Returns false (and leaves
      * the doorbell armed) if records are already waiting: drain them, then arm again.
+     *
+     * @return true if armed on an empty ring, false if records are waiting
      */
     public boolean armDoorbell() {
         requireOpen();
@@ -450,6 +506,8 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      * {@link #close()} on another thread wakes the wait, which then throws IllegalStateException, and closes
      * the ring once it has left.
      *
+     * @param timeout how long to wait at most; not null
+     * @return true if the ring is non-empty, false if the timeout passed first
      * @throws IllegalStateException    if the ring is closed, before or during the wait
      */
     public boolean awaitNonEmpty(Duration timeout) {
@@ -485,6 +543,10 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      * each batch re-arms it, so producers ring only on the empty to non-empty transition. Producers through
      * other mappings wake it only where {@link Feature#IO_URING_FUTEX} is available (see the class comment).
      * Closing the ring cancels the registration.
+     *
+     * @param poller  the poller whose thread drains; the shared one, or one you drive
+     * @param handler called for each record on the poller's thread; keep it short
+     * @return the registration: cancel it to stop consuming
      */
     public Poller.Registration onCompletions(Poller poller, Handler handler) {
         requireOpen();
@@ -509,7 +571,11 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return doorbellFd.fd();
     }
 
-    /** The ring's memory (header included), for peers and tests. */
+    /**
+     * The ring's memory (header included), for peers and tests. After close the segment is no longer alive.
+     *
+     * @return the whole mapped or allocated segment, in the layout of the class comment
+     */
     public MemorySegment memory() {
         return memory;
     }
