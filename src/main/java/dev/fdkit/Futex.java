@@ -65,7 +65,12 @@ public final class Futex {
         TIMED_OUT
     }
 
-    /** Result of {@link #awaitAny}: which futex woke the caller (index -1 unless WOKEN). */
+    /**
+     * Result of {@link #awaitAny}: which futex woke the caller.
+     *
+     * @param result how the wait ended
+     * @param index  the position in the list of the futex that was woken; -1 unless {@code result} is WOKEN
+     */
     public record Woken(WaitResult result, int index) {}
 
     /** The most futexes one {@link #awaitAny} can wait on (FUTEX_WAITV_MAX). */
@@ -96,46 +101,100 @@ public final class Futex {
         this.privateFlag = shared ? 0 : Uapi.FUTEX_PRIVATE_FLAG;
     }
 
-    /** A process-private futex at {@code offset} in {@code memory}. */
+    /**
+     * A process-private futex at {@code offset} in {@code memory}.
+     *
+     * @param memory a native, writable, alive segment holding the word
+     * @param offset the word's byte offset in {@code memory}: 4 bytes must fit, at a 4-byte-aligned address
+     * @return a futex on that word; it does not own the memory
+     * @throws IllegalArgumentException if the segment is on the heap or read-only, or the offset is out of
+     *                                  bounds or misaligned
+     * @throws IllegalStateException    if the segment's arena is already closed
+     */
     public static Futex privateWord(MemorySegment memory, long offset) {
         return new Futex(memory, offset, false);
     }
 
-    /** A futex other processes mapping the same memory can wait on and wake. */
+    /**
+     * A futex other processes mapping the same memory can wait on and wake.
+     *
+     * @param memory a native, writable, alive segment holding the word, normally MAP_SHARED
+     * @param offset the word's byte offset in {@code memory}: 4 bytes must fit, at a 4-byte-aligned address
+     * @return a futex on that word; it does not own the memory
+     * @throws IllegalArgumentException if the segment is on the heap or read-only, or the offset is out of
+     *                                  bounds or misaligned
+     * @throws IllegalStateException    if the segment's arena is already closed
+     */
     public static Futex sharedWord(MemorySegment memory, long offset) {
         return new Futex(memory, offset, true);
     }
 
+    /**
+     * Whether waits and wakes reach other processes.
+     *
+     * @return true for {@link #sharedWord}, false for {@link #privateWord} (FUTEX_PRIVATE_FLAG)
+     */
     public boolean isShared() {
         return shared;
     }
 
-    /** The 4-byte segment holding the word. */
+    /**
+     * The 4-byte segment holding the word.
+     *
+     * @return a slice of the memory given at creation, alive as long as that memory is
+     */
     public MemorySegment word() {
         return word;
     }
 
-    /** Volatile read of the word. */
+    /**
+     * Volatile read of the word.
+     *
+     * @return the word's current value
+     */
     public int get() {
         return (int) INT.getVolatile(word, 0L);
     }
 
-    /** Volatile write of the word (wakes nobody: call {@link #wake}). */
+    /**
+     * Volatile write of the word (wakes nobody: call {@link #wake}).
+     *
+     * @param value the new value
+     */
     public void set(int value) {
         INT.setVolatile(word, 0L, value);
     }
 
+    /**
+     * Atomically sets the word to {@code value} if it holds {@code expected} (wakes nobody).
+     *
+     * @param expected the value the word must hold
+     * @param value    the new value
+     * @return true if the word held {@code expected} and was set
+     */
     public boolean compareAndSet(int expected, int value) {
         return INT.compareAndSet(word, 0L, expected, value);
     }
 
+    /**
+     * Atomically adds {@code delta} to the word, wrapping around on overflow (wakes nobody).
+     *
+     * @param delta the amount to add, possibly negative
+     * @return the value before the addition
+     */
     public int getAndAdd(int delta) {
         return (int) INT.getAndAdd(word, 0L, delta);
     }
 
     // ------------------------------------------------------------------ waiting
 
-    /** Waits while the word holds {@code expected}, with no timeout. */
+    /**
+     * Waits while the word holds {@code expected}, with no timeout.
+     *
+     * @param expected the value the word must hold for the wait to start
+     * @return WOKEN (re-check the word: wake-ups may be spurious) or VALUE_MISMATCH
+     * @throws IllegalStateException if the wait fails otherwise, with the failure (an ErrnoException) as its cause
+     */
     public WaitResult await(int expected) {
         Poller.beforeBlocking();
         Uring uring = uringForThisThread();
@@ -146,6 +205,11 @@ public final class Futex {
     /**
      * Waits while the word holds {@code expected}, at most {@code timeout} (measured on CLOCK_MONOTONIC); a zero
      * or negative timeout does not wait (TIMED_OUT, or VALUE_MISMATCH).
+     *
+     * @param expected the value the word must hold for the wait to start
+     * @param timeout  how long to wait at most; not null
+     * @return how the wait ended
+     * @throws IllegalStateException if the wait fails otherwise, with the failure (an ErrnoException) as its cause
      */
     public WaitResult await(int expected, Duration timeout) {
         long nanos = Durations.timeoutNanos(timeout, "timeout");
@@ -158,8 +222,12 @@ public final class Futex {
     /**
      * Waits while the word holds {@code expected}, until an absolute deadline (FUTEX_WAIT_BITSET).
      *
+     * @param expected the value the word must hold for the wait to start
      * @param deadlineNanos nanoseconds on {@code clock}: a {@link System#nanoTime()} value for MONOTONIC,
      *                      nanoseconds since the epoch for REALTIME
+     * @param clock         the clock of the deadline; not null
+     * @return how the wait ended
+     * @throws IllegalArgumentException if {@code deadlineNanos} is negative
      */
     public WaitResult awaitUntil(int expected, long deadlineNanos, Clock clock) {
         // awaitBitset reads a null clock as "no deadline": here that would wait for ever, past the deadline given
@@ -170,6 +238,9 @@ public final class Futex {
     /**
      * {@link #awaitUntil(int, long, Clock)} for a wall-clock deadline.
      *
+     * @param expected the value the word must hold for the wait to start
+     * @param deadline when to give up, on CLOCK_REALTIME; not null
+     * @return how the wait ended
      * @throws IllegalArgumentException if {@code deadline} is before the epoch (CLOCK_REALTIME starts there)
      */
     public WaitResult awaitUntil(int expected, Instant deadline) {
@@ -184,6 +255,13 @@ public final class Futex {
      * Waits while the word holds {@code expected}, to be woken only by {@link #wakeBitset} calls whose bitset
      * shares a bit with {@code bitset}; until {@code deadlineNanos} on {@code clock}, or forever if
      * {@code clock} is null.
+     *
+     * @param expected the value the word must hold for the wait to start
+     * @param bitset        the wake bits this waiter listens to; not 0
+     * @param deadlineNanos when to give up, on {@code clock}; ignored when {@code clock} is null
+     * @param clock         the clock of the deadline, or null for no deadline
+     * @return how the wait ended
+     * @throws IllegalArgumentException if {@code bitset} is 0, or a deadline is given and is negative
      */
     public WaitResult awaitBitset(int expected, int bitset, long deadlineNanos, Clock clock) {
         if (bitset == 0) throw new IllegalArgumentException("bitset must not be 0");
@@ -198,6 +276,14 @@ public final class Futex {
      * Waits on up to 128 ({@link #MAX_WAITERS}) futexes at once (futex_waitv, Linux 5.16): returns when any
      * is woken, when one does not hold its expected value, or after {@code timeout} (null: no timeout; zero or
      * negative: does not wait).
+     *
+     * @param futexes  1 to {@link #MAX_WAITERS} futexes, each with alive memory
+     * @param expected the value each futex must hold, one per futex, in the same order
+     * @param timeout  how long to wait at most, or null for no timeout
+     * @return how the wait ended and, when woken, which futex woke it
+     * @throws IllegalArgumentException      if the list is empty or too long, or the array's length differs
+     * @throws IllegalStateException         if a futex's memory is closed
+     * @throws UnsupportedOperationException without futex_waitv (Linux older than 5.16, or seccomp)
      */
     public static Woken awaitAny(List<Futex> futexes, int[] expected, Duration timeout) {
         Objects.requireNonNull(futexes, "futexes");
@@ -219,18 +305,35 @@ public final class Futex {
 
     // ------------------------------------------------------------------ waking
 
-    /** Wakes at most {@code count} waiters; returns how many were woken. */
+    /**
+     * Wakes at most {@code count} waiters.
+     *
+     * @param count the most waiters to wake, at least 1
+     * @return how many were woken
+     * @throws IllegalArgumentException if {@code count} is less than 1
+     */
     public int wake(int count) {
         if (count < 1) throw new IllegalArgumentException("count must be at least 1, was " + count);
         return (int) check(Syscalls.futex(word, WAKE | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAKE");
     }
 
-    /** Wakes every waiter; returns how many were woken. */
+    /**
+     * Wakes every waiter.
+     *
+     * @return how many were woken
+     */
     public int wakeAll() {
         return wake(Integer.MAX_VALUE);
     }
 
-    /** Wakes at most {@code count} waiters whose wait bitset shares a bit with {@code bitset}. */
+    /**
+     * Wakes at most {@code count} waiters whose wait bitset shares a bit with {@code bitset}.
+     *
+     * @param count  the most waiters to wake, at least 1
+     * @param bitset the bits to match against each waiter's; not 0
+     * @return how many were woken
+     * @throws IllegalArgumentException if {@code count} is less than 1 or {@code bitset} is 0
+     */
     public int wakeBitset(int count, int bitset) {
         if (count < 1) throw new IllegalArgumentException("count must be at least 1, was " + count);
         if (bitset == 0) throw new IllegalArgumentException("bitset must not be 0");
@@ -242,7 +345,12 @@ public final class Futex {
      * FUTEX_CMP_REQUEUE: if this word still holds {@code expected}, wakes up to {@code wakeCount} waiters and
      * moves up to {@code requeueCount} others to wait on {@code target}.
      *
+     * @param expected     the value this word must still hold
+     * @param wakeCount    the most waiters to wake, 0 or more
+     * @param requeueCount the most waiters to move to {@code target}, 0 or more
+     * @param target       the futex to move them to; shared exactly when this one is
      * @return woken plus requeued, or -1 if the word no longer held {@code expected} (nothing was done)
+     * @throws IllegalArgumentException if a count is negative, or {@code target} differs in sharing
      */
     public int requeue(int expected, int wakeCount, int requeueCount, Futex target) {
         Objects.requireNonNull(target, "target");
