@@ -52,29 +52,56 @@ public final class Uring implements Pollable, AutoCloseable {
 
     /** An operation to submit. */
     public sealed interface Op permits Nop, PollAdd, Read, Timeout, Cancel, Waitid, FutexWait, FutexWake, FutexWaitv {
-        /** Identifies the operation's completions; unique among operations in flight. */
+        /**
+         * Identifies the operation's completions; unique among operations in flight.
+         *
+         * @return the cookie every {@link Completion} of this operation carries
+         */
         long cookie();
     }
 
-    /** IORING_OP_NOP: completes at once with res 0. */
+    /**
+     * IORING_OP_NOP: completes at once with res 0.
+     *
+     * @param cookie returned in the completion; unique among operations in flight, not Long.MIN_VALUE (reserved)
+     */
     public record Nop(long cookie) implements Op {}
 
-    /** IORING_OP_POLL_ADD on {@code target} for Poller.READABLE / WRITABLE / HANGUP; res is the ready poll mask. */
+    /**
+     * IORING_OP_POLL_ADD on {@code target} for Poller.READABLE / WRITABLE / HANGUP; res is the ready poll mask.
+     *
+     * @param target    the open descriptor to watch; a use of it is held until the last completion
+     * @param events    Poller.READABLE, WRITABLE and/or HANGUP
+     * @param multishot true to keep reporting (IORING_POLL_ADD_MULTI, use {@link #submit(Op, Consumer)}), false for one report
+     * @param cookie    returned in each completion; unique among operations in flight, not Long.MIN_VALUE (reserved)
+     */
     public record PollAdd(Pollable target, int events, boolean multishot, long cookie) implements Op {}
 
-    /** IORING_OP_READ into {@code buffer} (native memory, alive until completion); res is the byte count. */
+    /**
+     * IORING_OP_READ into {@code buffer} (native memory, alive until completion); res is the byte count.
+     *
+     * @param target the open descriptor to read; a use of it is held until completion
+     * @param buffer where the kernel writes, up to its size (at most 2^31-1 bytes); keep its arena open until completion
+     * @param cookie returned in the completion; unique among operations in flight, not Long.MIN_VALUE (reserved)
+     */
     public record Read(Pollable target, MemorySegment buffer, long cookie) implements Op {}
 
     /**
      * IORING_OP_TIMEOUT: completes with res -ETIME after {@code after}, or -ECANCELED. A negative {@code after}
      * is zero (expires at once); one beyond Long.MAX_VALUE nanoseconds (292 years) is that long: in effect, until
      * cancelled.
+     *
+     * @param after  how long until it expires; not null
+     * @param cookie returned in the completion; unique among operations in flight, not Long.MIN_VALUE (reserved)
      */
     public record Timeout(Duration after, long cookie) implements Op {}
 
     /**
      * IORING_OP_ASYNC_CANCEL of the operation with {@code targetCookie}: res -ENOENT or -EALREADY, else not
      * negative — 0, or for a FUTEX_* or WAITID target the number cancelled (1).
+     *
+     * @param targetCookie the cookie of the operation to cancel
+     * @param cookie       the cancel's own cookie, returned in its completion; unique among operations in flight
      */
     public record Cancel(long targetCookie, long cookie) implements Op {}
 
@@ -85,16 +112,38 @@ public final class Uring implements Pollable, AutoCloseable {
      * {@code reap = false} (WNOWAIT) is the way. Even then the descriptor's reaper, woken by the same exit, may reap
      * the child before io_uring re-checks it: res is then -ECHILD, which for an fdkit child also means
      * "exited" ({@link #exitOf} handles it).
+     *
+     * @param process the process to wait for; its pidfd must be open
+     * @param reap    true to let the kernel reap the child (not for fdkit's own children), false for WNOWAIT
+     * @param cookie  returned in the completion; unique among operations in flight, not Long.MIN_VALUE (reserved)
      */
     public record Waitid(ProcessDescriptor process, boolean reap, long cookie) implements Op {}
 
-    /** IORING_OP_FUTEX_WAIT (Linux 6.7): res 0 when woken, -EAGAIN if the word did not hold {@code expected}. */
+    /**
+     * IORING_OP_FUTEX_WAIT (Linux 6.7): res 0 when woken, -EAGAIN if the word did not hold {@code expected}.
+     *
+     * @param futex    the word to wait on; keep its memory open until completion
+     * @param expected the value the word must hold for the wait to start
+     * @param cookie   returned in the completion; unique among operations in flight, not Long.MIN_VALUE (reserved)
+     */
     public record FutexWait(Futex futex, int expected, long cookie) implements Op {}
 
-    /** IORING_OP_FUTEX_WAKE (Linux 6.7): res is the number of waiters woken. */
+    /**
+     * IORING_OP_FUTEX_WAKE (Linux 6.7): res is the number of waiters woken.
+     *
+     * @param futex  the word whose waiters to wake
+     * @param count  the most waiters to wake
+     * @param cookie returned in the completion; unique among operations in flight, not Long.MIN_VALUE (reserved)
+     */
     public record FutexWake(Futex futex, int count, long cookie) implements Op {}
 
-    /** IORING_OP_FUTEX_WAITV (Linux 6.7): res is the index of the futex that woke. */
+    /**
+     * IORING_OP_FUTEX_WAITV (Linux 6.7): res is the index of the futex that woke.
+     *
+     * @param futexes  1 to {@link Futex#MAX_WAITERS} words; keep their memory open until completion
+     * @param expected the value each word must hold, one per futex, in the same order
+     * @param cookie   returned in the completion; unique among operations in flight, not Long.MIN_VALUE (reserved)
+     */
     public record FutexWaitv(List<Futex> futexes, int[] expected, long cookie) implements Op {}
 
     private static final long CANCEL_ALL_COOKIE = Long.MIN_VALUE;
@@ -166,19 +215,46 @@ public final class Uring implements Pollable, AutoCloseable {
         }
     }
 
-    /** A ring of {@code entries} submission slots (and 8x as many completion slots), reaped by the shared poller. */
+    /**
+     * A ring of {@code entries} submission slots (and 8x as many completion slots), reaped by the shared poller.
+     *
+     * @param entries the submission queue size, 1 to 32768 (the kernel rounds it up to a power of two)
+     * @return a new ring, owned by the caller: close it
+     * @throws IllegalArgumentException      if {@code entries} is out of range
+     * @throws UnsupportedOperationException without io_uring, with the probe's cause
+     * @throws UncheckedIOException          if io_uring_setup or the eventfd fails (EMFILE, ENOMEM...)
+     */
     public static Uring open(int entries) {
         return open(entries, Poller.shared());
     }
 
-    /** A ring reaped by {@code poller}'s thread (drive it yourself for a Poller.open()). */
+    /**
+     * A ring reaped by {@code poller}'s thread (drive it yourself for a Poller.open()).
+     *
+     * @param entries the submission queue size, 1 to 32768; the completion queue gets 8x as many
+     * @param poller  the poller that reaps the completions; not null
+     * @return a new ring, owned by the caller: close it
+     * @throws IllegalArgumentException      if {@code entries} is out of range
+     * @throws UnsupportedOperationException without io_uring, with the probe's cause
+     * @throws UncheckedIOException          if io_uring_setup or the eventfd fails (EMFILE, ENOMEM...)
+     */
     public static Uring open(int entries, Poller poller) {
         if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
         Objects.requireNonNull(poller, "poller");
         return new Uring(entries, Math.max(2, entries * 8), poller, false);
     }
 
-    /** A ring with an explicit completion queue size (a power of two ≥ entries; tiny rings exercise overflow). */
+    /**
+     * A ring with an explicit completion queue size (a power of two ≥ entries; tiny rings exercise overflow).
+     *
+     * @param entries           the submission queue size, 1 to 32768
+     * @param completionEntries the completion queue size, at least {@code entries}
+     * @param poller            the poller that reaps the completions; not null
+     * @return a new ring, owned by the caller: close it
+     * @throws IllegalArgumentException      if a size is out of range
+     * @throws UnsupportedOperationException without io_uring, with the probe's cause
+     * @throws UncheckedIOException          if io_uring_setup or the eventfd fails (EMFILE, ENOMEM...)
+     */
     public static Uring open(int entries, int completionEntries, Poller poller) {
         if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
         if (completionEntries < entries) throw new IllegalArgumentException("completionEntries must be at least entries (" + entries + "), was " + completionEntries);
@@ -188,6 +264,7 @@ public final class Uring implements Pollable, AutoCloseable {
     /**
      * The process-wide ring used by fdkit's non-pinning waits, opened on first use.
      *
+     * @return the shared ring (256 submission entries), reaped by the shared poller; it cannot be closed
      * @throws UnsupportedOperationException without io_uring
      * @throws UncheckedIOException          if it cannot be opened now (EMFILE...); a later call tries again
      */
@@ -217,29 +294,60 @@ public final class Uring implements Pollable, AutoCloseable {
         return completions.fd();
     }
 
+    /**
+     * The submission queue's size.
+     *
+     * @return the number of SQ slots the kernel gave, {@code entries} rounded up to a power of two
+     */
     public int submissionEntries() {
         return ring.sqEntries();
     }
 
+    /**
+     * The completion queue's size.
+     *
+     * @return the number of CQ slots the kernel gave; a fuller queue overflows without loss
+     */
     public int completionEntries() {
         return ring.cqEntries();
     }
 
-    /** Operations submitted and not yet finally completed. */
+    /**
+     * Operations submitted and not yet finally completed.
+     *
+     * @return the number in flight, fdkit's internal ones (cancels, waits) included
+     */
     public int inFlight() {
         return inFlight.size();
     }
 
     // ------------------------------------------------------------------ submitting
 
-    /** Submits {@code op}; the future completes with its completion (for multishot: the last one). */
+    /**
+     * Submits {@code op}; the future completes with its completion (for multishot: the last one).
+     *
+     * @param op the operation; not null
+     * @return a future completed on the reaping thread, or failed with an IOException if this Uring closes first
+     * @throws IllegalArgumentException      if an op breaks a rule of its record or its cookie is in flight
+     * @throws IllegalStateException         if this Uring or the op's target descriptor is closed
+     * @throws UnsupportedOperationException if this kernel lacks the op's opcode
+     */
     public CompletableFuture<Completion> submit(Op op) {
         CompletableFuture<Completion> future = new PollerSafeFuture<>();
         submit(op, future, null);
         return future;
     }
 
-    /** Submits {@code op} and hands each of its completions to {@code each} on the reaping thread. */
+    /**
+     * Submits {@code op} and hands each of its completions to {@code each} on the reaping thread.
+     *
+     * @param op   the operation, typically a multishot PollAdd; not null
+     * @param each called with every completion, the last one included; an exception it throws is logged
+     * @return a future completed with the last completion, as {@link #submit(Op)}'s
+     * @throws IllegalArgumentException      if an op breaks a rule of its record or its cookie is in flight
+     * @throws IllegalStateException         if this Uring or the op's target descriptor is closed
+     * @throws UnsupportedOperationException if this kernel lacks the op's opcode
+     */
     public CompletableFuture<Completion> submit(Op op, Consumer<Completion> each) {
         CompletableFuture<Completion> future = new PollerSafeFuture<>();
         submit(op, future, Objects.requireNonNull(each, "each"));
@@ -262,6 +370,8 @@ public final class Uring implements Pollable, AutoCloseable {
      * exception propagates, the ops the kernel had already taken (when the batch needed more than one enter)
      * stay in flight and can be cancelled by cookie, the others are withdrawn from the SQ and released.
      *
+     * @param ops the operations, in submission order; not null
+     * @return one future per op, in the order of {@code ops}
      * @throws NullPointerException          if {@code ops} or one of them (or a field it needs) is null
      * @throws IllegalArgumentException      if an op breaks a rule of its record or reuses a cookie
      * @throws IllegalStateException         if this Uring is closed, or the target descriptor of an op is
@@ -452,7 +562,11 @@ public final class Uring implements Pollable, AutoCloseable {
 
     // ------------------------------------------------------------------ completing
 
-    /** Reaps available completions now, on this thread; returns how many. The poller calls it for you. */
+    /**
+     * Reaps available completions now, on this thread. The poller calls it for you.
+     *
+     * @return the number of completion entries reaped, 0 once closed
+     */
     public int reap() {
         reapLock.lock();
         try {
@@ -514,7 +628,13 @@ public final class Uring implements Pollable, AutoCloseable {
 
     // ------------------------------------------------------------------ non-pinning waits built on it
 
-    /** Waits in the kernel for {@code futex} to be woken: WOKEN, or VALUE_MISMATCH. The caller parks in Java. */
+    /**
+     * Waits in the kernel for {@code futex} to be woken. The caller parks in Java.
+     *
+     * @param futex    the word to wait on; keep its memory open until the future completes
+     * @param expected the value the word must hold for the wait to start
+     * @return a future of WOKEN or VALUE_MISMATCH; failed with IllegalStateException on another errno
+     */
     public CompletableFuture<Futex.WaitResult> awaitFutex(Futex futex, int expected) {
         return submit(new FutexWait(futex, expected, internalCookies.getAndIncrement()))
                 .thenApply(c -> {
@@ -524,17 +644,31 @@ public final class Uring implements Pollable, AutoCloseable {
                 });
     }
 
-    /** Cancels the in-flight operation with {@code cookie}; completes with the cancel's own completion. */
+    /**
+     * Cancels the in-flight operation with {@code cookie}.
+     *
+     * @param cookie the cookie of the operation to cancel
+     * @return a future of the cancel's own completion (see {@link Cancel} for its res)
+     */
     public CompletableFuture<Completion> cancel(long cookie) {
         return submit(new Cancel(cookie, internalCookies.getAndIncrement()));
     }
 
-    /** A cookie from fdkit's internal range (negative), for callers that need no particular value. */
+    /**
+     * A cookie from fdkit's internal range, for callers that need no particular value.
+     *
+     * @return a negative cookie not handed out before by this Uring
+     */
     public long nextCookie() {
         return internalCookies.getAndIncrement();
     }
 
-    /** Reads an eventfd's counter in the kernel, without blocking a thread. */
+    /**
+     * Reads an eventfd's counter in the kernel, without blocking a thread.
+     *
+     * @param eventFd the eventfd to read; not null
+     * @return a future of the value read, as {@link EventFd#read()} returns it
+     */
     public CompletableFuture<Long> read(EventFd eventFd) {
         Objects.requireNonNull(eventFd, "eventFd");
         MemorySegment word = Arena.ofAuto().allocate(JAVA_LONG);
@@ -544,7 +678,13 @@ public final class Uring implements Pollable, AutoCloseable {
         });
     }
 
-    /** The exit of {@code process}, noticed by the kernel (WAITID; not reaped here, see {@link Waitid}). */
+    /**
+     * The exit of {@code process}, noticed by the kernel (WAITID; not reaped here, see {@link Waitid}).
+     *
+     * @param process the process to watch; not null
+     * @return a future of its exit status, as {@code process.onExit()} gives it; failed with an ErrnoException
+     *         if the WAITID fails otherwise than with ECHILD
+     */
     public CompletableFuture<ExitStatus> exitOf(ProcessDescriptor process) {
         Waitid op = new Waitid(process, false, internalCookies.getAndIncrement());
         return submit(op).thenCompose(c -> {
