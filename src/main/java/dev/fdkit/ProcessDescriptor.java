@@ -424,6 +424,47 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         return signalProcessGroup(Uapi.SIGKILL);
     }
 
+    /**
+     * Sends {@code signal} to this process and every descendant, also those that left its process group or
+     * session (setsid, daemonising): a tree walk over /proc/PID/task/TID/children, each process signalled
+     * through its own pidfd, so never a recycled pid. The tree is first stopped with SIGSTOP, top-down as it is
+     * walked, so that no process in it can start children the walk would miss; then each is sent
+     * {@code signal}, then SIGCONT (not after SIGKILL or SIGSTOP) so that it acts on it. The SIGCONT also
+     * resumes processes that were stopped before, and discards a pending SIGTSTP, SIGTTIN or SIGTTOU.
+     * <p>
+     * A descendant whose parent exited before the walk was re-parented to init or a subreaper and cannot be
+     * found from here: for trees that daemonise through an exiting parent, use a process group
+     * ({@link SpawnOption#NEW_PROCESS_GROUP} and {@link #signalProcessGroup}) or a cgroup.
+     *
+     * @return how many processes were signalled; 0 if this process has already exited
+     * @throws IllegalArgumentException      for a signal outside 0..64
+     * @throws IllegalStateException         after close(), or if this JVM is in the tree
+     * @throws UnsupportedOperationException without pidfd_open and pidfd_send_signal, or without /proc/PID/task/TID/children
+     */
+    public int signalTree(int signal) {
+        checkSignal(signal);
+        if (watch.closed) throw new IllegalStateException("ProcessDescriptor(pid=" + watch.pid + ") is closed");
+        if (watch.pidfd == null || !Linux.has(Feature.PIDFD_SEND_SIGNAL)) {
+            Capability missing = Linux.feature(watch.pidfd == null ? Feature.PIDFD_OPEN : Feature.PIDFD_SEND_SIGNAL);
+            throw new UnsupportedOperationException("cannot signal a process tree race-free without " + missing.feature().displayName()
+                    + " (" + missing.cause() + ")");
+        }
+        int number = watch.pidfd.tryAcquire();
+        if (number < 0) return 0; // closed, and the watch has let go: the process is gone
+        try {
+            return ProcessTree.signal(watch.pid, number, signal);
+        } catch (ErrnoException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            watch.pidfd.release();
+        }
+    }
+
+    /** SIGKILL to this process and all its descendants: {@link #signalTree(int)}. */
+    public int killTree() {
+        return signalTree(Uapi.SIGKILL);
+    }
+
     // ------------------------------------------------------------------ streams
 
     /**
