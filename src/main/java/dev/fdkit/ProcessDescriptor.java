@@ -79,12 +79,33 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      */
     public static ProcessDescriptor start(ProcessBuilder builder, SpawnOption... options) throws IOException {
         Objects.requireNonNull(builder, "builder");
+        return start(builder, optionSet(options), new Stdio());
+    }
+
+    private static EnumSet<SpawnOption> optionSet(SpawnOption... options) {
         Objects.requireNonNull(options, "options");
         EnumSet<SpawnOption> opts = EnumSet.noneOf(SpawnOption.class);
         for (int i = 0; i < options.length; i++) {
             if (options[i] == null) throw new NullPointerException("options[" + i + "] is null");
             opts.add(options[i]);
         }
+        return opts;
+    }
+
+    /**
+     * Starts {@code builder} with {@code stdio}, which may already hold pipeline ends for 0 and 1 (those
+     * redirects are then not applied); every descriptor in {@code stdio} is closed here, whatever happens.
+     */
+    private static ProcessDescriptor start(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+        try {
+            return spawnWith(builder, opts, stdio);
+        } catch (IOException | RuntimeException e) {
+            stdio.closeAll();
+            throw e;
+        }
+    }
+
+    private static ProcessDescriptor spawnWith(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
         List<String> command = builder.command();
         for (int i = 0; i < command.size(); i++) {
             if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
@@ -97,36 +118,91 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         String directory = dir == null ? null : dir.getPath();
         if (directory != null) checkNoNul(directory, "directory");
 
-        Stdio stdio = new Stdio();
+        if (stdio.childFd[0] < 0) stdio.set(0, builder.redirectInput());
+        if (stdio.childFd[1] < 0) stdio.set(1, builder.redirectOutput());
+        if (builder.redirectErrorStream()) stdio.childFd[2] = stdio.childFd[1] >= 0 ? stdio.childFd[1] : 1;
+        else stdio.set(2, builder.redirectError());
+        boolean pidfd = Linux.has(Feature.PIDFD_OPEN);
+        FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
+        spawned.begin();
+        Spawner.Child child = Spawner.spawn(new Spawner.Request(argv, environment, directory, stdio.childFd,
+                opts.contains(SpawnOption.NEW_SESSION), opts.contains(SpawnOption.NEW_PROCESS_GROUP)), pidfd);
+        if (spawned.shouldCommit()) {
+            spawned.command = String.join(" ", argv);
+            spawned.pid = child.pid();
+            spawned.commit();
+        }
+        stdio.closeChildEnds();
+        Watch watch = new Watch(child.pid(), child.pidfd() >= 0 ? new Fd(child.pidfd(), "ProcessDescriptor") : null,
+                true, opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup(opts), stdio.stdin(), stdio.stdout(), stdio.stderr());
         try {
-            stdio.set(0, builder.redirectInput());
-            stdio.set(1, builder.redirectOutput());
-            if (builder.redirectErrorStream()) stdio.childFd[2] = stdio.childFd[1] >= 0 ? stdio.childFd[1] : 1;
-            else stdio.set(2, builder.redirectError());
-            boolean pidfd = Linux.has(Feature.PIDFD_OPEN);
-            FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
-            spawned.begin();
-            Spawner.Child child = Spawner.spawn(new Spawner.Request(argv, environment, directory, stdio.childFd,
-                    opts.contains(SpawnOption.NEW_SESSION), opts.contains(SpawnOption.NEW_PROCESS_GROUP)), pidfd);
-            if (spawned.shouldCommit()) {
-                spawned.command = String.join(" ", argv);
-                spawned.pid = child.pid();
-                spawned.commit();
+            watch.watchChild();
+            if (watch.killOnClose) KillOnExit.add(watch);
+        } catch (RuntimeException e) { // unwatched, it would run unsupervised and end a zombie
+            Spawner.killAndReap(child.pid(), e);
+            if (watch.pidfd != null) watch.pidfd.close();
+            throw e;
+        }
+        return new ProcessDescriptor(watch);
+    }
+
+    /**
+     * Starts a pipeline, as {@link ProcessBuilder#startPipeline(List)} does: each process's stdout is the next
+     * one's stdin through a pipe that only the two children hold (created close-on-exec, handed to posix_spawn
+     * and closed here right after), so no thread of ours copies bytes. The first builder's stdin redirect, the
+     * last one's stdout redirect and every stderr redirect (redirectErrorStream of an intermediate builder
+     * sends its stderr down the pipe too) are honoured; {@code options} apply to every process.
+     * <p>
+     * If a process cannot be started, those already started are killed and reaped, every pipe is closed,
+     * and the failure is thrown.
+     *
+     * @return one descriptor per builder, in order; {@code stdout()} of all but the last, and {@code stdin()} of
+     *         all but the first, are not pipes of ours
+     * @throws IllegalArgumentException as the JDK: if any builder but the first redirects stdin, or any builder
+     *                                  but the last redirects stdout, to other than {@link ProcessBuilder.Redirect#PIPE}
+     * @throws IOException              as {@link #start}, for the process that failed
+     */
+    public static List<ProcessDescriptor> startPipeline(List<ProcessBuilder> builders, SpawnOption... options) throws IOException {
+        Objects.requireNonNull(builders, "builders");
+        EnumSet<SpawnOption> opts = optionSet(options);
+        int last = builders.size() - 1;
+        for (int i = 0; i <= last; i++) {
+            ProcessBuilder builder = builders.get(i);
+            if (builder == null) throw new NullPointerException("builders[" + i + "] is null");
+            if (i > 0 && builder.redirectInput() != ProcessBuilder.Redirect.PIPE) {
+                throw new IllegalArgumentException("builders[" + i + "].redirectInput() must be PIPE except for the first builder: " + builder.redirectInput());
             }
-            stdio.closeChildEnds();
-            Watch watch = new Watch(child.pid(), child.pidfd() >= 0 ? new Fd(child.pidfd(), "ProcessDescriptor") : null,
-                    true, opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup(opts), stdio.stdin(), stdio.stdout(), stdio.stderr());
-            try {
-                watch.watchChild();
-                if (watch.killOnClose) KillOnExit.add(watch);
-            } catch (RuntimeException e) { // unwatched, it would run unsupervised and end a zombie
-                Spawner.killAndReap(child.pid(), e);
-                if (watch.pidfd != null) watch.pidfd.close();
-                throw e;
+            if (i < last && builder.redirectOutput() != ProcessBuilder.Redirect.PIPE) {
+                throw new IllegalArgumentException("builders[" + i + "].redirectOutput() must be PIPE except for the last builder: " + builder.redirectOutput());
             }
-            return new ProcessDescriptor(watch);
+        }
+        List<ProcessDescriptor> started = new ArrayList<>(builders.size());
+        int nextStdin = -1; // read end of the pipe into the next process: ours until handed to its Stdio
+        try {
+            for (int i = 0; i <= last; i++) {
+                Stdio stdio = new Stdio();
+                int readEnd = -1;
+                if (i < last) {
+                    long ends = Syscalls.pipe2(Uapi.O_CLOEXEC);
+                    readEnd = (int) ends;
+                    stdio.pipelineEnd(1, (int) (ends >>> 32));
+                }
+                if (nextStdin >= 0) stdio.pipelineEnd(0, nextStdin);
+                nextStdin = readEnd;
+                started.add(start(builders.get(i), opts, stdio)); // closes both ends it was given, also on failure
+            }
+            return started;
         } catch (IOException | RuntimeException e) {
-            stdio.closeAll();
+            Stdio.closeQuietly(nextStdin);
+            for (ProcessDescriptor p : started) {
+                try (p) {
+                    p.kill();
+                    p.awaitExit(TimeUnit.SECONDS.toNanos(10)); // SIGKILL: prompt, unless the process is stuck in the kernel
+                } catch (InterruptedException | TimeoutException | RuntimeException cleanup) {
+                    if (cleanup instanceof InterruptedException) Thread.currentThread().interrupt();
+                    e.addSuppressed(cleanup);
+                }
+            }
             throw e;
         }
     }
@@ -348,6 +424,47 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         return signalProcessGroup(Uapi.SIGKILL);
     }
 
+    /**
+     * Sends {@code signal} to this process and every descendant, also those that left its process group or
+     * session (setsid, daemonising): a tree walk over /proc/PID/task/TID/children, each process signalled
+     * through its own pidfd, so never a recycled pid. The tree is first stopped with SIGSTOP, top-down as it is
+     * walked, so that no process in it can start children the walk would miss; then each is sent
+     * {@code signal}, then SIGCONT (not after SIGKILL or SIGSTOP) so that it acts on it. The SIGCONT also
+     * resumes processes that were stopped before, and discards a pending SIGTSTP, SIGTTIN or SIGTTOU.
+     * <p>
+     * A descendant whose parent exited before the walk was re-parented to init or a subreaper and cannot be
+     * found from here: for trees that daemonise through an exiting parent, use a process group
+     * ({@link SpawnOption#NEW_PROCESS_GROUP} and {@link #signalProcessGroup}) or a cgroup.
+     *
+     * @return how many processes were signalled; 0 if this process has already exited
+     * @throws IllegalArgumentException      for a signal outside 0..64
+     * @throws IllegalStateException         after close(), or if this JVM is in the tree
+     * @throws UnsupportedOperationException without pidfd_open and pidfd_send_signal, or without /proc/PID/task/TID/children
+     */
+    public int signalTree(int signal) {
+        checkSignal(signal);
+        if (watch.closed) throw new IllegalStateException("ProcessDescriptor(pid=" + watch.pid + ") is closed");
+        if (watch.pidfd == null || !Linux.has(Feature.PIDFD_SEND_SIGNAL)) {
+            Capability missing = Linux.feature(watch.pidfd == null ? Feature.PIDFD_OPEN : Feature.PIDFD_SEND_SIGNAL);
+            throw new UnsupportedOperationException("cannot signal a process tree race-free without " + missing.feature().displayName()
+                    + " (" + missing.cause() + ")");
+        }
+        int number = watch.pidfd.tryAcquire();
+        if (number < 0) return 0; // closed, and the watch has let go: the process is gone
+        try {
+            return ProcessTree.signal(watch.pid, number, signal);
+        } catch (ErrnoException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            watch.pidfd.release();
+        }
+    }
+
+    /** SIGKILL to this process and all its descendants: {@link #signalTree(int)}. */
+    public int killTree() {
+        return signalTree(Uapi.SIGKILL);
+    }
+
     // ------------------------------------------------------------------ streams
 
     /**
@@ -531,6 +648,12 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         final int[] childFd = {-1, -1, -1};
         final int[] childEndsToClose = {-1, -1, -1};
         final int[] ourPipeEnd = {-1, -1, -1};
+
+        /** Gives the child {@code fd} (a pipeline end, now owned here) as descriptor {@code target}. */
+        void pipelineEnd(int target, int fd) {
+            childEndsToClose[target] = fd;
+            childFd[target] = fd;
+        }
 
         void set(int target, ProcessBuilder.Redirect redirect) throws IOException {
             switch (redirect.type()) {

@@ -73,6 +73,8 @@ public final class Uapi {
     public static final int SIGKILL = fdkit_h.SIGKILL();
     public static final int PIDFD_SIGNAL_PROCESS_GROUP = (int) fdkit_h.PIDFD_SIGNAL_PROCESS_GROUP();
     public static final int SIGTERM = fdkit_h.SIGTERM();
+    public static final int SIGSTOP = fdkit_h.SIGSTOP();
+    public static final int SIGCONT = fdkit_h.SIGCONT();
     public static final int WEXITED = fdkit_h.WEXITED();
     public static final int WNOHANG = fdkit_h.WNOHANG();
     public static final int WNOWAIT = fdkit_h.WNOWAIT();
