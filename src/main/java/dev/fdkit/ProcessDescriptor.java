@@ -76,6 +76,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @throws IOException              if a redirect file cannot be opened, or the program cannot be
      *                                  executed (ENOENT, EACCES, ENOEXEC...), naming the program
      * @throws IllegalArgumentException for an empty command or a NUL character in any string
+     * @param builder what to run, where, with which environment and redirects (read, never changed)
+     * @param options spawn options beyond ProcessBuilder's; none, or each at most once
+     * @return the descriptor of the running child, watched from birth so that it is always reaped
      */
     public static ProcessDescriptor start(ProcessBuilder builder, SpawnOption... options) throws IOException {
         Objects.requireNonNull(builder, "builder");
@@ -156,6 +159,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * If a process cannot be started, those already started are killed and reaped, every pipe is closed,
      * and the failure is thrown.
      *
+     * @param builders the stages, first to last; at least one
+     * @param options  spawn options for every stage
      * @return one descriptor per builder, in order; {@code stdout()} of all but the last, and {@code stdin()} of
      *         all but the first, are not pipes of ours
      * @throws IllegalArgumentException as the JDK: if any builder but the first redirects stdin, or any builder
@@ -211,7 +216,13 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         return options.contains(SpawnOption.NEW_PROCESS_GROUP) || options.contains(SpawnOption.NEW_SESSION);
     }
 
-    /** Starts {@code argv} with the caller's stdin, stdout and stderr inherited. */
+    /**
+     * Starts {@code argv} with the caller's stdin, stdout and stderr inherited.
+     *
+     * @param argv the program (searched on PATH) and its arguments
+     * @return the descriptor of the running child
+     * @throws IOException as {@link #start}: the program cannot be executed
+     */
     public static ProcessDescriptor spawn(String... argv) throws IOException {
         return start(new ProcessBuilder(Objects.requireNonNull(argv, "argv")).inheritIO());
     }
@@ -225,6 +236,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @throws ErrnoException           ESRCH if no such process exists; for the id of a thread that is not its
      *                                  process's main thread, the errno of the failed call with a message saying
      *                                  so and naming the process
+     * @param pid the process id: a process (thread-group leader), ours or not
+     * @return a descriptor watching it; close it to let go of its pidfd
      */
     public static ProcessDescriptor open(long pid) throws IOException {
         if (pid <= 0 || pid > Integer.MAX_VALUE) throw new IllegalArgumentException("pid must be between 1 and " + Integer.MAX_VALUE + ", was " + pid);
@@ -277,18 +290,33 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         }
     }
 
-    /** {@link #open(long)} for a ProcessHandle (for example a java.lang.Process's). */
+    /**
+     * {@link #open(long)} for a ProcessHandle (for example a java.lang.Process's).
+     *
+     * @param handle the process
+     * @return a descriptor watching it
+     * @throws IOException as {@link #open(long)}: ESRCH once it has been reaped
+     */
     public static ProcessDescriptor of(ProcessHandle handle) throws IOException {
         return open(Objects.requireNonNull(handle, "handle").pid());
     }
 
     // ------------------------------------------------------------------ identity and state
 
+    /**
+     * The process id.
+     *
+     * @return the pid: it names this process for as long as this descriptor holds the pidfd
+     */
     public long pid() {
         return watch.pid;
     }
 
-    /** True if fdkit spawned this process (and so reaps it and knows its resource usage). */
+    /**
+     * Whether fdkit spawned this process, and so reaps it and knows its resource usage.
+     *
+     * @return true for a child fdkit started
+     */
     public boolean isChild() {
         return watch.child;
     }
@@ -310,12 +338,17 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @throws IllegalStateException if this descriptor on a process that is not our child was closed before its
      *                               exit was known: with the pidfd gone, whether it lives can no longer be told
      *                               race-free (its pid may name another process by now)
+     * @return true until the process has exited
      */
     public boolean isAlive() {
         return watch.isAlive();
     }
 
-    /** Completes with the exit status when the process exits, from the poller thread. */
+    /**
+     * Completes with the exit status when the process exits, from the poller thread.
+     *
+     * @return a future for the exit; completing or cancelling it does not affect the descriptor
+     */
     public CompletableFuture<ExitStatus> onExit() {
         watch.ensureWatched();
         return watch.exit.copy(); // callers cannot complete or cancel the real one
@@ -330,6 +363,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      *
      * @throws IllegalStateException if this descriptor on a process that is not our child is closed before
      *                               its exit is known
+     * @return the exit status
+     * @throws InterruptedException if interrupted while waiting; the status is not lost (wait again)
      */
     public ExitStatus waitFor() throws InterruptedException {
         try {
@@ -345,6 +380,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      *
      * @throws IllegalStateException    if this descriptor on a process that is not our child is closed before
      *                                  its exit is known
+     * @param timeout how long to wait at most; zero or negative: do not wait
+     * @return the exit status, or empty if the process is still running
+     * @throws InterruptedException if interrupted while waiting; the status is not lost (wait again)
      */
     public Optional<ExitStatus> waitFor(Duration timeout) throws InterruptedException {
         long nanos = Durations.timeoutNanos(timeout, "timeout"); // beyond 292 years: forever
@@ -375,6 +413,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @throws IllegalArgumentException      for a signal outside 0..64
      * @throws IllegalStateException         after close()
      * @throws UnsupportedOperationException without pidfds or pidfd_send_signal, for a process that is not our child
+     * @param signal the signal number, 0 to 64 (0 only checks)
      */
     public boolean signal(int signal) {
         checkSignal(signal);
@@ -385,12 +424,20 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         if (signal < 0 || signal > 64) throw new IllegalArgumentException("signal must be between 0 and 64, was " + signal);
     }
 
-    /** SIGTERM; false if already exited. */
+    /**
+     * Sends SIGTERM, as {@link #signal(int)}.
+     *
+     * @return true if sent, false if the process had already exited
+     */
     public boolean terminate() {
         return signal(Uapi.SIGTERM);
     }
 
-    /** SIGKILL; false if already exited. */
+    /**
+     * Sends SIGKILL, as {@link #signal(int)}.
+     *
+     * @return true if sent, false if the process had already exited
+     */
     public boolean kill() {
         return signal(Uapi.SIGKILL);
     }
@@ -413,13 +460,18 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      *                                       process group (signalling the group it belongs to could reach
      *                                       this JVM)
      * @throws UnsupportedOperationException before Linux 6.9 (or without pidfds) for a process that is not our child
+     * @param signal the signal number, 0 to 64
      */
     public boolean signalProcessGroup(int signal) {
         checkSignal(signal);
         return watch.signalGroup(signal);
     }
 
-    /** SIGKILL to the process group this process leads: {@link #signalProcessGroup(int)}. */
+    /**
+     * SIGKILL to the process group this process leads: {@link #signalProcessGroup(int)}.
+     *
+     * @return true if at least one process was signalled
+     */
     public boolean killProcessGroup() {
         return signalProcessGroup(Uapi.SIGKILL);
     }
@@ -440,6 +492,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @throws IllegalArgumentException      for a signal outside 0..64
      * @throws IllegalStateException         after close(), or if this JVM is in the tree
      * @throws UnsupportedOperationException without pidfd_open and pidfd_send_signal, or without /proc/PID/task/TID/children
+     * @param signal the signal number, 0 to 64
      */
     public int signalTree(int signal) {
         checkSignal(signal);
@@ -460,7 +513,11 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         }
     }
 
-    /** SIGKILL to this process and all its descendants: {@link #signalTree(int)}. */
+    /**
+     * SIGKILL to this process and all its descendants: {@link #signalTree(int)}.
+     *
+     * @return how many live processes were signalled; 0 if this one had already exited
+     */
     public int killTree() {
         return signalTree(Uapi.SIGKILL);
     }
@@ -470,6 +527,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     /**
      * The child's stdin when redirected to PIPE. Otherwise, as java.lang.Process's: a stream whose writes throw
      * IOException("Stream closed"), since nothing would read them.
+     * @return the stream to the child's stdin
      */
     public OutputStream stdin() {
         return watch.stdin != null ? watch.stdin : NoPipe.OUTPUT;
@@ -478,12 +536,17 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     /**
      * The child's stdout when redirected to PIPE; otherwise, as java.lang.Process's, an empty stream (read
      * returns -1, available 0, also after close). Blocks through the poller.
+     * @return the stream from the child's stdout
      */
     public InputStream stdout() {
         return watch.stdout != null ? watch.stdout : NoPipe.INPUT;
     }
 
-    /** The child's stderr when redirected to PIPE; otherwise an empty stream, as {@link #stdout()}. */
+    /**
+     * The child's stderr when redirected to PIPE; otherwise an empty stream, as {@link #stdout()}.
+     *
+     * @return the stream from the child's stderr
+     */
     public InputStream stderr() {
         return watch.stderr != null ? watch.stderr : NoPipe.INPUT;
     }
@@ -513,12 +576,17 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     /**
      * The child's stdout as chunks delivered by the poller thread, with back-pressure (a pipe that is
      * not requested from is not read). One subscriber; not together with {@link #stdout()}.
+     * @return the publisher of the child's stdout
      */
     public Flow.Publisher<ByteBuffer> stdoutPublisher() {
         return publisher(watch.stdout, "stdout");
     }
 
-    /** The child's stderr as a publisher, as {@link #stdoutPublisher()}. */
+    /**
+     * The child's stderr as a publisher, as {@link #stdoutPublisher()}.
+     *
+     * @return the publisher of the child's stderr
+     */
     public Flow.Publisher<ByteBuffer> stderrPublisher() {
         return publisher(watch.stderr, "stderr");
     }
@@ -554,6 +622,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * The view keeps this descriptor reachable, so {@code start(pb).asProcess()} needs no other reference.
      * Closing the descriptor closes the view's streams too, and its destroy methods then throw
      * IllegalStateException, as {@link #signal} does. Each call returns the same view.
+     * @return the java.lang.Process view of this descriptor
      */
     public synchronized Process asProcess() {
         if (view == null) {

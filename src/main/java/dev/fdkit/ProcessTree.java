@@ -50,6 +50,9 @@ final class ProcessTree {
                 int pid = tree.get(i)[0];
                 int pidfd = tree.get(i)[1];
                 if (exited(pidfd) || !Syscalls.pidfdSendSignal(pidfd, Uapi.SIGSTOP, 0)) continue; // its children went to a reaper
+                // A fork in progress when SIGSTOP arrives still completes, and links its child after a listing made now:
+                // list only once the process has really stopped (then it forks no more).
+                if (!awaitStopped(pid, pidfd)) continue;
                 for (int child : childrenOf(pid)) {
                     if (child == SELF) throw new IllegalStateException("the tree of pid " + rootPid + " contains this JVM");
                     int childPidfd = openPidfd(child);
@@ -58,8 +61,11 @@ final class ProcessTree {
                     else Syscalls.close(childPidfd);
                 }
             }
+            // Deepest first: a parent that dies before its stopped children leaves them an orphaned process group,
+            // which the kernel sends SIGHUP and SIGCONT, so they would end by SIGHUP instead of this signal.
             int count = 0;
-            for (int[] process : tree) {
+            for (int i = tree.size() - 1; i >= 0; i--) {
+                int[] process = tree.get(i);
                 if (!exited(process[1]) && Syscalls.pidfdSendSignal(process[1], signal, 0)) count++;
             }
             signalled = true;
@@ -87,6 +93,28 @@ final class ProcessTree {
 
     private static boolean exited(int pidfd) throws ErrnoException {
         return (Syscalls.poll(pidfd, Uapi.POLLIN, 0) & Uapi.POLLIN) != 0;
+    }
+
+    /** Waits (about a second at most) until {@code pid} is stopped; false if it exited meanwhile. */
+    private static boolean awaitStopped(int pid, int pidfd) throws ErrnoException {
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (exited(pidfd)) return false;
+            char state = stateOf(pid);
+            if (state == 'T' || state == 't' || state == 'X' || state == 'Z' || state == '?') return state == 'T' || state == 't';
+            Thread.yield();
+        }
+        return true; // not stopped in a second (stuck in the kernel): list it all the same
+    }
+
+    /** Field 3 of /proc/PID/stat, or '?' once the process is gone. */
+    private static char stateOf(int pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2);
+        } catch (IOException e) {
+            return '?';
+        }
     }
 
     /** A pidfd on {@code pid}, or -1 if it has exited already. */
