@@ -260,7 +260,8 @@ class ProcessSetTest {
 
     @Test
     void awaitAnyInACallbackOnTheSharedPollersThreadStillSeesTheExit() throws Exception {
-        try (ProcessSet set = ProcessSet.open(); ProcessDescriptor trigger = ProcessDescriptor.start(exiting(0))) {
+        try (ProcessSet set = ProcessSet.open(); ProcessSet other = ProcessSet.open()) {
+            ProcessDescriptor trigger = startBlocked(other);
             ProcessDescriptor p = startBlocked(set);
             CompletableFuture<Object> got = new CompletableFuture<>();
             trigger.onExit().thenRun(() -> { // on the poller thread: the exit below must still be delivered
@@ -271,6 +272,7 @@ class ProcessSetTest {
                 }
                 got.complete(await(set, WAIT));
             });
+            trigger.stdin().close(); // after thenRun: the callback runs on the poller thread, not here
             Object result = got.get(WAIT.toSeconds() + 5, TimeUnit.SECONDS);
             assertThat(result).isInstanceOf(Optional.class);
             assertThat((Optional<?>) result).as("the exit arrived while the callback waited").isPresent();
