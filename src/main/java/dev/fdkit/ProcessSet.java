@@ -222,17 +222,20 @@ public final class ProcessSet implements Pollable, AutoCloseable {
 
     /** Marks the set closed and takes its members; null if it was closed already. */
     private List<ProcessDescriptor> shutdown() {
+        List<ProcessDescriptor> all;
         synchronized (lock) {
             if (closed) return null;
-            closed = true;
-            List<ProcessDescriptor> all = new ArrayList<>(members);
+            closed = true; // from now on nothing touches the eventfd: exited() drops, take() finds nothing
+            all = new ArrayList<>(members);
             members.clear();
             pending.clear();
-            readiness.close(); // also cancels registrations of the set on any Poller
             if (arrival != null) arrival.complete(null);
             arrival = null;
-            return all;
         }
+        // Not under the lock: this cancels the set's registrations on any Poller, waiting for a handler that is
+        // running, and that handler may be calling poll() on this set.
+        readiness.close();
+        return all;
     }
 
     private void finishClose(List<ProcessDescriptor> all) {

@@ -117,6 +117,45 @@ class ProcessSetTest {
     }
 
     @Test
+    void closingTheSetWhileAHostLoopHandlerUsesItDoesNotDeadlock() throws Exception {
+        Poller host = Poller.open(); // closed only once the handler has returned: a deadlock fails the test, not hangs it
+        {
+            ProcessSet set = ProcessSet.open();
+            set.add(finished(0));
+            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            AtomicReference<Optional<ProcessSet.ExitEvent>> taken = new AtomicReference<>();
+            host.register(set, Poller.READABLE, (r, events) -> {
+                entered.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                taken.set(set.poll()); // needs the set while close() waits for this handler to return
+            });
+            Thread loop = Thread.ofPlatform().start(() -> host.poll(WAIT));
+            assertThat(entered.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+            Thread closer = Thread.ofPlatform().start(set::close);
+            awaitParked(closer); // in the registration's cancel, waiting for the running handler
+            release.countDown();
+            closer.join(WAIT.toMillis());
+            loop.join(WAIT.toMillis());
+            assertThat(closer.isAlive()).as("close() returned").isFalse();
+            assertThat(loop.isAlive()).as("the handler returned").isFalse();
+            assertThat(taken.get()).as("closed first: nothing left to take").isEmpty();
+        }
+        host.close();
+    }
+
+    /** An fdkit child that has exited and been reaped. */
+    private static ProcessDescriptor finished(int code) throws Exception {
+        ProcessDescriptor p = ProcessDescriptor.start(exiting(code));
+        p.waitFor();
+        return p;
+    }
+
+    @Test
     void aSubscriberGetsOnlyWhatItRequested() throws Exception {
         try (ProcessSet set = ProcessSet.open()) {
             for (int i = 0; i < 5; i++) set.start(exiting(i));
