@@ -15,6 +15,7 @@ final class Descriptors {
     static Fd of(Pollable target) {
         return switch (target) {
             case EventFd e -> e.descriptor();
+            case ProcessSet s -> s.descriptor();
             case ProcessDescriptor p -> p.descriptor();
             case PipeReader r -> r.descriptor();
             case PipeWriter w -> w.descriptor();

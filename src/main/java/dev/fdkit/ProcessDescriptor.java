@@ -659,6 +659,11 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         };
     }
 
+    /** SIGKILL as {@link SpawnOption#KILL_ON_CLOSE} sends it (the whole group it was started to lead): for ProcessSet.closeAndKill(). */
+    void killForClose() {
+        watch.killForKillOnClose();
+    }
+
     /** Closes our ends of the child's pipes (not the pidfd): Process.destroy() does so. */
     void closePipes() {
         watch.closePipes();

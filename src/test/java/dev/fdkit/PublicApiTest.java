@@ -72,11 +72,12 @@ class PublicApiTest {
     void everyPublicMethodRejectsANullArgumentNamingIt(@TempDir Path tmp) throws Exception {
         Map<Class<?>, Object> samples = new HashMap<>();
         try (Poller poller = Poller.open(); EventFd eventFd = EventFd.open(); CompletionRing ring = CompletionRing.allocate(4);
-             Uring uring = Uring.open(4, poller); ProcessDescriptor process = ProcessDescriptor.start(new ProcessBuilder("true"))) {
+             Uring uring = Uring.open(4, poller); ProcessDescriptor process = ProcessDescriptor.start(new ProcessBuilder("true"));
+             ProcessSet set = ProcessSet.open()) {
             process.waitFor();
             Futex futex = Futex.privateWord(Arena.ofAuto().allocate(8, 8), 0);
             samples.putAll(Map.ofEntries(Map.entry(Poller.class, poller), Map.entry(EventFd.class, eventFd), Map.entry(Pollable.class, eventFd),
-                    Map.entry(CompletionRing.class, ring), Map.entry(Uring.class, uring), Map.entry(ProcessDescriptor.class, process),
+                    Map.entry(CompletionRing.class, ring), Map.entry(Uring.class, uring), Map.entry(ProcessDescriptor.class, process), Map.entry(ProcessSet.class, set),
                     Map.entry(Futex.class, futex), Map.entry(Futex.Clock.class, Futex.Clock.MONOTONIC),
                     Map.entry(java.lang.foreign.MemorySegment.class, Arena.ofAuto().allocate(8, 8)),
                     Map.entry(ProcessBuilder.class, new ProcessBuilder("true")), Map.entry(SpawnOption[].class, new SpawnOption[0]),
