@@ -50,8 +50,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #add} and {@link #fd()} throw IllegalStateException. Thread-safe.
  */
 public final class ProcessSet implements Pollable, AutoCloseable {
-    /** One member's exit: its descriptor (now the taker's to close) and its status. */
+    /**
+     * One member's exit: its descriptor (now the taker's to close) and its status.
+     *
+     * @param process the member that exited; no longer in the set
+     * @param status  how it ended
+     */
     public record ExitEvent(ProcessDescriptor process, ExitStatus status) {
+        /** Checks both components are present. */
         public ExitEvent {
             Objects.requireNonNull(process, "process");
             Objects.requireNonNull(status, "status");
@@ -69,7 +75,11 @@ public final class ProcessSet implements Pollable, AutoCloseable {
     private ProcessSet() {
     }
 
-    /** An empty set. */
+    /**
+     * An empty set.
+     *
+     * @return a new set with no member
+     */
     public static ProcessSet open() {
         return new ProcessSet();
     }
@@ -78,6 +88,10 @@ public final class ProcessSet implements Pollable, AutoCloseable {
      * Starts a child as {@link ProcessDescriptor#start} does and adds it.
      *
      * @throws IllegalStateException if the set is closed (a child started while close() ran is killed and reaped)
+     * @param builder what to run, as for {@link ProcessDescriptor#start}
+     * @param options spawn options, as for {@link ProcessDescriptor#start}
+     * @return the new member
+     * @throws IOException as {@link ProcessDescriptor#start}: the program cannot be executed
      */
     public ProcessDescriptor start(ProcessBuilder builder, SpawnOption... options) throws IOException {
         Objects.requireNonNull(builder, "builder");
@@ -100,6 +114,8 @@ public final class ProcessSet implements Pollable, AutoCloseable {
      * @throws IllegalArgumentException if it is already a member
      * @throws IllegalStateException    if the set is closed (the descriptor stays the caller's), or the descriptor
      *                                  of a process that is not our child is closed
+     * @param process the descriptor to watch; the set closes it at {@link #close()} unless its exit was taken
+     * @return {@code process}
      */
     public ProcessDescriptor add(ProcessDescriptor process) {
         Objects.requireNonNull(process, "process");
@@ -123,13 +139,22 @@ public final class ProcessSet implements Pollable, AutoCloseable {
         return process;
     }
 
-    /** Members whose exit has not been taken yet (running, or exited and pending), in the order they were added. */
+    /**
+     * Members whose exit has not been taken yet (running, or exited and pending), in the order they were added.
+     *
+     * @return a snapshot of the members
+     */
     public List<ProcessDescriptor> members() {
         synchronized (lock) {
             return List.copyOf(members);
         }
     }
 
+    /**
+     * How many members there are: {@code members().size()} without the copy.
+     *
+     * @return the number of members whose exit has not been taken yet
+     */
     public int size() {
         synchronized (lock) {
             return members.size();
@@ -155,7 +180,11 @@ public final class ProcessSet implements Pollable, AutoCloseable {
         return readiness.descriptor();
     }
 
-    /** The next pending exit, never blocking; empty if none is pending or the set is closed. */
+    /**
+     * The next pending exit, never blocking.
+     *
+     * @return the exit, taken from the set; empty if none is pending or the set is closed
+     */
     public Optional<ExitEvent> poll() {
         synchronized (lock) {
             return Optional.ofNullable(take());
@@ -165,6 +194,7 @@ public final class ProcessSet implements Pollable, AutoCloseable {
     /**
      * The next exit, waiting at most {@code timeout} for one (zero or negative: does not wait). Parks in Java.
      *
+     * @param timeout how long to wait at most; zero or negative: do not wait
      * @return empty on timeout, or once the set is closed
      * @throws InterruptedException if interrupted while waiting; no exit is taken then
      */
@@ -197,6 +227,7 @@ public final class ProcessSet implements Pollable, AutoCloseable {
      * wait in the queue while there is no demand. onNext runs on the thread that calls request or on the shared
      * poller's thread (where an exit becomes known): keep it short, or hand the work on. After close() the
      * subscriber gets onComplete. One subscriber for the set's life: a later one gets onError.
+     * @return the publisher of this set's exits
      */
     public Flow.Publisher<ExitEvent> exits() {
         return this::subscribe;
