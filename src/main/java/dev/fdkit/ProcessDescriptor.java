@@ -481,7 +481,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * session (setsid, daemonising): a tree walk over /proc/PID/task/TID/children, each process signalled
      * through its own pidfd, so never a recycled pid. The tree is first stopped with SIGSTOP, top-down as it is
      * walked, so that no process in it can start children the walk would miss; then each is sent
-     * {@code signal}, then SIGCONT (not after SIGKILL or SIGSTOP) so that it acts on it. The SIGCONT also
+     * {@code signal}, deepest first, then SIGCONT (not after SIGKILL or SIGSTOP) so that it acts on it. The SIGCONT also
      * resumes processes that were stopped before, and discards a pending SIGTSTP, SIGTTIN or SIGTTOU.
      * <p>
      * A descendant whose parent exited before the walk was re-parented to init or a subreaper and cannot be

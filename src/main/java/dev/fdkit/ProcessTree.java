@@ -16,10 +16,11 @@ import java.util.List;
 /**
  * Signals a process and its descendants, found through /proc/PID/task/TID/children, each through a pidfd.
  * <p>
- * Stop, then collect, then signal (as robust tree killers do): each process found is sent SIGSTOP before its
- * children are listed. A fork racing the SIGSTOP either has already linked its child (so the listing sees
- * it) or is restarted by the pending signal, so a stopped process gains no child the walk misses, and a
- * parent cannot replace children faster than the walk reaps them.
+ * Stop, then collect, then signal (as robust tree killers do): each process found is sent SIGSTOP, and its
+ * children are listed once it has really stopped. A fork already in the kernel when SIGSTOP arrives still
+ * completes and links its child, so listing right after the send could miss it (measured: a fork loop
+ * outran the walk); a stopped process forks no more. The signal then goes deepest first: a parent that died
+ * before its stopped children would leave them an orphaned process group, which the kernel sends SIGHUP.
  * <p>
  * Pid reuse: a listed pid may have exited and been reused by the time it is opened. Its pidfd is kept only
  * if, after pidfd_open, /proc says its parent is the process being walked while that one still runs (so
