@@ -41,11 +41,7 @@ class ProcessSetTest {
 
     /** Waits, bounded, until {@code n} exits are queued (the set learns of them on the poller thread). */
     private static void awaitPending(ProcessSet set, int n) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (set.pending() < n) {
-            if (System.nanoTime() > deadline) throw new AssertionError("not " + n + " exits pending within " + WAIT + ": " + set);
-            Thread.sleep(1);
-        }
+        if (!Processes.awaitCondition(WAIT, () -> set.pending() >= n)) throw new AssertionError("not " + n + " exits pending within " + WAIT + ": " + set);
     }
 
     @Test
@@ -137,7 +133,7 @@ class ProcessSetTest {
             Thread loop = Thread.ofPlatform().start(() -> host.poll(WAIT));
             assertThat(entered.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
             Thread closer = Thread.ofPlatform().start(set::close);
-            awaitParked(closer); // in the registration's cancel, waiting for the running handler
+            EventFdTest.awaitParked(closer); // in the registration's cancel, waiting for the running handler
             release.countDown();
             closer.join(WAIT.toMillis());
             loop.join(WAIT.toMillis());
@@ -268,14 +264,14 @@ class ProcessSetTest {
         ProcessDescriptor p = startBlocked(set);
         AtomicReference<Object> got = new AtomicReference<>();
         Thread waiter = Thread.ofVirtual().start(() -> got.set(await(set, WAIT)));
-        awaitParked(waiter);
+        EventFdTest.awaitParked(waiter);
         p.stdin().close();
         waiter.join(WAIT.toMillis());
         assertThat(got.get()).isInstanceOf(Optional.class).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.OPTIONAL).isPresent();
         p.close();
 
         Thread atClose = Thread.ofVirtual().start(() -> got.set(await(set, Duration.ofDays(1))));
-        awaitParked(atClose);
+        EventFdTest.awaitParked(atClose);
         set.close();
         atClose.join(WAIT.toMillis());
         assertThat(got.get()).as("a waiter parked at close() returns empty").isEqualTo(Optional.empty());
@@ -288,7 +284,7 @@ class ProcessSetTest {
             startBlocked(set);
             AtomicReference<Object> got = new AtomicReference<>();
             Thread waiter = Thread.ofVirtual().start(() -> got.set(await(set, Duration.ofDays(1))));
-            awaitParked(waiter);
+            EventFdTest.awaitParked(waiter);
             waiter.interrupt();
             waiter.join(WAIT.toMillis());
             assertThat(got.get()).isInstanceOf(InterruptedException.class);
@@ -339,14 +335,6 @@ class ProcessSetTest {
             return set.awaitAny(timeout);
         } catch (InterruptedException e) {
             return e;
-        }
-    }
-
-    private static void awaitParked(Thread t) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
-            if (System.nanoTime() > deadline) throw new AssertionError(t + " did not park: " + t.getState());
-            Thread.sleep(1);
         }
     }
 

@@ -64,16 +64,12 @@ class ProcessTreeTest {
         // Without stopping first, children forked after their parent's listing survive, re-parented.
         try (ProcessDescriptor root = ProcessDescriptor.start(new ProcessBuilder("sh", "-c", "while :; do sleep 30 & done"),
                 SpawnOption.NEW_PROCESS_GROUP)) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (Processes.groupMembers(root.pid()).size() < 20) {
-                assertThat(System.nanoTime()).as("20 children within 10 s").isLessThan(deadline);
-                Thread.sleep(5);
-            }
+            assertThat(Processes.awaitCondition(Duration.ofSeconds(10), () -> Processes.groupMembers(root.pid()).size() >= 20))
+                    .as("20 children within 10 s").isTrue();
             assertThat(root.killTree()).isGreaterThanOrEqualTo(20);
             await(root.onExit(), 10);
-            List<Long> survivors;
-            while (!(survivors = Processes.groupMembers(root.pid())).isEmpty() && System.nanoTime() < deadline) Thread.sleep(5);
-            assertThat(survivors).as("members of the tree's process group still running").isEmpty();
+            Processes.awaitCondition(Duration.ofSeconds(10), () -> Processes.groupMembers(root.pid()).isEmpty());
+            assertThat(Processes.groupMembers(root.pid())).as("members of the tree's process group still running").isEmpty();
         }
     }
 

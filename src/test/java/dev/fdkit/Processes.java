@@ -17,7 +17,22 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
 /** Helpers for the real-process tests: /proc scans, stream draining, bounded waits. */
-final class Processes {
+public final class Processes {
+    /**
+     * Looks at {@code condition} until it holds, for at most {@code limit}; false if it never did. For state that
+     * offers nothing to wait on — /proc files, another JVM's output, a queue filled on the poller thread — so the
+     * test synchronises on that state itself. The pause between looks (1 ms) only leaves the CPU to what is being
+     * waited for: no outcome depends on how long it is.
+     */
+    public static boolean awaitCondition(Duration limit, java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) return false;
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+        return true;
+    }
+
     private Processes() {}
 
     static final int SIGHUP = 1;

@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import java.time.Duration;
 import dev.fdkit.internal.cli.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -120,12 +121,9 @@ class RunSignalTest {
 
         /** Waits until {@code count} commands have written their pids; returns the shells' and the sleeps' pids. */
         List<Long> awaitStarted(int count) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-            while (pidFiles().size() < count) {
-                assertThat(jvm.process.isAlive()).as("fdkit running; output: %s", jvm.output()).isTrue();
-                assertThat(System.nanoTime()).as("%d commands started in time; output: %s", count, jvm.output()).isLessThan(deadline);
-                Thread.sleep(10);
-            }
+            boolean started = Processes.awaitCondition(Duration.ofSeconds(WAIT_SECONDS), () -> pidFiles().size() >= count || !jvm.process.isAlive());
+            assertThat(jvm.process.isAlive()).as("fdkit running; output: %s", jvm.output()).isTrue();
+            assertThat(started).as("%d commands started in time; output: %s", count, jvm.output()).isTrue();
             return pidFiles().stream().flatMap(f -> Stream.of(read(f).trim().split(" "))).map(Long::parseLong).toList();
         }
 
@@ -148,11 +146,8 @@ class RunSignalTest {
         }
 
         void awaitOutput(String text) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-            while (!jvm.output().contains(text)) {
-                assertThat(System.nanoTime()).as("output has '%s' in time: %s", text, jvm.output()).isLessThan(deadline);
-                Thread.sleep(10);
-            }
+            assertThat(Processes.awaitCondition(Duration.ofSeconds(WAIT_SECONDS), () -> jvm.output().contains(text)))
+                    .as("output has '%s' in time: %s", text, jvm.output()).isTrue();
         }
 
         /** Waits for fdkit to exit with {@code status}; returns its output. */

@@ -212,8 +212,8 @@ class SoakTest {
             all.add(end);
             for (Sample s : all) table.append(String.format("  %,14d %,9d %5d %8d %9.1f%n", s.done(), s.millis(), s.fds(), s.threads(), s.rssKb() / 1024.0));
             System.out.print(table);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5); // a child's pidfd closes on the poller thread; threads exit
-            while ((descriptors() != baseline.fds() || status("Threads:") > baseline.threads()) && System.nanoTime() < deadline) Thread.sleep(10);
+            // a child's pidfd closes on the poller thread; threads exit
+            Processes.awaitCondition(Duration.ofSeconds(5), () -> descriptors() == baseline.fds() && status("Threads:") <= baseline.threads());
             end = take(total);
             assertThat(end.fds()).as("descriptors after the run (%s)", name).isEqualTo(baseline.fds());
             assertThat(end.threads()).as("threads after the run (%s)", name).isLessThanOrEqualTo(baseline.threads());

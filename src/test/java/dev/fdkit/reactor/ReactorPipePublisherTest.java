@@ -1,5 +1,6 @@
 package dev.fdkit.reactor;
 
+import dev.fdkit.Processes;
 import dev.fdkit.DescriptorLimit;
 import dev.fdkit.ErrnoException;
 import dev.fdkit.ExitStatus;
@@ -201,10 +202,6 @@ class ReactorPipePublisherTest {
 
     /** Polls observable state (a /proc file) for up to 5 s. */
     private static void waitUntil(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("condition not reached within 5 s");
-            Thread.sleep(5);
-        }
+        if (!Processes.awaitCondition(Duration.ofSeconds(5), condition)) throw new AssertionError("condition not reached within 5 s");
     }
 }
