@@ -3,9 +3,6 @@ package dev.fdkit;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
@@ -67,13 +64,8 @@ final class FallbackReaper {
 
     /** Field 22 of /proc/PID/stat (start time in clock ticks), or -1 if there is no such process. */
     static long startTicks(int pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Long.parseLong(fields[19]); // fields after "(comm)" start at field 3
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+        String ticks = ProcStat.field(pid, 22);
+        return ticks == null ? -1 : Long.parseLong(ticks);
     }
 
     private static void run() {

@@ -108,14 +108,10 @@ final class ProcessTree {
         return true; // not stopped in a second (stuck in the kernel): list it all the same
     }
 
-    /** Field 3 of /proc/PID/stat, or '?' once the process is gone. */
+    /** Its state letter (R, S, T...), or '?' once the process is gone. */
     private static char stateOf(int pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            return stat.charAt(stat.lastIndexOf(')') + 2);
-        } catch (IOException e) {
-            return '?';
-        }
+        String state = ProcStat.field(pid, 3);
+        return state == null ? '?' : state.charAt(0);
     }
 
     /** A pidfd on {@code pid}, or -1 if it has exited already. */
@@ -153,13 +149,9 @@ final class ProcessTree {
         return children;
     }
 
-    /** Field 4 of /proc/PID/stat, or -1 once the process is gone. */
+    /** Its parent's pid, or -1 once the process is gone. */
     private static int parentOf(int pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ", 3)[1]);
-        } catch (IOException e) {
-            return -1; // NoSuchFileException, or ESRCH while reading
-        }
+        String parent = ProcStat.field(pid, 4);
+        return parent == null ? -1 : Integer.parseInt(parent);
     }
 }
