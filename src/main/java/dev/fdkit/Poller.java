@@ -259,8 +259,13 @@ public final class Poller implements Pollable, AutoCloseable {
 
     /** Whether the caller runs the shared poller's loop now, and so must never wait for its own work. */
     static boolean isSharedLoopThread() {
+        return loopOfThisThread() != null;
+    }
+
+    /** The shared poller's batch if the caller runs its loop now, else null. */
+    private static Batch loopOfThisThread() {
         Batch loop = sharedLoop;
-        return loop != null && loop.thread == Thread.currentThread();
+        return loop != null && loop.thread == Thread.currentThread() ? loop : null;
     }
 
     /**
@@ -268,8 +273,8 @@ public final class Poller implements Pollable, AutoCloseable {
      * to a new thread first (see the class comment). Anywhere else: nothing, one volatile read.
      */
     static void beforeBlocking() {
-        Batch loop = sharedLoop;
-        if (loop != null && loop.thread == Thread.currentThread()) loop.handOff();
+        Batch loop = loopOfThisThread();
+        if (loop != null) loop.handOff();
         else FallbackReaper.beforeBlocking(); // without pidfds, exit callbacks run on the reaper's thread
     }
 
