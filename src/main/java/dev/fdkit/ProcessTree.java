@@ -75,7 +75,8 @@ final class ProcessTree {
             // SIGCONT after the signal, so that it is pending when each process runs again. Not after SIGKILL (no
             // need) nor SIGSTOP (it would undo it); it discards a pending SIGTSTP, SIGTTIN or SIGTTOU, though.
             boolean resume = !signalled || (signal != Uapi.SIGKILL && signal != Uapi.SIGSTOP);
-            for (int i = 0; i < tree.size(); i++) release(tree.get(i)[1], resume, i > 0);
+            // Deepest first too: a child resumed after its parent could find that parent gone and its group orphaned.
+            for (int i = tree.size() - 1; i >= 0; i--) release(tree.get(i)[1], resume, i > 0);
         }
     }
 
