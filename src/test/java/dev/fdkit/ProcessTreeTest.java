@@ -5,8 +5,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -53,9 +56,21 @@ class ProcessTreeTest {
         // A signal whose default action kills does so in a stopped process too; a handled one waits for SIGCONT.
         try (ProcessDescriptor root = ProcessDescriptor.start(new ProcessBuilder("sh", "-c", "trap 'exit 3' TERM; sleep 30 & echo $!; wait"))) {
             long child = Long.parseLong(new BufferedReader(new InputStreamReader(root.stdout(), StandardCharsets.UTF_8)).readLine());
+            // $! is printed right after the fork: until the child execs sleep it is a copy of the shell, with the trap's
+            // handler installed, and a SIGTERM caught there is lost at the exec (seen in CI: the sleep ran on).
+            assertThat(Processes.awaitCondition(Duration.ofSeconds(10), () -> "sleep".equals(comm(child))))
+                    .as("child %d has exec'd sleep", child).isTrue();
             assertThat(root.signalTree(SIGTERM)).isEqualTo(2);
             assertThat(await(root.onExit(), 10).code()).as("the shell's trap ran").isEqualTo(3);
             assertThat(awaitGone(child)).as("child %d gone", child).isTrue();
+        }
+    }
+
+    private static String comm(long pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/comm")).strip();
+        } catch (IOException e) {
+            return null; // gone
         }
     }
 
