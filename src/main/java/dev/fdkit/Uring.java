@@ -38,10 +38,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@link #submit(Op, Consumer)} hands every completion of a multishot operation to a consumer;
  * {@link #submitAll(List)} submits a batch with one io_uring_enter.
  * <p>
- * An eventfd is registered with the ring (IORING_REGISTER_EVENTFD) and watched by a {@link Poller}
- * (the shared one unless you pass yours), whose thread reaps completions and completes the futures;
- * {@link #fd()} exposes it for a host event loop. A full completion queue loses nothing
- * (IORING_FEAT_NODROP; the overflow is flushed while reaping).
+ * The ring's descriptor is watched by a {@link Poller} (the shared one unless you pass yours), whose thread
+ * reaps completions and completes the futures; {@link #fd()} exposes it for a host event loop. A full
+ * completion queue loses nothing (IORING_FEAT_NODROP; the overflow is flushed while reaping, and the ring
+ * descriptor stays readable while the kernel holds overflowed completions).
  * <p>
  * Submission is thread-safe. {@link #close()} cancels what is in flight and fails those futures with an
  * IOException. Where io_uring is unavailable (kernel, {@code kernel.io_uring_disabled}, seccomp) {@link #open}
@@ -151,7 +151,6 @@ public final class Uring implements Pollable, AutoCloseable {
     private static final List<Object> NEVER_FREED = new ArrayList<>();
 
     private final IoUringRing ring;
-    private final EventFd completions;
     private final Poller.Registration registration;
     private final ReentrantLock submitLock = new ReentrantLock();
     private final ReentrantLock reapLock = new ReentrantLock();
@@ -202,16 +201,16 @@ public final class Uring implements Pollable, AutoCloseable {
         } catch (ErrnoException e) {
             throw new UncheckedIOException(e);
         }
+        // The ring's own descriptor, level-triggered, not an eventfd registered with IORING_REGISTER_EVENTFD: a
+        // completion that finds the CQ full is parked in the kernel's overflow list without signalling the eventfd
+        // (the CQ tail did not move), so a reap that checked IORING_SQ_CQ_OVERFLOW just before the kernel set it
+        // left the completion parked until some later one. The ring descriptor polls readable while the CQ holds
+        // entries or completions are parked, and the kernel wakes its pollers on the overflow too.
         try {
-            this.completions = EventFd.open();
-            ring.registerEventFd(completions.fd());
-            this.registration = poller.register(completions, Poller.READABLE, (r, events) -> {
-                completions.tryReadValue();
-                reap();
-            });
-        } catch (ErrnoException | RuntimeException e) {
+            this.registration = poller.register(ring::fd, Poller.READABLE, (r, events) -> reap());
+        } catch (RuntimeException e) {
             closeRingQuietly();
-            throw e instanceof ErrnoException ee ? new UncheckedIOException(ee) : (RuntimeException) e;
+            throw e;
         }
     }
 
@@ -222,7 +221,7 @@ public final class Uring implements Pollable, AutoCloseable {
      * @return a new ring, owned by the caller: close it
      * @throws IllegalArgumentException      if {@code entries} is out of range
      * @throws UnsupportedOperationException without io_uring, with the probe's cause
-     * @throws UncheckedIOException          if io_uring_setup or the eventfd fails (EMFILE, ENOMEM...)
+     * @throws UncheckedIOException          if io_uring_setup fails (EMFILE, ENOMEM...)
      */
     public static Uring open(int entries) {
         return open(entries, Poller.shared());
@@ -236,7 +235,7 @@ public final class Uring implements Pollable, AutoCloseable {
      * @return a new ring, owned by the caller: close it
      * @throws IllegalArgumentException      if {@code entries} is out of range
      * @throws UnsupportedOperationException without io_uring, with the probe's cause
-     * @throws UncheckedIOException          if io_uring_setup or the eventfd fails (EMFILE, ENOMEM...)
+     * @throws UncheckedIOException          if io_uring_setup fails (EMFILE, ENOMEM...)
      */
     public static Uring open(int entries, Poller poller) {
         if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
@@ -253,7 +252,7 @@ public final class Uring implements Pollable, AutoCloseable {
      * @return a new ring, owned by the caller: close it
      * @throws IllegalArgumentException      if a size is out of range
      * @throws UnsupportedOperationException without io_uring, with the probe's cause
-     * @throws UncheckedIOException          if io_uring_setup or the eventfd fails (EMFILE, ENOMEM...)
+     * @throws UncheckedIOException          if io_uring_setup fails (EMFILE, ENOMEM...)
      */
     public static Uring open(int entries, int completionEntries, Poller poller) {
         if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
@@ -276,7 +275,7 @@ public final class Uring implements Pollable, AutoCloseable {
 
     private static volatile Uring sharedRing;
 
-    // Not a holder class: a failed class initialiser (EMFILE, no eventfd) would answer NoClassDefFoundError
+    // Not a holder class: a failed class initialiser (EMFILE) would answer NoClassDefFoundError
     // to every later call instead of the failure itself, and never open the ring once it could.
     private static synchronized Uring openShared() {
         if (sharedRing == null) sharedRing = new Uring(256, 256 * 8, Poller.shared(), true);
@@ -288,10 +287,16 @@ public final class Uring implements Pollable, AutoCloseable {
         if (!uring.available()) throw new UnsupportedOperationException("io_uring is unavailable: " + uring.cause());
     }
 
-    /** The eventfd signalled on each completion: readable when {@link #reap()} has work. */
+    /**
+     * The ring's descriptor: it polls readable while {@link #reap()} has work, including completions the kernel
+     * keeps after a completion-queue overflow. Nest it in another loop to reap there (level-triggered).
+     *
+     * @throws IllegalStateException if this Uring is closed (the number may belong to another descriptor by now)
+     */
     @Override
     public int fd() {
-        return completions.fd();
+        requireOpen();
+        return ring.fd();
     }
 
     /**
@@ -763,7 +768,6 @@ public final class Uring implements Pollable, AutoCloseable {
         } catch (ErrnoException ignored) {
             // nothing more to release
         }
-        if (completions != null) completions.close();
     }
 
     @Override
