@@ -29,6 +29,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <li>{@link #open()}: a poller with no thread. Call {@link #poll(Duration)} from your loop, or nest
  *     {@link #fd()} (an epoll descriptor, readable when a registration is ready) in your own epoll, select
  *     or io_uring loop and call {@code poll(Duration.ZERO)} when it is readable.</li>
+ * <li>{@link #hostShared()}: the shared poller with no thread, nested that way in a host event loop (Netty,
+ *     Vert.x), so that fdkit's own asynchronous methods run on the host's thread.</li>
  * </ul>
  * Handlers run on the polling thread, one at a time; keep them short.
  * <p>

@@ -26,27 +26,17 @@ final class FdkitVertx {
         output.subscribe(new Flow.Subscriber<>() {
             private Flow.Subscription subscription;
 
-            @Override public void onSubscribe(Flow.Subscription s) {
-                subscription = s;
-                s.request(1);
-            }
+            @Override public void onSubscribe(Flow.Subscription s) { subscription = s; s.request(1); }
 
-            @Override public void onNext(ByteBuffer chunk) { // on fdkit's poller thread: copy, then hop
+            @Override public void onNext(ByteBuffer chunk) { // on fdkit's poller thread: copy, then hop to the context
                 byte[] bytes = new byte[chunk.remaining()];
                 chunk.get(bytes);
-                context.runOnContext(v -> {
-                    lines.handle(Buffer.buffer(bytes));
-                    subscription.request(1);
-                });
+                context.runOnContext(v -> { lines.handle(Buffer.buffer(bytes)); subscription.request(1); });
             }
 
-            @Override public void onError(Throwable failure) {
-                context.runOnContext(v -> end.fail(failure));
-            }
+            @Override public void onError(Throwable failure) { context.runOnContext(v -> end.fail(failure)); }
 
-            @Override public void onComplete() {
-                context.runOnContext(v -> end.complete());
-            }
+            @Override public void onComplete() { context.runOnContext(v -> end.complete()); }
         });
         return end.future();
     }
