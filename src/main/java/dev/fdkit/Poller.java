@@ -29,6 +29,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <li>{@link #open()}: a poller with no thread. Call {@link #poll(Duration)} from your loop, or nest
  *     {@link #fd()} (an epoll descriptor, readable when a registration is ready) in your own epoll, select
  *     or io_uring loop and call {@code poll(Duration.ZERO)} when it is readable.</li>
+ * <li>{@link #hostShared()}: the shared poller with no thread, nested that way in a host event loop (Netty,
+ *     Vert.x), so that fdkit's own asynchronous methods run on the host's thread.</li>
  * </ul>
  * Handlers run on the polling thread, one at a time; keep them short.
  * <p>
@@ -162,6 +164,46 @@ public final class Poller implements Pollable, AutoCloseable {
         return sharedPoller;
     }
 
+    // ------------------------------------------------------------------ hosted by a foreign event loop
+
+    private boolean hosted; // the shared poller, driven by a host loop's thread (hostShared); set before it is published
+
+    /**
+     * The shared poller without a thread of its own, for a host event loop (Netty, Vert.x, your own epoll loop):
+     * nest {@link #fd()} in the host loop and call {@code poll(Duration.ZERO)} when it is readable, always from
+     * the same thread. Everything fdkit does asynchronously ({@code onExit()} of processes, output publishers,
+     * readiness waits) then runs on that thread, and no {@code fdkit-poller} thread is started. Call it before
+     * anything uses {@link #shared()}.
+     * <p>
+     * If the polling thread blocks in an fdkit wait ({@code waitFor()}, {@code join()} on an fdkit future ...),
+     * in a callback or not, the loop is first handed to an {@code fdkit-poller} thread for good, as on the
+     * shared poller's own thread (see the class comment), and later polls by the host return 0: a host thread
+     * never waits for work that only it can do.
+     *
+     * @return the shared poller: the same instance on every call, and the one {@link #shared()} returns
+     * @throws IllegalStateException if the shared poller has already started with its own thread
+     * @throws UncheckedIOException  as {@link #shared()}
+     */
+    public static synchronized Poller hostShared() {
+        if (sharedPoller == null) {
+            Poller p = new Poller(true);
+            p.hosted = true;
+            sharedPoller = p;
+        } else if (!sharedPoller.hosted) {
+            throw new IllegalStateException("the shared poller already runs on its own thread: call Poller.hostShared() before anything uses Poller.shared()");
+        }
+        return sharedPoller;
+    }
+
+    /** On a poll of the hosted shared poller: the caller runs the loop, unless a blocking wait handed it to a thread. */
+    private boolean hostLoop() {
+        Batch loop = sharedLoop;
+        if (loop != null && loop != batch) return false; // an fdkit-poller thread runs it now
+        batch.thread = Thread.currentThread();
+        sharedLoop = batch; // after `thread`: beforeBlocking on this thread finds the loop it runs
+        return true;
+    }
+
     /**
      * Registers a level-triggered interest; see {@link #register(Pollable, int, Trigger, Handler)}.
      *
@@ -234,7 +276,7 @@ public final class Poller implements Pollable, AutoCloseable {
      *
      * @param timeout how long to wait at most; not null
      * @return the number of handlers run
-     * @throws IllegalStateException if another thread is polling, or this is the shared poller
+     * @throws IllegalStateException if another thread is polling, or this is the shared poller with its own thread
      */
     public int poll(Duration timeout) {
         long nanos = Durations.timeoutNanos(timeout, "timeout");
@@ -246,7 +288,7 @@ public final class Poller implements Pollable, AutoCloseable {
      * Waits until something is ready or {@link #wakeup()} is called, then runs the ready handlers.
      *
      * @return the number of handlers run (0 after a wakeup or when the poller is closed)
-     * @throws IllegalStateException if another thread is polling, or this is the shared poller
+     * @throws IllegalStateException if another thread is polling, or this is the shared poller with its own thread
      */
     public int poll() {
         requireNotShared();
@@ -254,7 +296,7 @@ public final class Poller implements Pollable, AutoCloseable {
     }
 
     private void requireNotShared() {
-        if (shared) throw new IllegalStateException("the shared poller is driven by its own thread; use Poller.open() to poll yourself");
+        if (shared && !hosted) throw new IllegalStateException("the shared poller is driven by its own thread; use Poller.open() or Poller.hostShared() to poll yourself");
     }
 
     /** Whether the caller runs the shared poller's loop now, and so must never wait for its own work. */
@@ -378,7 +420,7 @@ public final class Poller implements Pollable, AutoCloseable {
             throw new IllegalStateException("another thread is already polling this poller");
         }
         try {
-            if (closed) return 0;
+            if (closed || shared && !hostLoop()) return 0;
             return batch.fill(timeoutMillis) ? batch.dispatch() : 0;
         } finally {
             pollLock.unlock();

@@ -677,6 +677,8 @@ class PollerTest {
         assertThatThrownBy(() -> shared.poll(Duration.ZERO)).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(shared::poll).isInstanceOf(IllegalStateException.class);
         assertThat(shared.fd()).as("still open").isNotNegative();
+        // too late to host it in a foreign loop once its thread runs (NettyHostTest hosts it in a fresh JVM)
+        assertThatThrownBy(Poller::hostShared).isInstanceOf(IllegalStateException.class).hasMessageContaining("before anything uses Poller.shared()");
     }
 
     @Test

@@ -17,15 +17,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Runs {@link VirtualThreadScenario} (or another scenario's main class) in a fresh JVM — this JVM's java, class path and native access — for
  * settings that are read once per JVM (carrier pool size, {@code -Dfdkit.disable}).
  */
-final class ScenarioJvm {
+public final class ScenarioJvm {
     /** The child's exit code, its whole output (stdout and stderr) and the {@code key=value} lines in it. */
-    record Result(int exitCode, String output, Map<String, String> values) {
-        String value(String key) {
+    public record Result(int exitCode, String output, Map<String, String> values) {
+        public String value(String key) {
             assertThat(values).as("output has %s:%n%s", key, output).containsKey(key);
             return values.get(key);
         }
 
-        long number(String key) {
+        public long number(String key) {
             return Long.parseLong(value(key));
         }
     }
@@ -39,7 +39,7 @@ final class ScenarioJvm {
     }
 
     /** Runs {@code main}'s main method in a fresh JVM, as {@link #runScenario} does. */
-    static Result run(Class<?> main, Duration timeout, List<String> jvmOptions, String... scenarioArgs) throws IOException, InterruptedException {
+    public static Result run(Class<?> main, Duration timeout, List<String> jvmOptions, String... scenarioArgs) throws IOException, InterruptedException {
         return run(main, timeout, jvmOptions, Map.of(), scenarioArgs);
     }
 
