@@ -1142,13 +1142,6 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     private static final ExitStatus NOT_YET_REAPED = ExitStatus.unknown("not yet reaped by its parent");
 
     static ExitStatus fromWait(Syscalls.WaitResult w) {
-        ResourceUsage usage = new ResourceUsage(Duration.ofNanos(w.userMicros() * 1000), Duration.ofNanos(w.systemMicros() * 1000), w.maxRssKilobytes());
-        int code = w.code();
-        if (code == Uapi.CLD_EXITED) return ExitStatus.exited(w.status(), usage);
-        if (code == Uapi.CLD_KILLED) return ExitStatus.killed(w.status(), false, usage);
-        if (code == Uapi.CLD_DUMPED) return ExitStatus.killed(w.status(), true, usage);
-        if (code == Uapi.CLD_STOPPED || code == Uapi.CLD_TRAPPED) return new ExitStatus(ExitStatus.Kind.STOPPED, 0, w.status(), false, usage, "");
-        if (code == Uapi.CLD_CONTINUED) return new ExitStatus(ExitStatus.Kind.CONTINUED, 0, 0, false, usage, "");
-        return ExitStatus.unknown("waitid reported si_code " + code);
+        return WaitStatus.fromWaitid(w);
     }
 }
