@@ -45,6 +45,11 @@ import java.util.concurrent.TimeoutException;
  * signalled ({@link #signal} throws UnsupportedOperationException): without a pidfd that cannot be made
  * race-free. Where pidfd_open works but waitid(P_PIDFD) (Linux 5.3) or pidfd_send_signal does not, children
  * are reaped by pid and signalled with kill(2) under that lock, and other processes are not signalled.
+ * <p>
+ * (For maintainers: this class is the public API and its documentation, which is most of its length; each
+ * method delegates to one package-private class with one job: {@code ExitWatch} the exit, {@code Signaller}
+ * signals, {@code ProcessStarter} spawning, {@code ProcessOpener} opening, {@code ChildPipes} the streams,
+ * {@code ProcessClose} closing.)
  */
 public final class ProcessDescriptor implements Pollable, AutoCloseable {
     private final ExitWatch watch;
