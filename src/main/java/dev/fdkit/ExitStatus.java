@@ -76,18 +76,16 @@ public record ExitStatus(Kind kind, int code, int signal, boolean coreDumped, Re
     }
 
     /**
-     * Decodes a wait(2)-style status word (as in PIDFD_INFO_EXIT's exit_code).
+     * Decodes a wait(2)-style status word (as in PIDFD_INFO_EXIT's exit_code), as the C library's WIFEXITED,
+     * WIFSIGNALED, WIFSTOPPED and WIFCONTINUED macros do.
      *
      * @param status the raw status word, as WIFEXITED and friends read it
      * @param usage  the resource usage to attach, or null when unknown
-     * @return the EXITED, KILLED, STOPPED or CONTINUED status the word encodes
+     * @return the EXITED, KILLED, STOPPED or CONTINUED status the word encodes; UNKNOWN for a word that none
+     *         of those macros accepts (no kernel produces one)
      */
     public static ExitStatus fromWaitStatus(int status, ResourceUsage usage) {
-        int low = status & 0x7f;
-        if (low == 0) return exited((status >> 8) & 0xff, usage);
-        if ((status & 0xff) == 0x7f) return new ExitStatus(Kind.STOPPED, 0, (status >> 8) & 0xff, false, usage, "");
-        if (status == 0xffff) return new ExitStatus(Kind.CONTINUED, 0, 0, false, usage, "");
-        return killed(low, (status & 0x80) != 0, usage);
+        return WaitStatus.decode(status, usage);
     }
 
     /**

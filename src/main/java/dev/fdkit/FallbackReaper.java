@@ -1,16 +1,13 @@
 package dev.fdkit;
 
-import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.Uapi;
-
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Exit watching without pidfds: one daemon thread polls every watched process each few milliseconds.
- * Children are reaped with waitid(P_PID, WNOHANG) under their reapLock, the same lock kill(2) takes, so a
- * signal never reaches a recycled pid. Non-children are recognised by pid plus start time from /proc.
+ * Exit watching without pidfds: one daemon thread asks every watched {@link Target} to look once, each few
+ * milliseconds. What a look does (reap a child by pid under its watch's lock, the lock kill(2) takes; tell
+ * another process by its start time) is the target's business: the reaper only runs the loop.
  * <p>
  * Exit futures complete on this thread, outside any lock, so their dependents may block in fdkit waits as
  * on the shared poller's thread: {@link #beforeBlocking()} hands the loop to a new reaper thread, and the
@@ -19,12 +16,21 @@ import java.util.concurrent.locks.LockSupport;
 final class FallbackReaper {
     private FallbackReaper() {}
 
+    /** What the reaper watches: the one thing it may ask of it. */
+    interface Target {
+        /**
+         * Looks once, without blocking; if the process has ended, completes its exit (on this thread, outside
+         * any lock). Returns true once there is nothing left to watch (exited, or no longer wanted).
+         */
+        boolean pollExit();
+    }
+
     private static final long PERIOD_NANOS = 5_000_000;
-    private static final Set<ProcessDescriptor.Watch> WATCHED = ConcurrentHashMap.newKeySet();
+    private static final Set<Target> WATCHED = ConcurrentHashMap.newKeySet();
     private static volatile Thread thread; // the one running the loop; written under FallbackReaper.class
 
-    static void watch(ProcessDescriptor.Watch watch) {
-        WATCHED.add(watch);
+    static void watch(Target target) {
+        WATCHED.add(target);
         synchronized (FallbackReaper.class) {
             if (thread == null) startLoop();
         }
@@ -45,57 +51,20 @@ final class FallbackReaper {
         next.start();
     }
 
-    /** A non-child's descriptor was closed: stop looking at it. */
-    static void unwatch(ProcessDescriptor.Watch watch) {
-        WATCHED.remove(watch);
-    }
-
-    static boolean isAlive(ProcessDescriptor.Watch watch) {
-        if (!watch.child) return startTicks(watch.pid) == watch.startTicks;
-        synchronized (watch.reapLock) {
-            if (watch.exit.isDone()) return false;
-            try {
-                return Syscalls.waitid(Uapi.P_PID, watch.pid, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true) == null;
-            } catch (ErrnoException e) {
-                return false;
-            }
-        }
-    }
-
-    /** Field 22 of /proc/PID/stat (start time in clock ticks), or -1 if there is no such process. */
-    static long startTicks(int pid) {
-        String ticks = ProcStat.field(pid, 22);
-        return ticks == null ? -1 : Long.parseLong(ticks);
+    /** The target no longer wants watching (a closed descriptor on another process). */
+    static void unwatch(Target target) {
+        WATCHED.remove(target);
     }
 
     private static void run() {
         Thread self = Thread.currentThread();
         while (thread == self) {
             if (WATCHED.isEmpty()) LockSupport.park();
-            for (ProcessDescriptor.Watch watch : WATCHED) {
+            for (Target target : WATCHED) {
                 if (thread != self) return; // a callback blocked here: the loop has moved on
-                ExitStatus status;
-                try {
-                    status = check(watch);
-                } catch (RuntimeException | ErrnoException e) {
-                    status = ExitStatus.unknown("waiting failed: " + e.getMessage());
-                }
-                if (status != null && WATCHED.remove(watch)) watch.completeFromFallback(status); // outside reapLock
+                if (target.pollExit()) WATCHED.remove(target);
             }
             LockSupport.parkNanos(PERIOD_NANOS);
-        }
-    }
-
-    /** The exit status if the process has ended (a child: reaped now), else null. */
-    private static ExitStatus check(ProcessDescriptor.Watch watch) throws ErrnoException {
-        if (!watch.child) {
-            return startTicks(watch.pid) == watch.startTicks ? null
-                    : ExitStatus.unknown("not our child, and without pidfds the kernel cannot tell its exit status");
-        }
-        synchronized (watch.reapLock) {
-            if (watch.isReaped()) return null; // by the thread that handed the loop on: it completes the future
-            Syscalls.WaitResult w = Syscalls.waitid(Uapi.P_PID, watch.pid, Uapi.WEXITED | Uapi.WNOHANG, false);
-            return w == null ? null : watch.reapedBy(w);
         }
     }
 }

@@ -1,13 +1,9 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
-import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
-import dev.fdkit.internal.Spawner;
-import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -15,10 +11,7 @@ import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
@@ -27,7 +20,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A process held through a pidfd: spawned by fdkit ({@link #start}, {@link #spawn}) or opened on any
@@ -53,17 +45,28 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * signalled ({@link #signal} throws UnsupportedOperationException): without a pidfd that cannot be made
  * race-free. Where pidfd_open works but waitid(P_PIDFD) (Linux 5.3) or pidfd_send_signal does not, children
  * are reaped by pid and signalled with kill(2) under that lock, and other processes are not signalled.
+ * <p>
+ * (For maintainers: this class is the public API and its documentation, which is most of its length; each
+ * method delegates to one package-private class with one job: {@code ExitWatch} the exit, {@code Signaller}
+ * signals, {@code ProcessStarter} spawning, {@code ProcessOpener} opening, {@code ChildPipes} the streams,
+ * {@code ProcessClose} closing.)
  */
 public final class ProcessDescriptor implements Pollable, AutoCloseable {
-    private static final ExitStatus STILL_RUNNING = null;
-
-    private final Watch watch;
+    private final ExitWatch watch;
+    private final Signaller signals;
+    private final ChildPipes pipes;
+    private final ProcessClose closing;
     private final Cleaner.Cleanable cleanable;
     private ProcessView view; // guarded by this; made by the first asProcess()
 
-    private ProcessDescriptor(Watch watch) {
+    /** The parts, none of which refers back here: the Cleaner closes a dropped descriptor as close() would. */
+    ProcessDescriptor(ExitWatch watch, ChildPipes pipes, boolean killOnClose, boolean leadsGroup) {
         this.watch = watch;
-        this.cleanable = Fd.cleaner().register(this, watch); // backstop: a dropped descriptor is closed like close()
+        this.pipes = pipes;
+        this.signals = new Signaller(watch, leadsGroup);
+        this.closing = new ProcessClose(watch, pipes, signals, killOnClose);
+        if (killOnClose) KillOnExit.add(signals, watch.exit());
+        this.cleanable = Fd.cleaner().register(this, closing);
     }
 
     // ------------------------------------------------------------------ starting and opening
@@ -82,71 +85,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      */
     public static ProcessDescriptor start(ProcessBuilder builder, SpawnOption... options) throws IOException {
         Objects.requireNonNull(builder, "builder");
-        return start(builder, optionSet(options), new Stdio());
-    }
-
-    private static EnumSet<SpawnOption> optionSet(SpawnOption... options) {
-        Objects.requireNonNull(options, "options");
-        EnumSet<SpawnOption> opts = EnumSet.noneOf(SpawnOption.class);
-        for (int i = 0; i < options.length; i++) {
-            if (options[i] == null) throw new NullPointerException("options[" + i + "] is null");
-            opts.add(options[i]);
-        }
-        return opts;
-    }
-
-    /**
-     * Starts {@code builder} with {@code stdio}, which may already hold pipeline ends for 0 and 1 (those
-     * redirects are then not applied); every descriptor in {@code stdio} is closed here, whatever happens.
-     */
-    private static ProcessDescriptor start(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
-        try {
-            return spawnWith(builder, opts, stdio);
-        } catch (IOException | RuntimeException e) {
-            stdio.closeAll();
-            throw e;
-        }
-    }
-
-    private static ProcessDescriptor spawnWith(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
-        List<String> command = builder.command();
-        for (int i = 0; i < command.size(); i++) {
-            if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
-        }
-        List<String> argv = List.copyOf(command);
-        if (argv.isEmpty()) throw new IllegalArgumentException("command must not be empty");
-        for (String arg : argv) checkNoNul(arg, "command");
-        List<String> environment = environmentOf(builder);
-        File dir = builder.directory();
-        String directory = dir == null ? null : dir.getPath();
-        if (directory != null) checkNoNul(directory, "directory");
-
-        if (stdio.childFd[0] < 0) stdio.set(0, builder.redirectInput());
-        if (stdio.childFd[1] < 0) stdio.set(1, builder.redirectOutput());
-        if (builder.redirectErrorStream()) stdio.childFd[2] = stdio.childFd[1] >= 0 ? stdio.childFd[1] : 1;
-        else stdio.set(2, builder.redirectError());
-        boolean pidfd = Linux.has(Feature.PIDFD_OPEN);
-        FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
-        spawned.begin();
-        Spawner.Child child = Spawner.spawn(new Spawner.Request(argv, environment, directory, stdio.childFd,
-                opts.contains(SpawnOption.NEW_SESSION), opts.contains(SpawnOption.NEW_PROCESS_GROUP)), pidfd);
-        if (spawned.shouldCommit()) {
-            spawned.command = String.join(" ", argv);
-            spawned.pid = child.pid();
-            spawned.commit();
-        }
-        stdio.closeChildEnds();
-        Watch watch = new Watch(child.pid(), child.pidfd() >= 0 ? new Fd(child.pidfd(), "ProcessDescriptor") : null,
-                true, opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup(opts), stdio.stdin(), stdio.stdout(), stdio.stderr());
-        try {
-            watch.watchChild();
-            if (watch.killOnClose) KillOnExit.add(watch);
-        } catch (RuntimeException e) { // unwatched, it would run unsupervised and end a zombie
-            Spawner.killAndReap(child.pid(), e);
-            if (watch.pidfd != null) watch.pidfd.close();
-            throw e;
-        }
-        return new ProcessDescriptor(watch);
+        return ProcessStarter.start(builder, ProcessStarter.optionSet(options), new Stdio());
     }
 
     /**
@@ -169,51 +108,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      */
     public static List<ProcessDescriptor> startPipeline(List<ProcessBuilder> builders, SpawnOption... options) throws IOException {
         Objects.requireNonNull(builders, "builders");
-        EnumSet<SpawnOption> opts = optionSet(options);
-        int last = builders.size() - 1;
-        for (int i = 0; i <= last; i++) {
-            ProcessBuilder builder = builders.get(i);
-            if (builder == null) throw new NullPointerException("builders[" + i + "] is null");
-            if (i > 0 && builder.redirectInput() != ProcessBuilder.Redirect.PIPE) {
-                throw new IllegalArgumentException("builders[" + i + "].redirectInput() must be PIPE except for the first builder: " + builder.redirectInput());
-            }
-            if (i < last && builder.redirectOutput() != ProcessBuilder.Redirect.PIPE) {
-                throw new IllegalArgumentException("builders[" + i + "].redirectOutput() must be PIPE except for the last builder: " + builder.redirectOutput());
-            }
-        }
-        List<ProcessDescriptor> started = new ArrayList<>(builders.size());
-        int nextStdin = -1; // read end of the pipe into the next process: ours until handed to its Stdio
-        try {
-            for (int i = 0; i <= last; i++) {
-                Stdio stdio = new Stdio();
-                int readEnd = -1;
-                if (i < last) {
-                    long ends = Syscalls.pipe2(Uapi.O_CLOEXEC);
-                    readEnd = (int) ends;
-                    stdio.pipelineEnd(1, (int) (ends >>> 32));
-                }
-                if (nextStdin >= 0) stdio.pipelineEnd(0, nextStdin);
-                nextStdin = readEnd;
-                started.add(start(builders.get(i), opts, stdio)); // closes both ends it was given, also on failure
-            }
-            return started;
-        } catch (IOException | RuntimeException e) {
-            Stdio.closeQuietly(nextStdin);
-            for (ProcessDescriptor p : started) {
-                try (p) {
-                    p.kill();
-                    p.awaitExit(TimeUnit.SECONDS.toNanos(10)); // SIGKILL: prompt, unless the process is stuck in the kernel
-                } catch (InterruptedException | TimeoutException | RuntimeException cleanup) {
-                    if (cleanup instanceof InterruptedException) Thread.currentThread().interrupt();
-                    e.addSuppressed(cleanup);
-                }
-            }
-            throw e;
-        }
-    }
-
-    private static boolean leadsGroup(EnumSet<SpawnOption> options) {
-        return options.contains(SpawnOption.NEW_PROCESS_GROUP) || options.contains(SpawnOption.NEW_SESSION);
+        return ProcessStarter.startPipeline(builders, ProcessStarter.optionSet(options));
     }
 
     /**
@@ -240,54 +135,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @return a descriptor watching it; close it to let go of its pidfd
      */
     public static ProcessDescriptor open(long pid) throws IOException {
-        if (pid <= 0 || pid > Integer.MAX_VALUE) throw new IllegalArgumentException("pid must be between 1 and " + Integer.MAX_VALUE + ", was " + pid);
-        Fd pidfd = null;
-        if (Linux.has(Feature.PIDFD_OPEN)) {
-            try {
-                pidfd = new Fd(Syscalls.pidfdOpen((int) pid, 0), "ProcessDescriptor");
-            } catch (ErrnoException e) {
-                int process = processOfThread((int) pid);
-                if (process < 0) throw e;
-                throw new ErrnoException("pidfd_open", threadNotProcess(pid, process), e.errno());
-            }
-        } else {
-            int process = processOfThread((int) pid); // kill(2) accepts a thread id: it signals the thread's process
-            if (process >= 0) throw new ErrnoException("kill", threadNotProcess(pid, process) + ", sig=0", Errno.ESRCH);
-            if (!exists((int) pid)) throw new ErrnoException("kill", "pid=" + pid + ", sig=0", Errno.ESRCH);
-        }
-        return new ProcessDescriptor(new Watch((int) pid, pidfd, false, false, false, null, null, null));
-    }
-
-    private static String threadNotProcess(long tid, int process) {
-        return "pid=" + tid + ", which is a thread of process " + process + ", not a process: open(" + process + ") for the process";
-    }
-
-    /**
-     * The process (thread group) that {@code tid} is a thread of, if it is not that process's main thread;
-     * -1 for a process, or an id not found in /proc (ids of threads are there too, only not listed).
-     */
-    private static int processOfThread(int tid) {
-        try {
-            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + tid + "/status"))) {
-                if (line.startsWith("Tgid:")) {
-                    int tgid = Integer.parseInt(line.substring(5).trim());
-                    return tgid != tid ? tgid : -1;
-                }
-            }
-        } catch (IOException | RuntimeException gone) {
-            // no such thread (any more), or /proc not mounted: nothing to add to the original error
-        }
-        return -1;
-    }
-
-    /** kill(pid, 0): EPERM means it exists but is not ours to signal. */
-    private static boolean exists(int pid) throws ErrnoException {
-        try {
-            return Syscalls.kill(pid, 0);
-        } catch (ErrnoException e) {
-            if (e.errno() == Errno.EPERM) return true;
-            throw e;
-        }
+        return new ProcessDescriptor(ProcessOpener.open(pid), ChildPipes.NONE, false, false);
     }
 
     /**
@@ -328,8 +176,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     }
 
     Fd descriptor() {
-        if (watch.pidfd == null) throw new UnsupportedOperationException("no pidfd: " + Linux.feature(Feature.PIDFD_OPEN).cause());
-        return watch.pidfd;
+        Pidfd pidfd = watch.pidfd();
+        if (pidfd == null) throw new UnsupportedOperationException("no pidfd: " + Linux.feature(Feature.PIDFD_OPEN).cause());
+        return pidfd.fd;
     }
 
     /**
@@ -341,7 +190,11 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @return true until the process has exited
      */
     public boolean isAlive() {
-        return watch.isAlive();
+        try {
+            return watch.isAlive();
+        } catch (ErrnoException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
@@ -350,8 +203,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @return a future for the exit; completing or cancelling it does not affect the descriptor
      */
     public CompletableFuture<ExitStatus> onExit() {
-        watch.ensureWatched();
-        return watch.exit.copy(); // callers cannot complete or cancel the real one
+        watch.watch();
+        return watch.exit().copy(); // callers cannot complete or cancel the real one
     }
 
     /**
@@ -389,16 +242,17 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         try {
             return Optional.of(awaitExit(nanos));
         } catch (TimeoutException e) {
-            return Optional.ofNullable(STILL_RUNNING);
+            return Optional.empty(); // still running
         }
     }
 
-    private ExitStatus awaitExit(long nanos) throws InterruptedException, TimeoutException {
-        watch.ensureWatched();
+    ExitStatus awaitExit(long nanos) throws InterruptedException, TimeoutException {
+        watch.watch();
+        CompletableFuture<ExitStatus> exit = watch.exit();
         try {
-            return nanos == Long.MAX_VALUE ? watch.exit.get() : watch.exit.get(nanos, TimeUnit.NANOSECONDS);
-        } catch (CancellationException e) { // stopWatchingNonChild(): close() ended the watch
-            throw new IllegalStateException("ProcessDescriptor(pid=" + watch.pid + ") was closed before the process exited", e);
+            return nanos == Long.MAX_VALUE ? exit.get() : exit.get(nanos, TimeUnit.NANOSECONDS);
+        } catch (CancellationException e) { // close() ended the watch of a process that is not our child
+            throw watch.closedBeforeExit(e);
         } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause());
         }
@@ -416,12 +270,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @param signal the signal number, 0 to 64 (0 only checks)
      */
     public boolean signal(int signal) {
-        checkSignal(signal);
-        return watch.signal(signal);
-    }
-
-    private static void checkSignal(int signal) {
-        if (signal < 0 || signal > 64) throw new IllegalArgumentException("signal must be between 0 and 64, was " + signal);
+        return signals.signal(signal);
     }
 
     /**
@@ -463,8 +312,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @param signal the signal number, 0 to 64
      */
     public boolean signalProcessGroup(int signal) {
-        checkSignal(signal);
-        return watch.signalGroup(signal);
+        return signals.signalGroup(signal);
     }
 
     /**
@@ -495,22 +343,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @param signal the signal number, 0 to 64
      */
     public int signalTree(int signal) {
-        checkSignal(signal);
-        if (watch.closed) throw new IllegalStateException("ProcessDescriptor(pid=" + watch.pid + ") is closed");
-        if (watch.pidfd == null || !Linux.has(Feature.PIDFD_SEND_SIGNAL)) {
-            Capability missing = Linux.feature(watch.pidfd == null ? Feature.PIDFD_OPEN : Feature.PIDFD_SEND_SIGNAL);
-            throw new UnsupportedOperationException("cannot signal a process tree race-free without " + missing.feature().displayName()
-                    + " (" + missing.cause() + ")");
-        }
-        int number = watch.pidfd.tryAcquire();
-        if (number < 0) return 0; // closed, and the watch has let go: the process is gone
-        try {
-            return ProcessTree.signal(watch.pid, number, signal);
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            watch.pidfd.release();
-        }
+        return signals.signalTree(signal);
     }
 
     /**
@@ -530,7 +363,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @return the stream to the child's stdin
      */
     public OutputStream stdin() {
-        return watch.stdin != null ? watch.stdin : NoPipe.OUTPUT;
+        return pipes.stdin;
     }
 
     /**
@@ -539,7 +372,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @return the stream from the child's stdout
      */
     public InputStream stdout() {
-        return watch.stdout != null ? watch.stdout : NoPipe.INPUT;
+        return pipes.stdout;
     }
 
     /**
@@ -548,29 +381,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @return the stream from the child's stderr
      */
     public InputStream stderr() {
-        return watch.stderr != null ? watch.stderr : NoPipe.INPUT;
-    }
-
-    /** The streams of a child's descriptor that is not a pipe: those of the JDK's ProcessBuilder.NullInputStream/NullOutputStream. */
-    private static final class NoPipe {
-        static final InputStream INPUT = new InputStream() {
-            @Override
-            public int read() {
-                return -1;
-            }
-
-            @Override
-            public int available() {
-                return 0;
-            }
-        };
-
-        static final OutputStream OUTPUT = new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                throw new IOException("Stream closed: the child's stdin is not redirected to PIPE");
-            }
-        };
+        return pipes.stderr;
     }
 
     /**
@@ -579,7 +390,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @return the publisher of the child's stdout
      */
     public Flow.Publisher<ByteBuffer> stdoutPublisher() {
-        return publisher(watch.stdout, "stdout");
+        return pipes.stdoutPublisher();
     }
 
     /**
@@ -588,12 +399,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @return the publisher of the child's stderr
      */
     public Flow.Publisher<ByteBuffer> stderrPublisher() {
-        return publisher(watch.stderr, "stderr");
-    }
-
-    private static Flow.Publisher<ByteBuffer> publisher(PipeReader pipe, String name) {
-        if (pipe == null) throw new IllegalStateException(name + " was not redirected to PIPE");
-        return pipe;
+        return pipes.stderrPublisher();
     }
 
     // ------------------------------------------------------------------ java.lang.Process view
@@ -626,7 +432,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      */
     public synchronized Process asProcess() {
         if (view == null) {
-            watch.ensureWatched(); // a process that is not our child is watched from now on
+            watch.watch(); // a process that is not our child is watched from now on
             view = new ProcessView(this, handleWhileItIsOurs());
         }
         return view;
@@ -634,10 +440,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
 
     /** A ProcessHandle on this process, or null if its pid may already name another one. */
     private ProcessHandle handleWhileItIsOurs() {
-        if (watch.child) {
-            synchronized (watch.reapLock) { // unreaped, the pid is still our child's (alive or a zombie)
-                return watch.isReaped() ? null : ProcessHandle.of(watch.pid).orElse(null);
-            }
+        if (watch.child) { // unreaped, the pid is still our child's (alive or a zombie)
+            return watch.whileUnreaped(() -> null, pid -> ProcessHandle.of(pid).orElse(null));
         }
         // Not ours to hold: alive before and after the handle (with its start time) is taken means it names this process.
         if (!isAlive()) return null;
@@ -651,22 +455,22 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      * @throws IllegalStateException if this descriptor on a process that is not our child was closed first
      */
     ExitStatus exitIfKnown() {
-        CompletableFuture<ExitStatus> exit = watch.exit;
+        CompletableFuture<ExitStatus> exit = watch.exit();
         return switch (exit.state()) {
             case SUCCESS -> exit.resultNow();
             case RUNNING -> null;
-            case FAILED, CANCELLED -> throw new IllegalStateException("ProcessDescriptor(pid=" + watch.pid + ") was closed before the process exited");
+            case FAILED, CANCELLED -> throw watch.closedBeforeExit(null);
         };
     }
 
     /** SIGKILL as {@link SpawnOption#KILL_ON_CLOSE} sends it (the whole group it was started to lead): for ProcessSet.closeAndKill(). */
     void killForClose() {
-        watch.killForKillOnClose();
+        signals.killForClose();
     }
 
     /** Closes our ends of the child's pipes (not the pidfd): Process.destroy() does so. */
     void closePipes() {
-        watch.closePipes();
+        pipes.close();
     }
 
     // ------------------------------------------------------------------ closing
@@ -683,472 +487,14 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      */
     @Override
     public void close() {
-        watch.closedByOwner = true;
-        cleanable.clean();
+        closing.close(true);
+        cleanable.clean(); // the backstop: its action now finds the descriptor closed
     }
 
     @Override
     public String toString() {
-        CompletableFuture<ExitStatus> exit = watch.exit;
-        String state = exit.state() == java.util.concurrent.Future.State.SUCCESS ? ", " + exit.resultNow() : watch.closed ? ", closed" : "";
+        CompletableFuture<ExitStatus> exit = watch.exit();
+        String state = exit.state() == java.util.concurrent.Future.State.SUCCESS ? ", " + exit.resultNow() : watch.isClosed() ? ", closed" : "";
         return "ProcessDescriptor(pid=" + watch.pid + (watch.child ? ", child" : "") + state + ")";
-    }
-
-    /**
-     * "NAME=value" entries, or null when the builder's environment is the JVM's own, unchanged (the common
-     * case): the Spawner then passes one envp built once, instead of copying and re-encoding every variable
-     * on every spawn. Comparing the maps costs far less than that copy.
-     */
-    private static List<String> environmentOf(ProcessBuilder builder) {
-        Map<String, String> wanted = builder.environment();
-        if (wanted.equals(System.getenv())) return Spawner.INHERITED_ENVIRONMENT;
-        List<String> environment = new ArrayList<>(wanted.size());
-        for (Map.Entry<String, String> e : wanted.entrySet()) {
-            checkNoNul(e.getKey(), "environment name");
-            checkNoNul(e.getValue(), "environment value of " + e.getKey());
-            environment.add(e.getKey() + "=" + e.getValue());
-        }
-        return environment;
-    }
-
-    private static void checkNoNul(String s, String what) {
-        if (s.indexOf('\0') >= 0) throw new IllegalArgumentException(what + " must not contain a NUL character: " + s.replace("\0", "\\0"));
-    }
-
-    // ------------------------------------------------------------------ stdio plumbing
-
-    /** The descriptors for one spawn: what the child gets on 0-2, and our ends of its pipes. */
-    private static final class Stdio {
-        final int[] childFd = {-1, -1, -1};
-        final int[] childEndsToClose = {-1, -1, -1};
-        final int[] ourPipeEnd = {-1, -1, -1};
-
-        /** Gives the child {@code fd} (a pipeline end, now owned here) as descriptor {@code target}. */
-        void pipelineEnd(int target, int fd) {
-            childEndsToClose[target] = fd;
-            childFd[target] = fd;
-        }
-
-        void set(int target, ProcessBuilder.Redirect redirect) throws IOException {
-            switch (redirect.type()) {
-                case INHERIT -> { }
-                case PIPE -> {
-                    long ends = Syscalls.pipe2(Uapi.O_CLOEXEC);
-                    int readEnd = (int) ends;
-                    int writeEnd = (int) (ends >>> 32);
-                    int ours = target == 0 ? writeEnd : readEnd;
-                    int theirs = target == 0 ? readEnd : writeEnd;
-                    ourPipeEnd[target] = ours;
-                    childEndsToClose[target] = theirs;
-                    childFd[target] = theirs;
-                    // Only our end is non-blocking: the child must see an ordinary blocking pipe.
-                    Syscalls.fcntl(ours, Uapi.F_SETFL, Syscalls.fcntl(ours, Uapi.F_GETFL, 0) | Uapi.O_NONBLOCK);
-                }
-                case READ -> openFile(target, redirect.file(), Uapi.O_RDONLY);
-                case WRITE -> openFile(target, redirect.file(), Uapi.O_WRONLY | Uapi.O_CREAT | Uapi.O_TRUNC);
-                case APPEND -> openFile(target, redirect.file(), Uapi.O_WRONLY | Uapi.O_CREAT | Uapi.O_APPEND);
-            }
-        }
-
-        private void openFile(int target, File file, int flags) throws IOException {
-            String path = file.getPath();
-            checkNoNul(path, "redirect file");
-            int fd = Syscalls.open(path, flags, 0666);
-            childEndsToClose[target] = fd;
-            childFd[target] = fd;
-        }
-
-        PipeWriter stdin() {
-            return ourPipeEnd[0] >= 0 ? new PipeWriter(ourPipeEnd[0], "stdin") : null;
-        }
-
-        PipeReader stdout() {
-            return ourPipeEnd[1] >= 0 ? new PipeReader(ourPipeEnd[1], "stdout") : null;
-        }
-
-        PipeReader stderr() {
-            return ourPipeEnd[2] >= 0 ? new PipeReader(ourPipeEnd[2], "stderr") : null;
-        }
-
-        void closeChildEnds() {
-            for (int i = 0; i < 3; i++) {
-                closeQuietly(childEndsToClose[i]);
-                childEndsToClose[i] = -1;
-            }
-        }
-
-        void closeAll() {
-            closeChildEnds();
-            for (int i = 0; i < 3; i++) {
-                closeQuietly(ourPipeEnd[i]);
-                ourPipeEnd[i] = -1;
-            }
-        }
-
-        private static void closeQuietly(int fd) {
-            if (fd < 0) return;
-            try {
-                Syscalls.close(fd);
-            } catch (ErrnoException ignored) {
-                // cleanup after a failed spawn: the original error is what matters
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------ watching (no reference to the descriptor object)
-
-    /**
-     * Everything the poller and the Cleaner need, without the ProcessDescriptor itself, so a dropped
-     * descriptor becomes unreachable and is cleaned while its child is still watched and reaped.
-     */
-    static final class Watch implements Runnable {
-        final int pid;
-        final Fd pidfd;
-        final boolean child;
-        final boolean killOnClose;
-        final boolean leadsGroup; // spawned as a group leader: KILL_ON_CLOSE ends the whole group
-        final PipeWriter stdin;
-        final PipeReader stdout;
-        final PipeReader stderr;
-        final CompletableFuture<ExitStatus> exit = new PollerSafeFuture<>();
-        final long startTicks; // fallback for non-children: tells the process from a later one with its pid
-        final Object reapLock = new Object(); // kill(2) and reaping never overlap (no signal to a recycled pid)
-        private boolean reaped; // guarded by reapLock: the pid (and a group it leads) may be recycled from now on
-        private boolean watching; // guarded by this
-        private Poller.Registration registration; // guarded by this; the pidfd's watch on the shared poller
-        private final AtomicBoolean watchHoldsUse = new AtomicBoolean(); // the watch's use of the pidfd, released once
-        volatile boolean closed;
-        volatile boolean closedByOwner; // close(), not the Cleaner: a non-child's watch ends with it
-
-        Watch(int pid, Fd pidfd, boolean child, boolean killOnClose, boolean leadsGroup, PipeWriter stdin, PipeReader stdout, PipeReader stderr) {
-            this.pid = pid;
-            this.pidfd = pidfd;
-            this.child = child;
-            this.killOnClose = killOnClose;
-            this.leadsGroup = leadsGroup;
-            this.stdin = stdin;
-            this.stdout = stdout;
-            this.stderr = stderr;
-            this.startTicks = pidfd == null && !child ? FallbackReaper.startTicks(pid) : 0;
-        }
-
-        /** Children are watched from birth: that is what guarantees they are reaped. */
-        void watchChild() {
-            ensureWatched();
-        }
-
-        synchronized void ensureWatched() {
-            if (watching || exit.isDone()) return;
-            if (closed) throw new IllegalStateException("ProcessDescriptor(pid=" + pid + ") is closed");
-            watching = true;
-            if (pidfd == null) {
-                FallbackReaper.watch(this);
-                return;
-            }
-            int number = pidfd.acquire(); // held until the exit is known: the number stays ours meanwhile
-            watchHoldsUse.set(true);
-            try {
-                Pollable raw = new WatchedPidfd(number, pid); // foreign: closing the descriptor must not stop the watch
-                registration = Poller.shared().register(raw, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> onPidfdReadable(r, number));
-            } catch (RuntimeException e) {
-                releaseWatchUse();
-                watching = false;
-                throw e;
-            }
-        }
-
-        private void releaseWatchUse() {
-            if (watchHoldsUse.compareAndSet(true, false)) pidfd.release();
-        }
-
-        /** Exit known: the watch lets go of the pidfd first, so that close() after waitFor() closes it at once. */
-        private void finishWatch(ExitStatus status, long seenAtNanos) {
-            releaseWatchUse();
-            completeExit(status, seenAtNanos);
-        }
-
-        /** The one place the exit becomes known: completes the future and records the JFR event. */
-        private void completeExit(ExitStatus status, long seenAtNanos) {
-            boolean first = exit.complete(status);
-            FdkitEvents.ProcessExited event = new FdkitEvents.ProcessExited();
-            if (first && event.shouldCommit()) {
-                event.pid = pid;
-                event.status = status.toString();
-                event.exitCode = status.kind() == ExitStatus.Kind.EXITED ? status.code() : -1;
-                event.notificationLatency = System.nanoTime() - seenAtNanos;
-                event.commit();
-            }
-        }
-
-        /**
-         * close() of a descriptor on someone else's process: nothing needs reaping, so the watch ends with it
-         * (a watchdog polling a long-lived process must not keep a pidfd and a registration per round).
-         */
-        private void stopWatchingNonChild() {
-            Poller.Registration r;
-            synchronized (this) {
-                if (!watching) return;
-                r = registration;
-            }
-            if (pidfd == null) FallbackReaper.unwatch(this);
-            if (r != null) r.cancel(); // waits for a handler running on the poller thread
-            synchronized (this) { // not while retryExitInfo asks the kernel about the number
-                releaseWatchUse();
-            }
-            exit.completeExceptionally(new CancellationException("ProcessDescriptor(pid=" + pid + ") was closed before the process exited"));
-        }
-
-        /** On the poller thread: the process has exited. */
-        private void onPidfdReadable(Poller.Registration registration, int number) {
-            long seenAt = System.nanoTime();
-            ExitStatus status;
-            try {
-                status = child ? reapChild(number) : nonChildStatus(number);
-            } catch (ErrnoException | RuntimeException e) {
-                status = ExitStatus.unknown("waiting failed: " + e.getMessage());
-            }
-            if (status == STILL_RUNNING) {
-                registration.rearm();
-                return;
-            }
-            registration.cancel();
-            if (status == NOT_YET_REAPED) {
-                retryExitInfo(number, 0, seenAt);
-                return;
-            }
-            finishWatch(status, seenAt);
-        }
-
-        /**
-         * Not our child: the pidfd is readable at exit, but PIDFD_INFO_EXIT appears only once the parent
-         * has reaped it. Ask again with growing delays (about 4 s in all), on the JDK's shared delay
-         * scheduler, then give up with UNKNOWN.
-         */
-        private void retryExitInfo(int number, int attempt, long seenAt) {
-            long delayMillis = Math.min(1L << attempt, 500);
-            CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS).execute(() -> {
-                ExitStatus status;
-                // The watch's use keeps the number ours; close() lets go of it under this lock (stopWatchingNonChild),
-                // so it cannot be closed, and reused by another descriptor, while the ioctl runs. A descriptor dropped
-                // without close() keeps its use: its process stays watched, as the class comment promises.
-                synchronized (this) {
-                    if (!watchHoldsUse.get()) return;
-                    try {
-                        status = exitInfo(number);
-                    } catch (ErrnoException | RuntimeException e) {
-                        status = ExitStatus.unknown("PIDFD_GET_INFO failed: " + e.getMessage());
-                    }
-                }
-                if (status == NOT_YET_REAPED && attempt < 15) {
-                    retryExitInfo(number, attempt + 1, seenAt);
-                    return;
-                }
-                finishWatch(status == NOT_YET_REAPED ? ExitStatus.unknown("exited, but its parent has not reaped it") : status, seenAt);
-            });
-        }
-
-        private ExitStatus reapChild(int number) throws ErrnoException {
-            Syscalls.WaitResult w;
-            synchronized (reapLock) { // uncontended but for kill(2) where pidfd_send_signal (or PIDFD_SIGNAL_PROCESS_GROUP) is missing
-                // Without waitid(P_PIDFD) (Linux 5.3, or seccomp) the pid is as exact: our child, unreaped until this call.
-                w = Linux.has(Feature.WAITID_P_PIDFD) ? Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG, false)
-                        : Syscalls.waitid(Uapi.P_PID, pid, Uapi.WEXITED | Uapi.WNOHANG, false);
-                if (w == null) return STILL_RUNNING;
-                reaped = true;
-            }
-            return fromWait(w);
-        }
-
-        /** Under reapLock. */
-        boolean isReaped() {
-            return reaped;
-        }
-
-        /** The fallback reaper's waitid, under reapLock: the same bookkeeping. */
-        ExitStatus reapedBy(Syscalls.WaitResult w) {
-            reaped = true;
-            return fromWait(w);
-        }
-
-        private ExitStatus nonChildStatus(int number) throws ErrnoException {
-            // Someone else's child, possibly the JDK's: look (WNOWAIT) but leave the reaping to its owner.
-            Syscalls.WaitResult w = Linux.has(Feature.WAITID_P_PIDFD)
-                    ? Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true) : null;
-            if (w != null) return fromWait(w);
-            return exitInfo(number);
-        }
-
-        private static ExitStatus exitInfo(int number) throws ErrnoException {
-            Capability infoExit = Linux.feature(Feature.PIDFD_INFO_EXIT);
-            if (!infoExit.available()) return ExitStatus.unknown("not our child, and PIDFD_INFO_EXIT is unavailable: " + infoExit.cause());
-            Integer waitStatus = Syscalls.pidfdExitStatus(number);
-            return waitStatus == null ? NOT_YET_REAPED : ExitStatus.fromWaitStatus(waitStatus, null);
-        }
-
-        boolean isAlive() {
-            if (exit.isDone()) {
-                if (exit.state() == java.util.concurrent.Future.State.SUCCESS) return false;
-                throw new IllegalStateException("ProcessDescriptor(pid=" + pid + ") was closed before the process exited");
-            }
-            if (pidfd == null) return FallbackReaper.isAlive(this);
-            int number = pidfd.tryAcquire();
-            if (number < 0) return !exit.isDone();
-            try {
-                return (Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) == 0;
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
-            } finally {
-                pidfd.release();
-            }
-        }
-
-        boolean signal(int signal) {
-            if (closed) throw new IllegalStateException("ProcessDescriptor(pid=" + pid + ") is closed");
-            return sendSignal(signal);
-        }
-
-        private boolean sendSignal(int signal) {
-            if (exit.isDone()) return false;
-            try {
-                if (pidfd != null && Linux.has(Feature.PIDFD_SEND_SIGNAL)) {
-                    int number = pidfd.tryAcquire();
-                    if (number < 0) return false; // closed, and the watch has let go: the process is gone
-                    try {
-                        // pidfd_send_signal succeeds on a zombie: an exited process that its parent has not reaped
-                        // yet (a non-child whose parent is slow, or our child just before the poller reaps it)
-                        // would count as signalled. The pidfd is readable from exit on, so look first; a process
-                        // that exits between the look and the send only gets a signal it ignores as a zombie.
-                        if ((Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) != 0) return false;
-                        return Syscalls.pidfdSendSignal(number, signal, 0);
-                    } finally {
-                        pidfd.release();
-                    }
-                }
-                if (!child) {
-                    Capability missing = Linux.feature(pidfd == null ? Feature.PIDFD_OPEN : Feature.PIDFD_SEND_SIGNAL);
-                    throw new UnsupportedOperationException("cannot signal pid " + pid + " race-free without " + missing.feature().displayName()
-                            + " (" + missing.cause() + "): it is not our child, so its pid may be recycled");
-                }
-                synchronized (reapLock) {
-                    // Not reaped: the pid is still ours. kill(2) too succeeds on a zombie: an exited child the reaper has
-                    // not reached yet counts as exited (FallbackReaper.isAlive looks with waitid WNOWAIT, under this lock).
-                    return !reaped && !exit.isDone() && FallbackReaper.isAlive(this) && Syscalls.kill(pid, signal);
-                }
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-
-        boolean signalGroup(int signal) {
-            if (closed) throw new IllegalStateException("ProcessDescriptor(pid=" + pid + ") is closed");
-            return sendGroupSignal(signal);
-        }
-
-        private boolean sendGroupSignal(int signal) {
-            try {
-                if (pidfd != null && Linux.has(Feature.PIDFD_SIGNAL_PROCESS_GROUP)) {
-                    int number = pidfd.tryAcquire();
-                    if (number < 0) return false; // closed, and the watch has let go
-                    try {
-                        // While it runs, the pid is its own: check it leads a group. Once it has exited, the
-                        // kernel alone knows whether its group lives on.
-                        if ((Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) == 0) requireGroupLeader();
-                        return Syscalls.pidfdSendSignal(number, signal, Uapi.PIDFD_SIGNAL_PROCESS_GROUP);
-                    } finally {
-                        pidfd.release();
-                    }
-                }
-                if (!child) {
-                    throw new UnsupportedOperationException("cannot signal the process group of pid " + pid + " race-free: it is not our child, and "
-                            + Feature.PIDFD_SIGNAL_PROCESS_GROUP.displayName() + " is unavailable (" + Linux.feature(Feature.PIDFD_SIGNAL_PROCESS_GROUP).cause() + ")");
-                }
-                synchronized (reapLock) { // not reaped: the pid, and so the group id it leads, is still ours
-                    if (reaped || exit.isDone()) return false;
-                    requireGroupLeader();
-                    return Syscalls.kill(-pid, signal);
-                }
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-
-        private void requireGroupLeader() throws ErrnoException {
-            int group = Syscalls.getpgid(pid);
-            if (group >= 0 && group != pid) {
-                throw new IllegalStateException("pid " + pid + " does not lead a process group (it is in group " + group
-                        + "): start it with SpawnOption.NEW_PROCESS_GROUP or NEW_SESSION to signal its group");
-            }
-        }
-
-        /** close(): the Cleaner's action too. */
-        @Override
-        public void run() {
-            closed = true;
-            if (killOnClose && child) killForKillOnClose();
-            if (!child && closedByOwner) stopWatchingNonChild();
-            if (pidfd != null) pidfd.close(); // a child's watch holds a use: close(2) waits for the reap
-            closePipes();
-        }
-
-        void closePipes() {
-            if (stdin != null) stdin.close();
-            if (stdout != null) stdout.close();
-            if (stderr != null) stderr.close();
-        }
-
-        /** KILL_ON_CLOSE: at close() and when the JVM exits. */
-        void killForKillOnClose() {
-            try {
-                if (leadsGroup) sendGroupSignal(Uapi.SIGKILL); // also what is left of the group once the leader is gone
-                else if (!exit.isDone()) sendSignal(Uapi.SIGKILL);
-            } catch (RuntimeException ignored) {
-                // already gone
-            }
-        }
-
-        void completeFromFallback(ExitStatus status) {
-            completeExit(status, System.nanoTime());
-        }
-    }
-
-    /**
-     * KILL_ON_CLOSE children still running when the JVM exits normally (System.exit, end of main, SIGTERM):
-     * a shutdown hook kills them, as the kernel closes a pdfork descriptor when its process exits. A JVM killed
-     * with SIGKILL or crashing runs no hook, and posix_spawn cannot set PR_SET_PDEATHSIG in the child.
-     */
-    private static final class KillOnExit {
-        private static final java.util.Set<Watch> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-        static {
-            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("fdkit-kill-on-exit").unstarted(
-                    () -> LIVE.forEach(Watch::killForKillOnClose)));
-        }
-
-        static void add(Watch watch) {
-            LIVE.add(watch);
-            watch.exit.whenComplete((status, failure) -> LIVE.remove(watch));
-        }
-    }
-
-    /** The pidfd number the exit watch registers, named for diagnostics (JFR's PollerStall, logs). */
-    private record WatchedPidfd(int fd, int pid) implements Pollable {
-        @Override
-        public String toString() {
-            return "exit watch of pid " + pid + " (pidfd " + fd + ")";
-        }
-    }
-
-    /** Marker (compared by identity) for "exited, exit info not published yet". */
-    private static final ExitStatus NOT_YET_REAPED = ExitStatus.unknown("not yet reaped by its parent");
-
-    static ExitStatus fromWait(Syscalls.WaitResult w) {
-        ResourceUsage usage = new ResourceUsage(Duration.ofNanos(w.userMicros() * 1000), Duration.ofNanos(w.systemMicros() * 1000), w.maxRssKilobytes());
-        int code = w.code();
-        if (code == Uapi.CLD_EXITED) return ExitStatus.exited(w.status(), usage);
-        if (code == Uapi.CLD_KILLED) return ExitStatus.killed(w.status(), false, usage);
-        if (code == Uapi.CLD_DUMPED) return ExitStatus.killed(w.status(), true, usage);
-        if (code == Uapi.CLD_STOPPED || code == Uapi.CLD_TRAPPED) return new ExitStatus(ExitStatus.Kind.STOPPED, 0, w.status(), false, usage, "");
-        if (code == Uapi.CLD_CONTINUED) return new ExitStatus(ExitStatus.Kind.CONTINUED, 0, 0, false, usage, "");
-        return ExitStatus.unknown("waitid reported si_code " + code);
     }
 }

@@ -62,6 +62,35 @@ class ProcessDescriptorRaceTest {
         System.out.println("childExitRacingWithCloseWaitForAndTerminate: " + seen);
     }
 
+    /**
+     * The exit watch's WATCHING -> EXITED transition against every reader: waitFor, onExit and isAlive agree on
+     * one status, a status is never reaped twice (a second waitid would fail: "waiting failed"), and isAlive is
+     * false from the moment any of them has the status.
+     */
+    @Test
+    void waitForOnExitAndIsAliveAgreeOnOneExitWhileCloseRaces() throws Throwable {
+        for (int round = 0; round < ROUNDS; round++) {
+            ProcessDescriptor p = ProcessDescriptor.start(quiet("sh", "-c", "exit 7"));
+            AtomicReference<Optional<ExitStatus>> waited = new AtomicReference<>();
+            AtomicReference<ExitStatus> onExit = new AtomicReference<>();
+            AtomicReference<String> aliveAfterExit = new AtomicReference<>("");
+            race(p::close,
+                    () -> {
+                        waited.set(p.waitFor(BOUND));
+                        if (p.isAlive()) aliveAfterExit.set("isAlive true after waitFor returned");
+                    },
+                    () -> {
+                        onExit.set(p.onExit().get(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
+                        if (p.isAlive()) aliveAfterExit.set("isAlive true after onExit completed");
+                    });
+            ExitStatus status = waited.get().orElseThrow(() -> new AssertionError("waitFor timed out on " + p));
+            assertThat(describe(status)).isEqualTo("exited 7");
+            assertThat(onExit.get()).isEqualTo(status);
+            assertThat(aliveAfterExit.get()).isEmpty();
+            assertNotOurZombie(p.pid());
+        }
+    }
+
     @Test
     void killOnCloseRacingWithWaitFor() throws Throwable {
         int pidfds = LeakGuard.descriptorsLinkingTo(PIDFD).size();

@@ -221,6 +221,22 @@ class ProcessDescriptorWatchTest {
         }
     }
 
+    /** Closed before anything watched it: isAlive was true for good (the pidfd gone, the pid maybe another's). */
+    @Test
+    void isAliveOfANonChildClosedBeforeItWasWatchedThrowsIllegalState() throws Exception {
+        Process jdk = new ProcessBuilder("/bin/sleep", "600").start();
+        try {
+            ProcessDescriptor p = ProcessDescriptor.of(jdk.toHandle());
+            assertThat(p.isAlive()).isTrue();
+            p.close();
+            assertThatThrownBy(p::isAlive).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed before the process exited");
+            assertThatThrownBy(p::waitFor).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        } finally {
+            jdk.getOutputStream().close();
+            jdk.destroyForcibly().waitFor();
+        }
+    }
+
     @Test
     void aClosedChildStillReportsItsExitThroughWaitForAndToString() throws Exception {
         ProcessDescriptor p = ProcessDescriptor.start(quiet("sh", "-c", "exit 6"));

@@ -86,7 +86,7 @@ class ProcessScaleTest {
             assertThat(stopped.pid()).isEqualTo(p.pid());
             assertThat(stopped.code()).isEqualTo(fdkit_h.CLD_STOPPED());
             assertThat(stopped.status()).isEqualTo(SIGSTOP);
-            ExitStatus asStatus = ProcessDescriptor.fromWait(stopped);
+            ExitStatus asStatus = WaitStatus.fromWaitid(stopped);
             assertThat(asStatus.kind()).isEqualTo(ExitStatus.Kind.STOPPED);
             assertThat(asStatus.signal()).isEqualTo(SIGSTOP);
             assertThat(p.isAlive()).as("a stopped process has not exited: its pidfd is not readable").isTrue();
@@ -96,7 +96,7 @@ class ProcessScaleTest {
             Syscalls.WaitResult continued = waitidPidfd(p, fdkit_h.WCONTINUED());
             assertThat(continued.code()).isEqualTo(fdkit_h.CLD_CONTINUED());
             assertThat(continued.status()).isEqualTo(SIGCONT);
-            assertThat(ProcessDescriptor.fromWait(continued).kind()).isEqualTo(ExitStatus.Kind.CONTINUED);
+            assertThat(WaitStatus.fromWaitid(continued).kind()).isEqualTo(ExitStatus.Kind.CONTINUED);
             assertThat(exit).isNotDone();
 
             assertThat(p.kill()).isTrue();

@@ -9,18 +9,19 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Small C programs compiled by this machine's gcc against {@code headers/} (the header jextract read), for
- * the tests that check the syscall layer's ABI knowledge against the C compiler. Tests without gcc are skipped.
+ * the tests that check ABI knowledge (the syscall layer's, and the object model's wait-status decoding) against
+ * the C compiler. Tests without gcc are skipped.
  */
-final class CProgram {
+public final class CProgram {
     private CProgram() {}
 
     /** The project directory: Maven's basedir, else the working directory. */
-    static Path project() {
+    public static Path project() {
         return Path.of(System.getProperty("basedir", System.getProperty("user.dir")));
     }
 
     /** gcc on the PATH, or null. */
-    static Path gcc() {
+    public static Path gcc() {
         return onPath("gcc");
     }
 
@@ -28,7 +29,7 @@ final class CProgram {
      * Writes {@code source} to {@code dir/name.c} and compiles it with gcc into {@code dir/name}; returns what
      * gcc printed (warnings). Fails if it does not compile.
      */
-    static String compile(Path dir, String name, String source) throws IOException, InterruptedException {
+    public static String compile(Path dir, String name, String source) throws IOException, InterruptedException {
         Path gcc = gcc();
         if (gcc == null) throw new AssertionError("gcc is not on the PATH");
         Path file = dir.resolve(name + ".c");
@@ -41,7 +42,7 @@ final class CProgram {
      * Runs a command with output to a file in {@code dir} (no pipes held by this JVM) and returns that output;
      * fails on a non-zero exit or after 60 s.
      */
-    static String run(Path dir, List<String> command, String what) throws IOException, InterruptedException {
+    public static String run(Path dir, List<String> command, String what) throws IOException, InterruptedException {
         Path output = Files.createTempFile(dir, what, ".out");
         Process p = new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))

@@ -1,0 +1,281 @@
+package dev.fdkit;
+
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The exit watch of one process: one state word, changed only by the named transitions below, decides who
+ * reaps our child (exactly one caller, once: its status is never lost and never reaped twice), who completes
+ * the exit future, and when the watch lets go of the pidfd. It holds no reference to the ProcessDescriptor, so
+ * a dropped descriptor becomes unreachable, and is cleaned, while its child is still watched and reaped.
+ * <pre>
+ *  state = phase | CLOSED
+ *
+ *  UNWATCHED --watch()--------------------------> WATCHING    by start() for a child (watched from birth: never a
+ *     |        (refused once CLOSED:                          zombie); by onExit(), waitFor(), asProcess() for
+ *     |         IllegalStateException "is closed")           other processes. Takes a use of the pidfd (its number
+ *     |                                                       stays ours) and registers it ONE_SHOT on the shared
+ *     |                                                       poller; without pidfds, joins the FallbackReaper
+ *  WATCHING --exited(status)--------------------> EXITED      the look that saw the end, under the lock:
+ *     |        our child: the poller (pidfd readable), or          waitid(WEXITED) reaps it (the one place)
+ *     |          the fallback reaper (pollExit)
+ *     |        another process: the poller (WNOWAIT, PIDFD_INFO_EXIT), the retry timer (PIDFD_INFO_EXIT once
+ *     |          its parent has reaped it), the fallback reaper (its start time changed)
+ *     |        then, outside the lock: the use of the pidfd released, the future completed (JFR event)
+ *  WATCHING --close(byOwner) of another process--> ABANDONED  nothing to reap: the watch ends with the descriptor;
+ *                                                             registration cancelled, use released, future
+ *                                                             failed (CancellationException), outside the lock
+ *  any      --close(byOwner or Cleaner)---------> same | CLOSED   once; a child's watch keeps its use, so the
+ *                                                             pidfd's close(2) waits for the reap
+ *  EXITED, ABANDONED: final. Signals are refused once CLOSED; kill(2) runs under the lock while not EXITED.
+ * </pre>
+ * Why one lock and not a CAS: the transitions carry syscalls that must be atomic with them. The reaping waitid
+ * must not overlap kill(2) of the same pid (where pidfd_send_signal is missing, that is what keeps a signal from
+ * a recycled pid), and the PIDFD_GET_INFO ioctl must not overlap close() letting go of the number. A CAS cannot
+ * cover a syscall; the lock is uncontended but for those. The word is volatile, so that readers that need no
+ * transition (isAlive's first look, toString, the closed check of signals) take no lock.
+ * <p>
+ * Never under the lock: completing the future (user callbacks run), cancelling the poller registration (it
+ * waits for a handler running on the poller thread, which may be waiting for this lock), releasing the pidfd
+ * use (its last release runs close hooks that cancel other registrations). Registering is done under it: the
+ * shared poller's register never waits for a handler.
+ */
+final class ExitWatch implements FallbackReaper.Target {
+    private static final int UNWATCHED = 0;
+    private static final int WATCHING = 1;
+    private static final int EXITED = 2;
+    private static final int ABANDONED = 3;
+    private static final int PHASE = 3;
+    private static final int CLOSED = 4;
+
+    final int pid;
+    final boolean child;
+    private final Pidfd pidfd; // null without pidfds: the fallback reaper watches by pid
+    private final long startTicks; // without pidfds, for other processes: tells this one from a later one with its pid
+    private final CompletableFuture<ExitStatus> exit = new PollerSafeFuture<>();
+    private volatile int state; // written under this
+    private Poller.Registration registration; // guarded by this; while WATCHING through the shared poller
+
+    private ExitWatch(int pid, Pidfd pidfd, boolean child) {
+        this.pid = pid;
+        this.pidfd = pidfd;
+        this.child = child;
+        this.startTicks = pidfd == null && !child ? ExitProbe.startTicks(pid) : 0;
+    }
+
+    /** A child fdkit spawned: the caller watches it at once. */
+    static ExitWatch ofChild(int pid, Pidfd pidfd) {
+        return new ExitWatch(pid, pidfd, true);
+    }
+
+    /** Any other process, watched from the first onExit(), waitFor() or asProcess(). */
+    static ExitWatch ofOther(int pid, Pidfd pidfd) {
+        return new ExitWatch(pid, pidfd, false);
+    }
+
+    private int lvPhase() {
+        return state & PHASE;
+    }
+
+    /** Under this: the phase changes, CLOSED stays. */
+    private void soPhase(int phase) {
+        state = (state & CLOSED) | phase;
+    }
+
+    /** The pidfd, or null without pidfds. */
+    Pidfd pidfd() {
+        return pidfd;
+    }
+
+    /** The real exit future: completed by this class alone. */
+    CompletableFuture<ExitStatus> exit() {
+        return exit;
+    }
+
+    boolean isClosed() {
+        return (state & CLOSED) != 0;
+    }
+
+    /** True once the exit is known (for our child: reaped). */
+    boolean exitKnown() {
+        return lvPhase() == EXITED;
+    }
+
+    void checkOpen() {
+        if (isClosed()) throw closedException();
+    }
+
+    IllegalStateException closedException() {
+        return new IllegalStateException("ProcessDescriptor(pid=" + pid + ") is closed");
+    }
+
+    IllegalStateException closedBeforeExit(Throwable cause) {
+        return new IllegalStateException("ProcessDescriptor(pid=" + pid + ") was closed before the process exited", cause);
+    }
+
+    // ------------------------------------------------------------------ UNWATCHED -> WATCHING
+
+    synchronized void watch() {
+        if (lvPhase() != UNWATCHED) return;
+        checkOpen();
+        if (pidfd == null) {
+            FallbackReaper.watch(this); // its loop calls pollExit, which waits for this lock
+            soPhase(WATCHING);
+            return;
+        }
+        int number = pidfd.fd.acquire(); // held until the exit is known: the number stays ours meanwhile
+        try {
+            Pollable raw = new WatchedPidfd(number, pid); // foreign: closing the descriptor must not stop the watch
+            registration = Poller.shared().register(raw, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> onPidfdReadable(r, number));
+        } catch (RuntimeException e) {
+            pidfd.fd.release();
+            throw e;
+        }
+        soPhase(WATCHING);
+    }
+
+    // ------------------------------------------------------------------ WATCHING -> EXITED
+
+    /** On the poller thread: the pidfd is readable, the process has exited. */
+    private void onPidfdReadable(Poller.Registration r, int number) {
+        long seenAt = System.nanoTime();
+        ExitProbe.Result look;
+        synchronized (this) {
+            if (lvPhase() != WATCHING) return; // abandoned: close() cancels the registration
+            look = ExitProbe.orUnknown("waiting", () -> child ? ExitProbe.reapChild(pid, number) : ExitProbe.otherExited(number));
+            if (look instanceof ExitProbe.Exited) soPhase(EXITED);
+        }
+        switch (look) {
+            case ExitProbe.Pending.STILL_RUNNING -> r.rearm();
+            case ExitProbe.Pending.NOT_YET_PUBLISHED -> {
+                r.cancel();
+                retryExitInfo(number, 0, seenAt);
+            }
+            case ExitProbe.Exited e -> {
+                r.cancel();
+                finish(e.status(), seenAt);
+            }
+        }
+    }
+
+    /**
+     * Not our child: the pidfd is readable at exit, but PIDFD_INFO_EXIT appears only once the parent has reaped
+     * it. Ask again with growing delays (about 4 s in all), on the JDK's shared delay scheduler, then give up
+     * with UNKNOWN. The ioctl runs under the lock while WATCHING: the watch's use keeps the number ours, and
+     * close() lets go of it only after leaving WATCHING. A descriptor dropped without close() keeps its use:
+     * its process stays watched, as ProcessDescriptor promises.
+     */
+    private void retryExitInfo(int number, int attempt, long seenAt) {
+        long delayMillis = Math.min(1L << attempt, 500);
+        CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS).execute(() -> {
+            ExitProbe.Result look;
+            synchronized (this) {
+                if (lvPhase() != WATCHING) return;
+                look = ExitProbe.orUnknown("PIDFD_GET_INFO", () -> ExitProbe.exitInfo(number));
+                if (look == ExitProbe.Pending.NOT_YET_PUBLISHED && attempt == 15) {
+                    look = new ExitProbe.Exited(ExitStatus.unknown("exited, but its parent has not reaped it"));
+                }
+                if (look instanceof ExitProbe.Exited) soPhase(EXITED);
+            }
+            if (look instanceof ExitProbe.Exited e) finish(e.status(), seenAt);
+            else retryExitInfo(number, attempt + 1, seenAt);
+        });
+    }
+
+    /** The fallback reaper's look (no pidfds): our child is reaped by pid, another process told by its start time. */
+    @Override
+    public boolean pollExit() {
+        ExitStatus status;
+        synchronized (this) {
+            if (lvPhase() != WATCHING) return true; // exited (a reaper thread that handed the loop on completes it) or abandoned
+            ExitProbe.Result look = ExitProbe.orUnknown("waiting", () -> child ? ExitProbe.reapChild(pid, -1) : ExitProbe.otherByStartTime(pid, startTicks));
+            if (!(look instanceof ExitProbe.Exited e)) return false;
+            status = e.status();
+            soPhase(EXITED);
+        }
+        finish(status, System.nanoTime());
+        return true;
+    }
+
+    /** After WATCHING -> EXITED, outside the lock: the watch lets go of the pidfd first, so that close() after waitFor() closes it at once. */
+    private void finish(ExitStatus status, long seenAtNanos) {
+        if (pidfd != null) pidfd.fd.release();
+        exit.complete(status);
+        FdkitEvents.ProcessExited event = new FdkitEvents.ProcessExited();
+        if (event.shouldCommit()) {
+            event.pid = pid;
+            event.status = status.toString();
+            event.exitCode = status.kind() == ExitStatus.Kind.EXITED ? status.code() : -1;
+            event.notificationLatency = System.nanoTime() - seenAtNanos;
+            event.commit();
+        }
+    }
+
+    // ------------------------------------------------------------------ CLOSED, WATCHING -> ABANDONED
+
+    /**
+     * Sets CLOSED; false if it was already set. close() by the owner of a descriptor on another process also
+     * ends its watch (a watchdog polling a long-lived process must not keep a pidfd and a registration per
+     * round); the Cleaner's close does not, so that {@code open(pid).onExit().thenRun(..)} still works.
+     */
+    boolean close(boolean byOwner) {
+        Poller.Registration r;
+        synchronized (this) {
+            int s = state;
+            if ((s & CLOSED) != 0) return false;
+            boolean abandon = byOwner && !child && (s & PHASE) == WATCHING;
+            state = (abandon ? ABANDONED : s & PHASE) | CLOSED;
+            if (!abandon) return true;
+            r = registration;
+        }
+        if (pidfd == null) FallbackReaper.unwatch(this);
+        if (r != null) r.cancel(); // waits for a handler running on the poller thread
+        if (pidfd != null) pidfd.fd.release();
+        exit.completeExceptionally(new CancellationException("ProcessDescriptor(pid=" + pid + ") was closed before the process exited"));
+        return true;
+    }
+
+    // ------------------------------------------------------------------ reading the state
+
+    /**
+     * False once the process has exited. Throws for another process whose descriptor was closed before its
+     * exit was known: without the pidfd, whether it lives can no longer be told (its pid may name another).
+     */
+    boolean isAlive() throws ErrnoException {
+        int s = state;
+        if ((s & PHASE) == EXITED) return false;
+        if (!child && (s & CLOSED) != 0) throw closedBeforeExit(null);
+        if (pidfd != null) return pidfd.ifOpen(() -> !exitKnown(), number -> !Pidfd.exited(number));
+        if (!child) return ExitProbe.startTicks(pid) == startTicks;
+        return whileUnreaped(() -> false, ExitProbe::childRunning);
+    }
+
+    /**
+     * Runs {@code use} with the pid under the lock while the process is not known to have exited. For our
+     * child that means unreaped: its pid, and a group it leads, cannot be recycled meanwhile, which is how
+     * kill(2) stays race-free without pidfd_send_signal.
+     */
+    synchronized <T, X extends Exception> T whileUnreaped(Supplier<T> ifReaped, Pidfd.IntUse<T, X> use) throws X {
+        return lvPhase() == EXITED ? ifReaped.get() : use.apply(pid);
+    }
+
+    @Override
+    public String toString() {
+        return "exit watch of pid " + pid + ": " + switch (lvPhase()) {
+            case UNWATCHED -> "unwatched";
+            case WATCHING -> "watching";
+            case EXITED -> "exited";
+            default -> "abandoned";
+        } + (isClosed() ? ", closed" : "");
+    }
+
+    /** The pidfd number the exit watch registers, named for diagnostics (JFR's PollerStall, logs). */
+    private record WatchedPidfd(int fd, int pid) implements Pollable {
+        @Override
+        public String toString() {
+            return "exit watch of pid " + pid + " (pidfd " + fd + ")";
+        }
+    }
+}

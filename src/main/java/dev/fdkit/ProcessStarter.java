@@ -1,0 +1,158 @@
+package dev.fdkit;
+
+import dev.fdkit.internal.Spawner;
+import dev.fdkit.internal.Syscalls;
+import dev.fdkit.internal.Uapi;
+
+import java.io.File;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Spawning: a ProcessBuilder (checked, its redirects applied) becomes a {@link Spawner.Request}, the syscall
+ * layer's Spawner starts it, and the child is watched from birth; for a pipeline, one after the other with a
+ * pipe between each two.
+ */
+final class ProcessStarter {
+    private ProcessStarter() {}
+
+    static EnumSet<SpawnOption> optionSet(SpawnOption... options) {
+        Objects.requireNonNull(options, "options");
+        EnumSet<SpawnOption> opts = EnumSet.noneOf(SpawnOption.class);
+        for (int i = 0; i < options.length; i++) {
+            if (options[i] == null) throw new NullPointerException("options[" + i + "] is null");
+            opts.add(options[i]);
+        }
+        return opts;
+    }
+
+    /**
+     * Starts {@code builder} with {@code stdio}, which may already hold pipeline ends for 0 and 1 (those
+     * redirects are then not applied); every descriptor in {@code stdio} is closed here, whatever happens.
+     */
+    static ProcessDescriptor start(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+        try {
+            return spawn(builder, opts, stdio);
+        } catch (IOException | RuntimeException e) {
+            stdio.closeAll();
+            throw e;
+        }
+    }
+
+    private static ProcessDescriptor spawn(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+        Spawner.Request request = request(builder, opts, stdio);
+        FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
+        spawned.begin();
+        Spawner.Child child = Spawner.spawn(request, Linux.has(Feature.PIDFD_OPEN));
+        if (spawned.shouldCommit()) {
+            spawned.command = String.join(" ", request.argv());
+            spawned.pid = child.pid();
+            spawned.commit();
+        }
+        stdio.closeChildEnds();
+        Pidfd pidfd = child.pidfd() >= 0 ? new Pidfd(child.pidfd()) : null;
+        ExitWatch watch = ExitWatch.ofChild(child.pid(), pidfd);
+        try {
+            watch.watch(); // from birth: that is what guarantees it is reaped
+        } catch (RuntimeException e) { // unwatched, it would run unsupervised and end a zombie
+            Spawner.killAndReap(child.pid(), e);
+            if (pidfd != null) pidfd.fd.close();
+            throw e;
+        }
+        boolean leadsGroup = opts.contains(SpawnOption.NEW_PROCESS_GROUP) || opts.contains(SpawnOption.NEW_SESSION);
+        return new ProcessDescriptor(watch, stdio.pipes(), opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup);
+    }
+
+    /** The builder's command, environment and directory, checked, and its redirects applied to {@code stdio}. */
+    private static Spawner.Request request(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+        List<String> command = builder.command();
+        for (int i = 0; i < command.size(); i++) {
+            if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
+        }
+        List<String> argv = List.copyOf(command);
+        if (argv.isEmpty()) throw new IllegalArgumentException("command must not be empty");
+        for (String arg : argv) checkNoNul(arg, "command");
+        List<String> environment = environmentOf(builder);
+        File dir = builder.directory();
+        String directory = dir == null ? null : dir.getPath();
+        if (directory != null) checkNoNul(directory, "directory");
+
+        if (!stdio.isSet(0)) stdio.redirect(0, builder.redirectInput());
+        if (!stdio.isSet(1)) stdio.redirect(1, builder.redirectOutput());
+        if (builder.redirectErrorStream()) stdio.errorToOutput();
+        else stdio.redirect(2, builder.redirectError());
+        return new Spawner.Request(argv, environment, directory, stdio.childFd,
+                opts.contains(SpawnOption.NEW_SESSION), opts.contains(SpawnOption.NEW_PROCESS_GROUP));
+    }
+
+    /** {@link ProcessDescriptor#startPipeline}: each stage's stdout is the next one's stdin, through a pipe only the two children hold. */
+    static List<ProcessDescriptor> startPipeline(List<ProcessBuilder> builders, EnumSet<SpawnOption> opts) throws IOException {
+        int last = builders.size() - 1;
+        for (int i = 0; i <= last; i++) {
+            ProcessBuilder builder = builders.get(i);
+            if (builder == null) throw new NullPointerException("builders[" + i + "] is null");
+            if (i > 0 && builder.redirectInput() != ProcessBuilder.Redirect.PIPE) {
+                throw new IllegalArgumentException("builders[" + i + "].redirectInput() must be PIPE except for the first builder: " + builder.redirectInput());
+            }
+            if (i < last && builder.redirectOutput() != ProcessBuilder.Redirect.PIPE) {
+                throw new IllegalArgumentException("builders[" + i + "].redirectOutput() must be PIPE except for the last builder: " + builder.redirectOutput());
+            }
+        }
+        List<ProcessDescriptor> started = new ArrayList<>(builders.size());
+        int nextStdin = -1; // read end of the pipe into the next process: ours until handed to its Stdio
+        try {
+            for (int i = 0; i <= last; i++) {
+                Stdio stdio = new Stdio();
+                int readEnd = -1;
+                if (i < last) {
+                    long ends = Syscalls.pipe2(Uapi.O_CLOEXEC);
+                    readEnd = (int) ends;
+                    stdio.pipelineEnd(1, (int) (ends >>> 32));
+                }
+                if (nextStdin >= 0) stdio.pipelineEnd(0, nextStdin);
+                nextStdin = readEnd;
+                started.add(start(builders.get(i), opts, stdio)); // closes both ends it was given, also on failure
+            }
+            return started;
+        } catch (IOException | RuntimeException e) {
+            Stdio.closeQuietly(nextStdin);
+            for (ProcessDescriptor p : started) {
+                try (p) {
+                    p.kill();
+                    p.awaitExit(TimeUnit.SECONDS.toNanos(10)); // SIGKILL: prompt, unless the process is stuck in the kernel
+                } catch (InterruptedException | TimeoutException | RuntimeException cleanup) {
+                    if (cleanup instanceof InterruptedException) Thread.currentThread().interrupt();
+                    e.addSuppressed(cleanup);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * "NAME=value" entries, or {@link Spawner#INHERITED_ENVIRONMENT} when the builder's environment is the JVM's
+     * own, unchanged (the common case): the Spawner then passes one envp built once, instead of copying and
+     * re-encoding every variable on every spawn. Comparing the maps costs far less than that copy.
+     */
+    private static List<String> environmentOf(ProcessBuilder builder) {
+        Map<String, String> wanted = builder.environment();
+        if (wanted.equals(System.getenv())) return Spawner.INHERITED_ENVIRONMENT;
+        List<String> environment = new ArrayList<>(wanted.size());
+        for (Map.Entry<String, String> e : wanted.entrySet()) {
+            checkNoNul(e.getKey(), "environment name");
+            checkNoNul(e.getValue(), "environment value of " + e.getKey());
+            environment.add(e.getKey() + "=" + e.getValue());
+        }
+        return environment;
+    }
+
+    static void checkNoNul(String s, String what) {
+        if (s.indexOf('\0') >= 0) throw new IllegalArgumentException(what + " must not contain a NUL character: " + s.replace("\0", "\\0"));
+    }
+}
