@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -56,7 +57,7 @@ final class FallbackReaper {
             if (watch.exit.isDone()) return false;
             try {
                 return Syscalls.waitid(Uapi.P_PID, watch.pid, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true) == null;
-            } catch (ErrnoException e) {
+            } catch (SyscallException e) {
                 return false;
             }
         }
@@ -77,7 +78,7 @@ final class FallbackReaper {
                 ExitStatus status;
                 try {
                     status = check(watch);
-                } catch (RuntimeException | ErrnoException e) {
+                } catch (RuntimeException | SyscallException e) {
                     status = ExitStatus.unknown("waiting failed: " + e.getMessage());
                 }
                 if (status != null && WATCHED.remove(watch)) watch.completeFromFallback(status); // outside reapLock
@@ -87,7 +88,7 @@ final class FallbackReaper {
     }
 
     /** The exit status if the process has ended (a child: reaped now), else null. */
-    private static ExitStatus check(ProcessDescriptor.Watch watch) throws ErrnoException {
+    private static ExitStatus check(ProcessDescriptor.Watch watch) throws SyscallException {
         if (!watch.child) {
             return startTicks(watch.pid) == watch.startTicks ? null
                     : ExitStatus.unknown("not our child, and without pidfds the kernel cannot tell its exit status");

@@ -2,6 +2,7 @@ package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -193,7 +194,7 @@ public final class Futex {
      *
      * @param expected the value the word must hold for the wait to start
      * @return WOKEN (re-check the word: wake-ups may be spurious) or VALUE_MISMATCH
-     * @throws IllegalStateException if the wait fails otherwise, with the failure (an ErrnoException) as its cause
+     * @throws UncheckedIOException  if the wait fails otherwise, with the failure (an ErrnoException) as its cause
      */
     public WaitResult await(int expected) {
         Poller.beforeBlocking();
@@ -209,7 +210,7 @@ public final class Futex {
      * @param expected the value the word must hold for the wait to start
      * @param timeout  how long to wait at most; not null
      * @return how the wait ended
-     * @throws IllegalStateException if the wait fails otherwise, with the failure (an ErrnoException) as its cause
+     * @throws UncheckedIOException  if the wait fails otherwise, with the failure (an ErrnoException) as its cause
      */
     public WaitResult await(int expected, Duration timeout) {
         long nanos = Durations.timeoutNanos(timeout, "timeout");
@@ -299,7 +300,7 @@ public final class Futex {
             if (r == -Errno.EINTR) continue; // absolute deadline: waiting again is exact
             if (r == -Errno.EAGAIN) return new Woken(WaitResult.VALUE_MISMATCH, -1);
             if (r == -Errno.ETIMEDOUT) return new Woken(WaitResult.TIMED_OUT, -1);
-            throw new IllegalStateException(new ErrnoException("futex_waitv", "nr_futexes=" + futexes.size(), (int) -r));
+            throw ErrnoException.unchecked(new SyscallException("futex_waitv", "nr_futexes=" + futexes.size(), (int) -r));
         }
     }
 
@@ -427,8 +428,8 @@ public final class Futex {
             uring.cancel(cookie);
             Thread.currentThread().interrupt();
             return uringResult(wait.join(), WaitResult.WOKEN); // a spurious wake-up: callers re-check the word
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("IORING_OP_FUTEX_WAIT failed", e.getCause());
+        } catch (ExecutionException e) { // awaitFutex fails with the ErrnoException alone
+            throw new UncheckedIOException((ErrnoException) e.getCause());
         }
     }
 
@@ -442,11 +443,11 @@ public final class Futex {
         if (r >= 0) return WaitResult.WOKEN;
         if (r == -Errno.EAGAIN) return WaitResult.VALUE_MISMATCH;
         if (r == -Errno.ETIMEDOUT) return WaitResult.TIMED_OUT;
-        throw new IllegalStateException(new ErrnoException("futex", op, (int) -r));
+        throw ErrnoException.unchecked(new SyscallException("futex", op, (int) -r));
     }
 
     private static long check(long r, String op) {
         if (r >= 0) return r;
-        throw new IllegalStateException(new ErrnoException("futex", op, (int) -r));
+        throw ErrnoException.unchecked(new SyscallException("futex", op, (int) -r));
     }
 }

@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 
 import java.io.IOException;
@@ -75,6 +76,8 @@ final class PipeWriter extends OutputStream implements Pollable {
         if (number < 0) throw new IOException(name + " closed");
         try {
             return Syscalls.write(number, buffer, length);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
         } finally {
             fd.release();
         }

@@ -4,6 +4,7 @@ import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Spawner;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -102,13 +103,16 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     private static ProcessDescriptor start(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
         try {
             return spawnWith(builder, opts, stdio);
+        } catch (SyscallException e) {
+            stdio.closeAll();
+            throw ErrnoException.of(e);
         } catch (IOException | RuntimeException e) {
             stdio.closeAll();
             throw e;
         }
     }
 
-    private static ProcessDescriptor spawnWith(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+    private static ProcessDescriptor spawnWith(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException, SyscallException {
         List<String> command = builder.command();
         for (int i = 0; i < command.size(); i++) {
             if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
@@ -188,7 +192,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
                 Stdio stdio = new Stdio();
                 int readEnd = -1;
                 if (i < last) {
-                    long ends = Syscalls.pipe2(Uapi.O_CLOEXEC);
+                    long ends = pipe2();
                     readEnd = (int) ends;
                     stdio.pipelineEnd(1, (int) (ends >>> 32));
                 }
@@ -245,9 +249,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         if (Linux.has(Feature.PIDFD_OPEN)) {
             try {
                 pidfd = new Fd(Syscalls.pidfdOpen((int) pid, 0), "ProcessDescriptor");
-            } catch (ErrnoException e) {
+            } catch (SyscallException e) {
                 int process = processOfThread((int) pid);
-                if (process < 0) throw e;
+                if (process < 0) throw ErrnoException.of(e);
                 throw new ErrnoException("pidfd_open", threadNotProcess(pid, process), e.errno());
             }
         } else {
@@ -256,6 +260,14 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             if (!exists((int) pid)) throw new ErrnoException("kill", "pid=" + pid + ", sig=0", Errno.ESRCH);
         }
         return new ProcessDescriptor(new Watch((int) pid, pidfd, false, false, false, null, null, null));
+    }
+
+    private static long pipe2() throws ErrnoException {
+        try {
+            return Syscalls.pipe2(Uapi.O_CLOEXEC);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
+        }
     }
 
     private static String threadNotProcess(long tid, int process) {
@@ -284,9 +296,9 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     private static boolean exists(int pid) throws ErrnoException {
         try {
             return Syscalls.kill(pid, 0);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             if (e.errno() == Errno.EPERM) return true;
-            throw e;
+            throw ErrnoException.of(e);
         }
     }
 
@@ -506,8 +518,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         if (number < 0) return 0; // closed, and the watch has let go: the process is gone
         try {
             return ProcessTree.signal(watch.pid, number, signal);
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         } finally {
             watch.pidfd.release();
         }
@@ -729,7 +741,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             childFd[target] = fd;
         }
 
-        void set(int target, ProcessBuilder.Redirect redirect) throws IOException {
+        void set(int target, ProcessBuilder.Redirect redirect) throws IOException, SyscallException {
             switch (redirect.type()) {
                 case INHERIT -> { }
                 case PIPE -> {
@@ -750,7 +762,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             }
         }
 
-        private void openFile(int target, File file, int flags) throws IOException {
+        private void openFile(int target, File file, int flags) throws IOException, SyscallException {
             String path = file.getPath();
             checkNoNul(path, "redirect file");
             int fd = Syscalls.open(path, flags, 0666);
@@ -789,7 +801,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             if (fd < 0) return;
             try {
                 Syscalls.close(fd);
-            } catch (ErrnoException ignored) {
+            } catch (SyscallException ignored) {
                 // cleanup after a failed spawn: the original error is what matters
             }
         }
@@ -904,7 +916,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             ExitStatus status;
             try {
                 status = child ? reapChild(number) : nonChildStatus(number);
-            } catch (ErrnoException | RuntimeException e) {
+            } catch (SyscallException | RuntimeException e) {
                 status = ExitStatus.unknown("waiting failed: " + e.getMessage());
             }
             if (status == STILL_RUNNING) {
@@ -935,7 +947,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
                     if (!watchHoldsUse.get()) return;
                     try {
                         status = exitInfo(number);
-                    } catch (ErrnoException | RuntimeException e) {
+                    } catch (SyscallException | RuntimeException e) {
                         status = ExitStatus.unknown("PIDFD_GET_INFO failed: " + e.getMessage());
                     }
                 }
@@ -947,7 +959,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             });
         }
 
-        private ExitStatus reapChild(int number) throws ErrnoException {
+        private ExitStatus reapChild(int number) throws SyscallException {
             Syscalls.WaitResult w;
             synchronized (reapLock) { // uncontended but for kill(2) where pidfd_send_signal (or PIDFD_SIGNAL_PROCESS_GROUP) is missing
                 // Without waitid(P_PIDFD) (Linux 5.3, or seccomp) the pid is as exact: our child, unreaped until this call.
@@ -970,7 +982,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             return fromWait(w);
         }
 
-        private ExitStatus nonChildStatus(int number) throws ErrnoException {
+        private ExitStatus nonChildStatus(int number) throws SyscallException {
             // Someone else's child, possibly the JDK's: look (WNOWAIT) but leave the reaping to its owner.
             Syscalls.WaitResult w = Linux.has(Feature.WAITID_P_PIDFD)
                     ? Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true) : null;
@@ -978,7 +990,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             return exitInfo(number);
         }
 
-        private static ExitStatus exitInfo(int number) throws ErrnoException {
+        private static ExitStatus exitInfo(int number) throws SyscallException {
             Capability infoExit = Linux.feature(Feature.PIDFD_INFO_EXIT);
             if (!infoExit.available()) return ExitStatus.unknown("not our child, and PIDFD_INFO_EXIT is unavailable: " + infoExit.cause());
             Integer waitStatus = Syscalls.pidfdExitStatus(number);
@@ -995,8 +1007,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
             if (number < 0) return !exit.isDone();
             try {
                 return (Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) == 0;
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
+            } catch (SyscallException e) {
+                throw ErrnoException.unchecked(e);
             } finally {
                 pidfd.release();
             }
@@ -1034,8 +1046,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
                     // not reached yet counts as exited (FallbackReaper.isAlive looks with waitid WNOWAIT, under this lock).
                     return !reaped && !exit.isDone() && FallbackReaper.isAlive(this) && Syscalls.kill(pid, signal);
                 }
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
+            } catch (SyscallException e) {
+                throw ErrnoException.unchecked(e);
             }
         }
 
@@ -1067,12 +1079,12 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
                     requireGroupLeader();
                     return Syscalls.kill(-pid, signal);
                 }
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
+            } catch (SyscallException e) {
+                throw ErrnoException.unchecked(e);
             }
         }
 
-        private void requireGroupLeader() throws ErrnoException {
+        private void requireGroupLeader() throws SyscallException {
             int group = Syscalls.getpgid(pid);
             if (group >= 0 && group != pid) {
                 throw new IllegalStateException("pid " + pid + " does not lead a process group (it is in group " + group

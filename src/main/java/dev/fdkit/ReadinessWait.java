@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -45,9 +46,9 @@ final class ReadinessWait {
      * Arms the interest in {@code events}: {@code onReady} runs once, on the poller thread, when the
      * descriptor is ready. Returns false, arming nothing, once the wait or the descriptor is closed.
      *
-     * @throws ErrnoException if the duplicate cannot be made (EMFILE)
+     * @throws SyscallException if the duplicate cannot be made (EMFILE)
      */
-    synchronized boolean arm(int events, Runnable onReady) throws ErrnoException {
+    synchronized boolean arm(int events, Runnable onReady) throws SyscallException {
         if (closed) return false;
         this.onReady = onReady;
         if (registration == null) {
@@ -64,7 +65,7 @@ final class ReadinessWait {
     }
 
     /** A close-on-exec duplicate of the target, closed with it (also by a Cleaner); null if the target is closed. */
-    private Fd duplicate() throws ErrnoException {
+    private Fd duplicate() throws SyscallException {
         int number = target.tryAcquire();
         if (number < 0) return null;
         Fd d;
@@ -88,6 +89,8 @@ final class ReadinessWait {
         try {
             if (!arm(events, () -> ready.complete(null))) throw new IOException(name + " closed");
             ready.get();
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while waiting for " + name);

@@ -5,6 +5,7 @@ import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.IoUringPrep;
 import dev.fdkit.internal.IoUringRing;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -199,8 +201,8 @@ public final class Uring implements Pollable, AutoCloseable {
         this.shared = shared;
         try {
             this.ring = new IoUringRing(entries, completionEntries);
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
         try {
             this.completions = EventFd.open();
@@ -209,9 +211,12 @@ public final class Uring implements Pollable, AutoCloseable {
                 completions.tryReadValue();
                 reap();
             });
-        } catch (ErrnoException | RuntimeException e) {
+        } catch (SyscallException e) {
             closeRingQuietly();
-            throw e instanceof ErrnoException ee ? new UncheckedIOException(ee) : (RuntimeException) e;
+            throw ErrnoException.unchecked(e);
+        } catch (RuntimeException e) {
+            closeRingQuietly();
+            throw e;
         }
     }
 
@@ -532,7 +537,7 @@ public final class Uring implements Pollable, AutoCloseable {
                 Thread.onSpinWait();
                 continue;
             }
-            throw new UncheckedIOException(new ErrnoException("io_uring_enter", "fd=" + ring.fd(), -r)); // enterAll withdraws what is left
+            throw ErrnoException.unchecked(new SyscallException("io_uring_enter", "fd=" + ring.fd(), -r)); // enterAll withdraws what is left
         }
     }
 
@@ -633,14 +638,14 @@ public final class Uring implements Pollable, AutoCloseable {
      *
      * @param futex    the word to wait on; keep its memory open until the future completes
      * @param expected the value the word must hold for the wait to start
-     * @return a future of WOKEN or VALUE_MISMATCH; failed with IllegalStateException on another errno
+     * @return a future of WOKEN or VALUE_MISMATCH; failed with an ErrnoException on another errno
      */
     public CompletableFuture<Futex.WaitResult> awaitFutex(Futex futex, int expected) {
         return submit(new FutexWait(futex, expected, internalCookies.getAndIncrement()))
                 .thenApply(c -> {
                     if (c.res() >= 0) return Futex.WaitResult.WOKEN;
                     if (c.res() == -Errno.EAGAIN) return Futex.WaitResult.VALUE_MISMATCH;
-                    throw new IllegalStateException(new ErrnoException("futex_wait", "IORING_OP_FUTEX_WAIT", (int) -c.res()));
+                    throw new CompletionException(new ErrnoException("futex_wait", "IORING_OP_FUTEX_WAIT", (int) -c.res()));
                 });
     }
 
@@ -673,7 +678,7 @@ public final class Uring implements Pollable, AutoCloseable {
         Objects.requireNonNull(eventFd, "eventFd");
         MemorySegment word = Arena.ofAuto().allocate(JAVA_LONG);
         return submit(new Read(eventFd, word, internalCookies.getAndIncrement())).thenApply(c -> {
-            if (c.res() != 8) throw new IllegalStateException(new ErrnoException("read", "eventfd " + eventFd, (int) -c.res()));
+            if (c.res() != 8) throw new CompletionException(new ErrnoException("read", "eventfd " + eventFd, (int) -c.res()));
             return word.get(JAVA_LONG, 0);
         });
     }
@@ -760,7 +765,7 @@ public final class Uring implements Pollable, AutoCloseable {
     private void closeRingQuietly() {
         try {
             ring.close();
-        } catch (ErrnoException ignored) {
+        } catch (SyscallException ignored) {
             // nothing more to release
         }
         if (completions != null) completions.close();

@@ -1,6 +1,5 @@
 package dev.fdkit.internal;
 
-import dev.fdkit.ErrnoException;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -157,7 +156,7 @@ public final class Fd {
     private void closeNow() {
         try {
             Syscalls.close(number);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             // EBADF here would mean someone else closed our number: a bug worth seeing, never a reason to retry.
             throw new IllegalStateException(owner + ": " + e.getMessage(), e);
         }

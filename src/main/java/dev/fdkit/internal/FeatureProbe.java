@@ -1,10 +1,9 @@
 package dev.fdkit.internal;
 
-import dev.fdkit.ErrnoException;
 import dev.fdkit.internal.linux.fdkit_h;
+import dev.fdkit.internal.linux.io_uring_params;
 import dev.fdkit.internal.linux.io_uring_probe;
 import dev.fdkit.internal.linux.io_uring_probe_op;
-import dev.fdkit.internal.linux.io_uring_params;
 import dev.fdkit.internal.linux.pidfd_info;
 
 import java.io.IOException;
@@ -58,7 +57,7 @@ public final class FeatureProbe {
             try {
                 selfPidfd = Syscalls.pidfdOpen(pid, 0);
                 put(FeatureId.PIDFD_OPEN, true, "pidfd_open(self) succeeded");
-            } catch (ErrnoException e) { // EMFILE: no descriptor to spare, yet the call exists
+            } catch (SyscallException e) { // EMFILE: no descriptor to spare, yet the call exists
                 putFailed(FeatureId.PIDFD_OPEN, "pidfd_open(self)", e.errno(), "5.3");
             }
             if (!results.get(FeatureId.PIDFD_OPEN).available()) { // also when -Dfdkit.disable turned it off
@@ -100,7 +99,7 @@ public final class FeatureProbe {
         try {
             closeQuietly(Syscalls.pidfdOpen(pid, fdkit_h.PIDFD_NONBLOCK()));
             put(FeatureId.PIDFD_NONBLOCK, true, "pidfd_open(self, PIDFD_NONBLOCK) succeeded");
-        } catch (ErrnoException e) { // the flags are checked before a descriptor is allocated
+        } catch (SyscallException e) { // the flags are checked before a descriptor is allocated
             putFailed(FeatureId.PIDFD_NONBLOCK, "pidfd_open(self, PIDFD_NONBLOCK)", e.errno(), "5.10");
         }
         try {
@@ -108,13 +107,13 @@ public final class FeatureProbe {
             // an older one EINVAL.
             Syscalls.waitid(fdkit_h.P_PIDFD(), pidfd, fdkit_h.WEXITED() | fdkit_h.WNOHANG(), true);
             put(FeatureId.WAITID_P_PIDFD, true, "waitid(P_PIDFD, self) answered ECHILD as expected");
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             putFailed(FeatureId.WAITID_P_PIDFD, "waitid(P_PIDFD)", e.errno(), "5.4");
         }
         try {
             Syscalls.pidfdSendSignal(pidfd, 0, 0);
             put(FeatureId.PIDFD_SEND_SIGNAL, true, "pidfd_send_signal(self, 0) succeeded");
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             putFailed(FeatureId.PIDFD_SEND_SIGNAL, "pidfd_send_signal", e.errno(), "5.1");
         }
         if (!results.get(FeatureId.PIDFD_SEND_SIGNAL).available()) {
@@ -125,7 +124,7 @@ public final class FeatureProbe {
                 // descriptor), so ESRCH (we need not lead a group) means the flag is known; an older kernel answers EINVAL.
                 Syscalls.pidfdSendSignal(pidfd, 0, Uapi.PIDFD_SIGNAL_PROCESS_GROUP);
                 put(FeatureId.PIDFD_SIGNAL_PROCESS_GROUP, true, "pidfd_send_signal(self, 0, PIDFD_SIGNAL_PROCESS_GROUP) accepted the flag");
-            } catch (ErrnoException e) {
+            } catch (SyscallException e) {
                 putFailed(FeatureId.PIDFD_SIGNAL_PROCESS_GROUP, "pidfd_send_signal(PIDFD_SIGNAL_PROCESS_GROUP)", e.errno(), "6.9");
             }
         }
@@ -264,7 +263,7 @@ public final class FeatureProbe {
     private static void closeQuietly(int fd) {
         try {
             Syscalls.close(fd);
-        } catch (ErrnoException ignored) {
+        } catch (SyscallException ignored) {
             // probe descriptors: nothing to recover
         }
     }

@@ -1,6 +1,5 @@
 package dev.fdkit.internal;
 
-import dev.fdkit.ErrnoException;
 import dev.fdkit.internal.linux.epoll_event;
 import dev.fdkit.internal.linux.fdkit_h;
 import dev.fdkit.internal.linux.futex_waitv;
@@ -31,7 +30,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <h2>Errors</h2>
  * errno is captured by the downcall itself ({@code Linker.Option.captureCallState("errno")}) into a
- * per-thread segment, so nothing is allocated per call. A method throws {@link ErrnoException} for
+ * per-thread segment, so nothing is allocated per call. A method throws {@link SyscallException} for
  * errors, except the errno values its documentation names as ordinary outcomes (EAGAIN on a
  * non-blocking fd, ESRCH for a process that is gone...), which it reports through its return value.
  *
@@ -185,7 +184,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- eventfd
 
     /** eventfd(2): returns the new descriptor. */
-    public static int eventfd(int initialValue, int flags) throws ErrnoException {
+    public static int eventfd(int initialValue, int flags) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         int fd = invokeInt(EventfdCalls.EVENTFD, state, initialValue, flags);
         if (fd < 0) throw error(state, "eventfd", "initval=" + initialValue + ", flags=0x" + Integer.toHexString(flags));
@@ -196,7 +195,7 @@ public final class Syscalls {
      * eventfd_read on a non-blocking eventfd: the counter value (unsigned), or 0 when the counter was zero
      * (EAGAIN). An eventfd never yields 0 from a successful read, so 0 is unambiguous.
      */
-    public static long eventfdRead(int fd) throws ErrnoException {
+    public static long eventfdRead(int fd) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         try {
             if ((long) EventfdCalls.READ_FAST.invokeExact(fd, scratch.word, 8L) == 8) return scratch.word.get(JAVA_LONG, 0);
@@ -207,7 +206,7 @@ public final class Syscalls {
     }
 
     /** eventfd_write on a non-blocking eventfd: false when the counter would overflow (EAGAIN). */
-    public static boolean eventfdWrite(int fd, long value) throws ErrnoException {
+    public static boolean eventfdWrite(int fd, long value) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         scratch.word.set(JAVA_LONG, 0, value);
         try {
@@ -224,7 +223,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- read / write / close / pipe2
 
     /** read(2), may block: bytes read, 0 at end of file, -1 for EAGAIN on a non-blocking descriptor. */
-    public static long read(int fd, MemorySegment buffer, long length) throws ErrnoException {
+    public static long read(int fd, MemorySegment buffer, long length) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             long n = invokeLong(FileCalls.READ, state, fd, buffer, length);
@@ -236,7 +235,7 @@ public final class Syscalls {
     }
 
     /** write(2), may block: bytes written, -1 for EAGAIN on a non-blocking descriptor. */
-    public static long write(int fd, MemorySegment buffer, long length) throws ErrnoException {
+    public static long write(int fd, MemorySegment buffer, long length) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             long n = invokeLong(FileCalls.WRITE, state, fd, buffer, length);
@@ -248,20 +247,20 @@ public final class Syscalls {
     }
 
     /** close(2). EINTR counts as closed (see the class comment); other errors are reported. */
-    public static void close(int fd) throws ErrnoException {
+    public static void close(int fd) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         if (invokeInt(FileCalls.CLOSE, state, fd) < 0 && errno(state) != Errno.EINTR) throw error(state, "close", "fd=" + fd);
     }
 
     /** pipe2(2): returns {@code (read end) | (write end) << 32}. */
-    public static long pipe2(int flags) throws ErrnoException {
+    public static long pipe2(int flags) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         if (invokeInt(FileCalls.PIPE2, scratch.callState, scratch.word, flags) < 0) throw error(scratch.callState, "pipe2", "flags=0x" + Integer.toHexString(flags));
         return Integer.toUnsignedLong(scratch.word.get(JAVA_INT, 0)) | ((long) scratch.word.get(JAVA_INT, 4) << 32);
     }
 
     /** open(2) with O_CLOEXEC always added: returns the descriptor. */
-    public static int open(String path, int flags, int mode) throws ErrnoException {
+    public static int open(String path, int flags, int mode) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try (Arena arena = Arena.ofConfined()) { // one path string per open: opens are not a hot path
             MemorySegment cPath = arena.allocateFrom(path);
@@ -270,7 +269,7 @@ public final class Syscalls {
                 if (fd >= 0) return fd;
                 if (errno(state) != Errno.EINTR) throw error(state, "open", "\"" + path + "\", flags=0x" + Integer.toHexString(flags));
             }
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -278,13 +277,13 @@ public final class Syscalls {
     }
 
     /** fcntl(2) with an int argument (F_GETFL, F_SETFL, F_GETFD...): returns the result. */
-    public static int fcntl(int fd, int command, int argument) throws ErrnoException {
+    public static int fcntl(int fd, int command, int argument) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try {
             int r = (int) FileCalls.FCNTL.invokeExact(state, fd, command, argument);
             if (r < 0) throw error(state, "fcntl", "fd=" + fd + ", cmd=" + command + ", arg=0x" + Integer.toHexString(argument));
             return r;
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -295,7 +294,7 @@ public final class Syscalls {
      * flock(2): true when the lock was taken or converted, false for EWOULDBLOCK (with LOCK_NB: another open
      * file description holds a conflicting lock). A wait interrupted by a signal (EINTR) is resumed.
      */
-    public static boolean flock(int fd, int operation) throws ErrnoException {
+    public static boolean flock(int fd, int operation) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             if (invokeInt(FileCalls.FLOCK, state, fd, operation) == 0) return true;
@@ -306,7 +305,7 @@ public final class Syscalls {
     }
 
     /** ftruncate(2). */
-    public static void ftruncate(int fd, long length) throws ErrnoException {
+    public static void ftruncate(int fd, long length) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             int r;
@@ -321,13 +320,13 @@ public final class Syscalls {
     }
 
     /** lseek(2): the resulting offset; {@code lseek(fd, 0, SEEK_END)} is the size of a regular file. */
-    public static long lseek(int fd, long offset, int whence) throws ErrnoException {
+    public static long lseek(int fd, long offset, int whence) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try {
             long r = (long) FileCalls.LSEEK.invokeExact(state, fd, offset, whence);
             if (r < 0) throw error(state, "lseek", "fd=" + fd + ", offset=" + offset + ", whence=" + whence);
             return r;
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -335,7 +334,7 @@ public final class Syscalls {
     }
 
     /** pread(2): bytes read, fewer than {@code length} only at the end of the file (0 at or past it). */
-    public static long pread(int fd, MemorySegment buffer, long length, long offset) throws ErrnoException {
+    public static long pread(int fd, MemorySegment buffer, long length, long offset) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             long n;
@@ -350,7 +349,7 @@ public final class Syscalls {
     }
 
     /** poll(2) on one descriptor: the revents, or 0 on timeout or EINTR. */
-    public static int poll(int fd, int events, int timeoutMillis) throws ErrnoException {
+    public static int poll(int fd, int events, int timeoutMillis) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         MemorySegment pollfd = scratch.word; // struct pollfd is 8 bytes: {int fd; short events; short revents}
         dev.fdkit.internal.linux.pollfd.fd(pollfd, fd);
@@ -361,7 +360,7 @@ public final class Syscalls {
             if (r > 0) return Short.toUnsignedInt(dev.fdkit.internal.linux.pollfd.revents(pollfd));
             if (r == 0 || errno(scratch.callState) == Errno.EINTR) return 0;
             throw error(scratch.callState, "poll", "fd=" + fd + ", timeout=" + timeoutMillis);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -371,7 +370,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- epoll
 
     /** epoll_create1(2): returns the new epoll descriptor. */
-    public static int epollCreate1(int flags) throws ErrnoException {
+    public static int epollCreate1(int flags) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         int fd = invokeInt(EpollCalls.EPOLL_CREATE1, state, flags);
         if (fd < 0) throw error(state, "epoll_create1", "flags=0x" + Integer.toHexString(flags));
@@ -386,7 +385,7 @@ public final class Syscalls {
     }
 
     /** epoll_ctl(2) with an epoll_event of {@code events} and {@code data.u64 = data}. */
-    public static void epollCtl(int epfd, int op, int fd, int events, long data) throws ErrnoException {
+    public static void epollCtl(int epfd, int op, int fd, int events, long data) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         epoll_event.events(scratch.epollEvent, events);
         epoll_event.data(scratch.epollEvent).set(JAVA_LONG_UNALIGNED, 0, data);
@@ -396,7 +395,7 @@ public final class Syscalls {
     }
 
     /** epoll_wait(2): number of ready events written to {@code events}; 0 when interrupted (EINTR). */
-    public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) throws ErrnoException {
+    public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         int n = invokeInt(EpollCalls.EPOLL_WAIT, state, epfd, events, maxEvents, timeoutMillis);
         if (n >= 0) return n;
@@ -426,7 +425,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- processes
 
     /** pidfd_open(2) through syscall(2): returns the pidfd. */
-    public static int pidfdOpen(int pid, int flags) throws ErrnoException {
+    public static int pidfdOpen(int pid, int flags) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         long fd = invokeSyscall2(state, fdkit_h.SYS_pidfd_open(), pid, flags);
         if (fd < 0) throw error(state, "pidfd_open", "pid=" + pid + (flags == 0 ? "" : ", flags=0x" + Integer.toHexString(flags)));
@@ -434,7 +433,7 @@ public final class Syscalls {
     }
 
     /** pidfd_send_signal(2) through syscall(2): false when the process has already exited (ESRCH). */
-    public static boolean pidfdSendSignal(int pidfd, int signal, int flags) throws ErrnoException {
+    public static boolean pidfdSendSignal(int pidfd, int signal, int flags) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         long r;
         try {
@@ -448,7 +447,7 @@ public final class Syscalls {
     }
 
     /** kill(2): false when no such process exists (ESRCH). */
-    public static boolean kill(int pid, int signal) throws ErrnoException {
+    public static boolean kill(int pid, int signal) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         if (invokeInt(ProcessCalls.KILL, state, pid, signal) == 0) return true;
         if (errno(state) == Errno.ESRCH) return false;
@@ -456,7 +455,7 @@ public final class Syscalls {
     }
 
     /** getpgid(2): the process group of {@code pid}, or -1 when no such process exists (ESRCH). */
-    public static int getpgid(int pid) throws ErrnoException {
+    public static int getpgid(int pid) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         int pgid = invokeInt(ProcessCalls.GETPGID, state, pid);
         if (pgid >= 0) return pgid;
@@ -472,7 +471,7 @@ public final class Syscalls {
      * {@code WNOHANG} was given and no child was ready, or when the child is not ours or gone (ECHILD)
      * and {@code echildIsNull} is set.
      */
-    public static WaitResult waitid(int idType, int id, int options, boolean echildIsNull) throws ErrnoException {
+    public static WaitResult waitid(int idType, int id, int options, boolean echildIsNull) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         scratch.siginfo.fill((byte) 0);
         long r;
@@ -508,10 +507,10 @@ public final class Syscalls {
     }
 
     /** ioctl(FIONREAD): the bytes a read of the pipe or socket {@code fd} would return without blocking. */
-    public static int bytesReadable(int fd) throws ErrnoException {
+    public static int bytesReadable(int fd) throws SyscallException {
         MemorySegment word = SCRATCH.get().word;
         int r = ioctl(fd, fdkit_h.FIONREAD(), word);
-        if (r < 0) throw new ErrnoException("ioctl", "fd=" + fd + ", FIONREAD", -r);
+        if (r < 0) throw new SyscallException("ioctl", "fd=" + fd + ", FIONREAD", -r);
         return word.get(JAVA_INT, 0);
     }
 
@@ -542,12 +541,12 @@ public final class Syscalls {
      * ioctl(PIDFD_GET_INFO) asking for PIDFD_INFO_EXIT (Linux 6.15): the wait(2)-style status of the exited
      * process, or null while the kernel has none (still running, or not yet reaped by its parent).
      */
-    public static Integer pidfdExitStatus(int pidfd) throws ErrnoException {
+    public static Integer pidfdExitStatus(int pidfd) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) { // rare path: once per watched non-child exit
             MemorySegment info = arena.allocate(pidfd_info.layout());
             pidfd_info.mask(info, fdkit_h.PIDFD_INFO_EXIT());
             int r = ioctl(pidfd, fdkit_h.PIDFD_GET_INFO(), info);
-            if (r < 0) throw new ErrnoException("ioctl", "pidfd=" + pidfd + ", PIDFD_GET_INFO", -r);
+            if (r < 0) throw new SyscallException("ioctl", "pidfd=" + pidfd + ", PIDFD_GET_INFO", -r);
             return (pidfd_info.mask(info) & fdkit_h.PIDFD_INFO_EXIT()) != 0 ? pidfd_info.exit_code(info) : null;
         }
     }
@@ -641,7 +640,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- mmap / io_uring
 
     /** mmap(2) of {@code length} bytes of {@code fd} at {@code offset}, shared read-write and prefaulted: the mapping. */
-    public static MemorySegment mmapShared(int fd, long length, long offset, String what) throws ErrnoException {
+    public static MemorySegment mmapShared(int fd, long length, long offset, String what) throws SyscallException {
         return mmap(fd, length, offset, fdkit_h.MAP_SHARED() | fdkit_h.MAP_POPULATE(), what);
     }
 
@@ -650,24 +649,24 @@ public final class Syscalls {
      * are touched as used); munmap(2) runs when {@code arena} closes, after which the segment is inaccessible.
      * The mapping holds the open file description, so it outlives {@code fd}, and so does a flock(2) on it.
      */
-    public static MemorySegment mmapFile(int fd, long length, Arena arena, String what) throws ErrnoException {
+    public static MemorySegment mmapFile(int fd, long length, Arena arena, String what) throws SyscallException {
         return mmap(fd, length, 0, fdkit_h.MAP_SHARED(), what).reinterpret(arena, mapping -> {
             try {
                 munmap(mapping);
-            } catch (ErrnoException e) { // EINVAL only, for a range that is not ours: a bug here
-                throw new java.io.UncheckedIOException(e);
+            } catch (SyscallException e) { // EINVAL only, for a range that is not ours: a bug here
+                throw new IllegalStateException(e.getMessage(), e);
             }
         });
     }
 
-    private static MemorySegment mmap(int fd, long length, long offset, int flags, String what) throws ErrnoException {
+    private static MemorySegment mmap(int fd, long length, long offset, int flags, String what) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try {
             MemorySegment address = (MemorySegment) UringCalls.MMAP.invokeExact(state, MemorySegment.NULL, length,
                     fdkit_h.PROT_READ() | fdkit_h.PROT_WRITE(), flags, fd, offset);
             if (address.address() == -1L) throw error(state, "mmap", what + ", length=" + length);
             return address.reinterpret(length);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -675,11 +674,11 @@ public final class Syscalls {
     }
 
     /** munmap(2). */
-    public static void munmap(MemorySegment mapping) throws ErrnoException {
+    public static void munmap(MemorySegment mapping) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try {
             if ((int) UringCalls.MUNMAP.invokeExact(state, mapping, mapping.byteSize()) < 0) throw error(state, "munmap", "length=" + mapping.byteSize());
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -687,9 +686,9 @@ public final class Syscalls {
     }
 
     /** io_uring_setup(2): the ring descriptor; {@code params} is filled in by the kernel. */
-    public static int ioUringSetup(int entries, MemorySegment params) throws ErrnoException {
+    public static int ioUringSetup(int entries, MemorySegment params) throws SyscallException {
         long r = rawSyscall(fdkit_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0);
-        if (r < 0) throw new ErrnoException("io_uring_setup", "entries=" + entries, (int) -r);
+        if (r < 0) throw new SyscallException("io_uring_setup", "entries=" + entries, (int) -r);
         return (int) r;
     }
 
@@ -709,9 +708,9 @@ public final class Syscalls {
     }
 
     /** io_uring_register(2). */
-    public static int ioUringRegister(int fd, int opcode, MemorySegment argument, int count) throws ErrnoException {
+    public static int ioUringRegister(int fd, int opcode, MemorySegment argument, int count) throws SyscallException {
         long r = rawSyscall(fdkit_h.SYS_io_uring_register(), fd, opcode, argument.address(), count, 0);
-        if (r < 0) throw new ErrnoException("io_uring_register", "fd=" + fd + ", opcode=" + opcode, (int) -r);
+        if (r < 0) throw new SyscallException("io_uring_register", "fd=" + fd + ", opcode=" + opcode, (int) -r);
         return (int) r;
     }
 
@@ -734,8 +733,8 @@ public final class Syscalls {
         return (int) ERRNO.get(callState, 0L);
     }
 
-    private static ErrnoException error(MemorySegment callState, String syscall, String arguments) {
-        return new ErrnoException(syscall, arguments, errno(callState));
+    private static SyscallException error(MemorySegment callState, String syscall, String arguments) {
+        return new SyscallException(syscall, arguments, errno(callState));
     }
 
     private static int invokeInt(MethodHandle handle, MemorySegment state, int a) {

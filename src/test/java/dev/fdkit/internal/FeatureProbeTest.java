@@ -1,7 +1,6 @@
 package dev.fdkit.internal;
 
 import dev.fdkit.Capability;
-import dev.fdkit.ErrnoException;
 import dev.fdkit.Feature;
 import dev.fdkit.LeakGuard;
 import dev.fdkit.Linux;
@@ -92,7 +91,7 @@ class FeatureProbeTest {
     }
 
     @Test
-    void availablePidfdOpenOpensAPidfdForThisProcess() throws ErrnoException {
+    void availablePidfdOpenOpensAPidfdForThisProcess() throws SyscallException {
         assumeTrue(Linux.has(Feature.PIDFD_OPEN), () -> "pidfd_open unavailable here: " + Linux.feature(Feature.PIDFD_OPEN).cause());
         int pidfd = Syscalls.pidfdOpen((int) ProcessHandle.current().pid(), 0);
         try {
