@@ -29,7 +29,7 @@ import java.util.concurrent.ExecutionException;
  * All methods are thread-safe. After {@link #close()} every method throws IllegalStateException, and no
  * syscall is issued on the old descriptor number.
  */
-public final class EventFd implements Pollable, AutoCloseable {
+public final class EventFd implements Descriptors.Owned, AutoCloseable {
     /** The largest value the counter can hold, 2^64-2, as an unsigned long. */
     public static final long MAX_COUNT = -2L;
 

@@ -8,7 +8,6 @@ import dev.fdkit.internal.Uapi;
 
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.time.Instant;
@@ -200,7 +199,7 @@ public final class Futex {
         Poller.beforeBlocking();
         Uring uring = uringForThisThread();
         if (uring != null) return awaitThroughUring(uring, expected, -1);
-        return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
+        return waitResult(Syscalls.futexRaw(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
 
     /**
@@ -217,7 +216,7 @@ public final class Futex {
         Poller.beforeBlocking();
         Uring uring = uringForThisThread();
         if (uring != null) return awaitThroughUring(uring, expected, nanos);
-        return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
+        return waitResult(Syscalls.futexRaw(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
 
     /**
@@ -270,7 +269,7 @@ public final class Futex {
         int op = Uapi.FUTEX_WAIT_BITSET | privateFlag | (clock == Clock.REALTIME ? Uapi.FUTEX_CLOCK_REALTIME : 0);
         MemorySegment timeout = clock == null ? MemorySegment.NULL : Syscalls.futexTimeout(deadlineNanos);
         Poller.beforeBlocking();
-        return waitResult(Syscalls.futex(word, op, expected, timeout, MemorySegment.NULL, bitset), "FUTEX_WAIT_BITSET");
+        return waitResult(Syscalls.futexRaw(word, op, expected, timeout, MemorySegment.NULL, bitset), "FUTEX_WAIT_BITSET");
     }
 
     /**
@@ -295,9 +294,8 @@ public final class Futex {
         MemorySegment entries = fillWaitv(Syscalls.futexWaitvEntries(), futexes, expected);
         Poller.beforeBlocking();
         for (;;) {
-            long r = Syscalls.futexWaitv(entries, futexes.size(), Syscalls.futexTimeout(deadline), Uapi.CLOCK_MONOTONIC);
+            long r = Syscalls.futexWaitvRaw(entries, futexes.size(), Syscalls.futexTimeout(deadline), Uapi.CLOCK_MONOTONIC);
             if (r >= 0) return new Woken(WaitResult.WOKEN, (int) r);
-            if (r == -Errno.EINTR) continue; // absolute deadline: waiting again is exact
             if (r == -Errno.EAGAIN) return new Woken(WaitResult.VALUE_MISMATCH, -1);
             if (r == -Errno.ETIMEDOUT) return new Woken(WaitResult.TIMED_OUT, -1);
             throw ErrnoException.unchecked(new SyscallException("futex_waitv", "nr_futexes=" + futexes.size(), (int) -r));
@@ -315,7 +313,7 @@ public final class Futex {
      */
     public int wake(int count) {
         if (count < 1) throw new IllegalArgumentException("count must be at least 1, was " + count);
-        return (int) check(Syscalls.futex(word, WAKE | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAKE");
+        return (int) check(Syscalls.futexRaw(word, WAKE | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAKE");
     }
 
     /**
@@ -338,7 +336,7 @@ public final class Futex {
     public int wakeBitset(int count, int bitset) {
         if (count < 1) throw new IllegalArgumentException("count must be at least 1, was " + count);
         if (bitset == 0) throw new IllegalArgumentException("bitset must not be 0");
-        return (int) check(Syscalls.futex(word, Uapi.FUTEX_WAKE_BITSET | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, bitset),
+        return (int) check(Syscalls.futexRaw(word, Uapi.FUTEX_WAKE_BITSET | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, bitset),
                 "FUTEX_WAKE_BITSET");
     }
 
@@ -358,7 +356,7 @@ public final class Futex {
         if (wakeCount < 0 || requeueCount < 0) throw new IllegalArgumentException("wakeCount and requeueCount must not be negative");
         if (target.shared != shared) throw new IllegalArgumentException("target must be shared exactly when this futex is");
         // The timeout argument slot carries val2 (the requeue count) for this operation.
-        long r = Syscalls.futex(word, Uapi.FUTEX_CMP_REQUEUE | privateFlag, wakeCount, MemorySegment.ofAddress(requeueCount),
+        long r = Syscalls.futexRaw(word, Uapi.FUTEX_CMP_REQUEUE | privateFlag, wakeCount, MemorySegment.ofAddress(requeueCount),
                 target.word, expected);
         if (r == -Errno.EAGAIN) return -1;
         return (int) check(r, "FUTEX_CMP_REQUEUE");

@@ -28,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * The two paths share no lock and no buffer: the subscription's reads run on the poller thread, which
  * must never park behind a user thread blocked in {@link #read(byte[], int, int)}.
  */
-final class PipeReader extends InputStream implements Pollable, Flow.Publisher<ByteBuffer> {
+final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Publisher<ByteBuffer> {
     private static final int CHUNK = 16 * 1024;
 
     private final Fd fd;

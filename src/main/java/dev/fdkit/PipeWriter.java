@@ -14,7 +14,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /** Our end of a child's stdin pipe, non-blocking: a full pipe waits through the shared poller. */
-final class PipeWriter extends OutputStream implements Pollable {
+final class PipeWriter extends OutputStream implements Descriptors.Owned {
     private static final int CHUNK = 16 * 1024;
 
     private final Fd fd;

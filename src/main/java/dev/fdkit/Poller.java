@@ -1,14 +1,12 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
-import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -587,7 +585,7 @@ public final class Poller implements Pollable, AutoCloseable {
         private Registration(Pollable target, Trigger trigger, Handler handler, int events) {
             this.target = target;
             this.owned = Descriptors.of(target);
-            this.registered = target instanceof ProcessDescriptor ? duplicate(owned) : owned;
+            this.registered = Descriptors.watchedByFdkit(target) ? duplicate(owned) : owned;
             this.foreignFd = owned == null ? target.fd() : -1;
             if (owned == null && foreignFd < 0) throw new IllegalArgumentException("target.fd() must be an open descriptor (0 or more), was " + foreignFd + " for " + target);
             this.trigger = trigger;
@@ -703,19 +701,15 @@ public final class Poller implements Pollable, AutoCloseable {
         }
 
         /**
-         * fdkit watches every ProcessDescriptor's pidfd on the shared poller itself, for the exit: a user's
-         * registration of the same pidfd there would fail with EEXIST. epoll keys an interest by open file and
-         * descriptor number, so the user's registration holds a duplicate, closed with the registration.
+         * A duplicate of a descriptor fdkit watches itself ({@link Descriptors#watchedByFdkit}), closed with the
+         * registration: the user's interest and fdkit's then never collide (EEXIST).
          */
-        private static Fd duplicate(Fd pidfd) {
-            int number = pidfd.tryAcquire();
-            if (number < 0) return pidfd; // closed: register() reports it
+        private static Fd duplicate(Fd descriptor) {
             try {
-                return new Fd(Syscalls.fcntl(number, Uapi.F_DUPFD_CLOEXEC, 0), "ProcessDescriptor registration");
+                Fd d = descriptor.duplicate("registration of " + descriptor);
+                return d != null ? d : descriptor; // closed: register() reports it
             } catch (SyscallException e) {
                 throw ErrnoException.unchecked(e);
-            } finally {
-                pidfd.release();
             }
         }
 

@@ -12,7 +12,6 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -55,7 +54,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * race-free. Where pidfd_open works but waitid(P_PIDFD) (Linux 5.3) or pidfd_send_signal does not, children
  * are reaped by pid and signalled with kill(2) under that lock, and other processes are not signalled.
  */
-public final class ProcessDescriptor implements Pollable, AutoCloseable {
+public final class ProcessDescriptor implements Descriptors.Owned, AutoCloseable {
     private static final ExitStatus STILL_RUNNING = null;
 
     private final Watch watch;

@@ -2,8 +2,6 @@ package dev.fdkit;
 
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.SyscallException;
-import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.Uapi;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -30,7 +28,7 @@ final class ReadinessWait {
     private volatile CompletableFuture<Void> waiter;
 
     /** The registered stand-in: its Fd is the duplicate, which the poller follows like any fdkit descriptor. */
-    record Duplicate(Fd descriptor) implements Pollable {
+    record Duplicate(Fd descriptor) implements Descriptors.Owned {
         @Override
         public int fd() {
             return Descriptors.number(descriptor);
@@ -66,14 +64,8 @@ final class ReadinessWait {
 
     /** A close-on-exec duplicate of the target, closed with it (also by a Cleaner); null if the target is closed. */
     private Fd duplicate() throws SyscallException {
-        int number = target.tryAcquire();
-        if (number < 0) return null;
-        Fd d;
-        try {
-            d = new Fd(Syscalls.fcntl(number, Uapi.F_DUPFD_CLOEXEC, 0), name + " wait");
-        } finally {
-            target.release();
-        }
+        Fd d = target.duplicate(name + " wait");
+        if (d == null) return null;
         // Holds the duplicate only, never this wait or its owner: a Cleaner closing the target closes it too.
         if (!target.addCloseHook(d::close)) {
             d.close();

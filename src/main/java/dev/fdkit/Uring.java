@@ -12,7 +12,6 @@ import dev.fdkit.internal.Uapi;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +26,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -149,7 +147,11 @@ public final class Uring implements Pollable, AutoCloseable {
     public record FutexWaitv(List<Futex> futexes, int[] expected, long cookie) implements Op {}
 
     private static final long CANCEL_ALL_COOKIE = Long.MIN_VALUE;
-    /** Operations still in flight when a ring had to be closed: the kernel may write to their buffers yet. */
+    /**
+     * Operations still in flight when a ring had to be closed: the kernel may write to their buffers yet.
+     * Global and only growing on purpose: nothing tells user space when the kernel lets go of them, so their
+     * memory stays reachable for the JVM's life (only ops that ignored cancellation within close()'s wait land here).
+     */
     private static final List<Object> NEVER_FREED = new ArrayList<>();
 
     private final IoUringRing ring;
@@ -528,11 +530,11 @@ public final class Uring implements Pollable, AutoCloseable {
     private void enter() {
         for (;;) {
             int r = ring.submit(0);
-            if (r >= 0 || r == -Errno.EINTR) {
+            if (r >= 0) {
                 if (ring.pending() == 0) return;
                 continue;
             }
-            if (r == -Errno.EAGAIN || r == -Uapi.EBUSY) {
+            if (r == -Errno.EAGAIN || r == -Errno.EBUSY) {
                 reap();
                 Thread.onSpinWait();
                 continue;

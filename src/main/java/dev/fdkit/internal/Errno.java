@@ -21,6 +21,7 @@ public final class Errno {
     public static final int EAGAIN = fdkit_h.EAGAIN();
     public static final int EACCES = fdkit_h.EACCES();
     public static final int EEXIST = fdkit_h.EEXIST();
+    public static final int EBUSY = fdkit_h.EBUSY();
     public static final int EINVAL = fdkit_h.EINVAL();
     public static final int ENOSYS = fdkit_h.ENOSYS();
     public static final int ETIMEDOUT = fdkit_h.ETIMEDOUT();

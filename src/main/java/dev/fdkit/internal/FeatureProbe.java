@@ -76,7 +76,7 @@ public final class FeatureProbe {
         } else {
             put(FeatureId.PIDFD_SPAWNP, false, "glibc " + glibcVersion() + " has no pidfd_spawnp (glibc 2.39+); posix_spawnp + pidfd_open is used");
         }
-        long waitv = Syscalls.rawSyscall(fdkit_h.SYS_futex_waitv(), 0, 0, 0, 0, 0);
+        long waitv = Syscalls.syscallRaw(fdkit_h.SYS_futex_waitv(), 0, 0, 0, 0, 0);
         if (waitv == -Errno.EINVAL) put(FeatureId.FUTEX_WAITV, true, "futex_waitv(nr=0) answered EINVAL as expected");
         else put(FeatureId.FUTEX_WAITV, false, explain((int) -waitv, "5.16"));
         probeIoUring();
@@ -143,7 +143,7 @@ public final class FeatureProbe {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment info = arena.allocate(pidfd_info.layout());
             pidfd_info.mask(info, fdkit_h.PIDFD_INFO_PID() | fdkit_h.PIDFD_INFO_EXIT());
-            int r = Syscalls.ioctl(selfPidfd, fdkit_h.PIDFD_GET_INFO(), info);
+            int r = Syscalls.ioctlRaw(selfPidfd, fdkit_h.PIDFD_GET_INFO(), info);
             if (r < 0) {
                 String cause = -r == Errno.ENOTTY || -r == Errno.EINVAL ? "kernel " + kernelRelease() + " has no PIDFD_GET_INFO (Linux 6.13+)" : explain(-r, "6.13");
                 put(FeatureId.PIDFD_GET_INFO, false, cause);
@@ -156,7 +156,7 @@ public final class FeatureProbe {
     private void probeIoUring() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = arena.allocate(io_uring_params.layout());
-            long fd = Syscalls.rawSyscall(fdkit_h.SYS_io_uring_setup(), 1, params.address(), 0, 0, 0);
+            long fd = Syscalls.syscallRaw(fdkit_h.SYS_io_uring_setup(), 1, params.address(), 0, 0, 0);
             if (fd < 0 && callExists((int) -fd)) { // EMFILE: no ring to ask which operations it has
                 putFailed(FeatureId.IO_URING, "io_uring_setup", (int) -fd, "5.1");
                 for (FeatureId op : List.of(FeatureId.IO_URING_WAITID, FeatureId.IO_URING_FUTEX)) {
@@ -185,7 +185,7 @@ public final class FeatureProbe {
                 }
                 int opCount = 256;
                 MemorySegment probe = arena.allocate(io_uring_probe.layout().byteSize() + opCount * io_uring_probe_op.layout().byteSize(), 8);
-                long r = Syscalls.rawSyscall(fdkit_h.SYS_io_uring_register(), fd, fdkit_h.IORING_REGISTER_PROBE(), probe.address(), opCount, 0);
+                long r = Syscalls.syscallRaw(fdkit_h.SYS_io_uring_register(), fd, fdkit_h.IORING_REGISTER_PROBE(), probe.address(), opCount, 0);
                 if (r < 0) {
                     String cause = "IORING_REGISTER_PROBE failed: " + Errno.name((int) -r);
                     put(FeatureId.IO_URING_WAITID, false, cause);

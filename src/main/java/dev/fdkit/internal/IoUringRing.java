@@ -148,7 +148,7 @@ public final class IoUringRing implements AutoCloseable {
     public int submit(int minComplete) {
         INT.setRelease(sqRing, sqTail, localSqTail);
         int flags = minComplete > 0 || cqOverflowPending() ? fdkit_h.IORING_ENTER_GETEVENTS() : 0;
-        int r = Syscalls.ioUringEnter(fd, toSubmit, minComplete, flags);
+        int r = Syscalls.ioUringEnterRaw(fd, toSubmit, minComplete, flags);
         if (r > 0) toSubmit -= r;
         return r;
     }
@@ -180,7 +180,7 @@ public final class IoUringRing implements AutoCloseable {
             }
             if (!cqOverflowPending()) return reaped;
             overflowFlushes++;
-            Syscalls.ioUringEnter(fd, 0, 0, fdkit_h.IORING_ENTER_GETEVENTS()); // flush the overflow list, then reap again
+            Syscalls.ioUringEnterRaw(fd, 0, 0, fdkit_h.IORING_ENTER_GETEVENTS()); // flush the overflow list, then reap again
         }
     }
 

@@ -28,17 +28,21 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * The syscall layer: one static method per system call, the only code that calls into native code.
  *
- * <h2>Errors</h2>
+ * <h2>Errors: one contract, told by the name</h2>
  * errno is captured by the downcall itself ({@code Linker.Option.captureCallState("errno")}) into a
- * per-thread segment, so nothing is allocated per call. A method throws {@link SyscallException} for
- * errors, except the errno values its documentation names as ordinary outcomes (EAGAIN on a
- * non-blocking fd, ESRCH for a process that is gone...), which it reports through its return value.
+ * per-thread segment, so nothing is allocated per call. A method whose name ends in {@code Raw} returns the
+ * kernel's convention, the result or {@code -errno}, and throws nothing (its callers decide which errno is
+ * normal: the probe, futex waits, io_uring). Every other method throws {@link SyscallException} for errors,
+ * except the errno values its documentation names as ordinary outcomes (EAGAIN on a non-blocking fd, ESRCH
+ * for a process that is gone...), which it reports through its return value.
  *
  * <h2>EINTR policy</h2>
- * Applied here and nowhere else: non-blocking calls never see EINTR. Calls that can block and have a
- * timeout ({@code epoll_wait}) report an interrupted wait as "nothing happened" (0 events); the caller
- * loops and recomputes its deadline. {@code close} is never retried: Linux releases the descriptor
- * even when it reports EINTR, and a retry could close a number another thread has just been given.
+ * Applied here and nowhere else; no caller ever sees EINTR. Non-blocking calls never meet it. A blocking call
+ * with no timeout, or an absolute deadline, is resumed (read, write, flock, waitid, futex_waitv...). A
+ * blocking call with a relative timeout reports "nothing happened" (epoll_wait and poll: 0 events; futex: a
+ * spurious wake-up; io_uring_enter: 0 submitted); the caller loops and recomputes its deadline. {@code close}
+ * is never retried: Linux releases the descriptor even when it reports EINTR, and a retry could close a
+ * number another thread has just been given.
  *
  * <h2>critical</h2>
  * Calls that never block are linked {@code Linker.Option.critical(false)} when the running JDK allows it
@@ -59,19 +63,16 @@ public final class Syscalls {
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    // eventfd fast path: critical and without errno capture (measured ~15-35 ns per write+read pair,
-    // bench/REPORT.md). The caller holds a use of an fdkit-owned non-blocking eventfd and passes an 8-byte
-    // buffer, so a failed read can only be EAGAIN (EBADF, EFAULT, EINVAL are excluded by construction and
-    // non-blocking reads never see EINTR). A failed write re-issues through the capturing handle, to tell
-    // EAGAIN (overflow) from EINVAL exactly.
-    /** syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3): pointers as segments, so the memory stays alive during the call. */
-
 
     // Downcall handles, linked on first use of their group: linking costs milliseconds per handle, and a
     // program that only spawns processes should not pay for io_uring's.
     private static final class EventfdCalls {
         static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
         static final MethodHandle WRITE_NONBLOCKING = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
+        // The fast path: critical and without errno capture (bench/REPORT.md measures it). The caller holds a use
+        // of an fdkit-owned non-blocking eventfd and passes an 8-byte buffer, so a failed read can only be EAGAIN
+        // (EBADF, EFAULT, EINVAL are excluded by construction; non-blocking reads never see EINTR). A failed write
+        // re-issues through WRITE_NONBLOCKING, which captures errno, to tell EAGAIN (overflow) from EINVAL exactly.
         static final MethodHandle READ_FAST = linkWithoutErrno("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
         static final MethodHandle WRITE_FAST = linkWithoutErrno("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     }
@@ -109,6 +110,7 @@ public final class Syscalls {
     }
 
     private static final class FutexCalls {
+        /** syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3): pointers as segments, so the memory stays alive during the call. */
         static final MethodHandle FUTEX = LINKER.downcallHandle(symbol("syscall"),
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG),
                 Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
@@ -496,7 +498,7 @@ public final class Syscalls {
     }
 
     /** ioctl(2) with a pointer argument: the result, or {@code -errno} (callers decide which errno is normal). */
-    public static int ioctl(int fd, long request, MemorySegment argument) {
+    public static int ioctlRaw(int fd, long request, MemorySegment argument) {
         MemorySegment state = SCRATCH.get().callState;
         try {
             int r = (int) FileCalls.IOCTL.invokeExact(state, fd, request, argument);
@@ -509,7 +511,7 @@ public final class Syscalls {
     /** ioctl(FIONREAD): the bytes a read of the pipe or socket {@code fd} would return without blocking. */
     public static int bytesReadable(int fd) throws SyscallException {
         MemorySegment word = SCRATCH.get().word;
-        int r = ioctl(fd, fdkit_h.FIONREAD(), word);
+        int r = ioctlRaw(fd, fdkit_h.FIONREAD(), word);
         if (r < 0) throw new SyscallException("ioctl", "fd=" + fd + ", FIONREAD", -r);
         return word.get(JAVA_INT, 0);
     }
@@ -545,7 +547,7 @@ public final class Syscalls {
         try (Arena arena = Arena.ofConfined()) { // rare path: once per watched non-child exit
             MemorySegment info = arena.allocate(pidfd_info.layout());
             pidfd_info.mask(info, fdkit_h.PIDFD_INFO_EXIT());
-            int r = ioctl(pidfd, fdkit_h.PIDFD_GET_INFO(), info);
+            int r = ioctlRaw(pidfd, fdkit_h.PIDFD_GET_INFO(), info);
             if (r < 0) throw new SyscallException("ioctl", "pidfd=" + pidfd + ", PIDFD_GET_INFO", -r);
             return (pidfd_info.mask(info) & fdkit_h.PIDFD_INFO_EXIT()) != 0 ? pidfd_info.exit_code(info) : null;
         }
@@ -559,7 +561,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- futex / io_uring raw calls
 
     /** syscall(2) with up to five arguments and errno returned as {@code -errno}: for the feature probe and the futex/io_uring layers. */
-    public static long rawSyscall(long number, long a1, long a2, long a3, long a4, long a5) {
+    public static long syscallRaw(long number, long a1, long a2, long a3, long a4, long a5) {
         MemorySegment state = SCRATCH.get().callState;
         try {
             long r = (long) ProcessCalls.SYSCALL5.invokeExact(state, number, a1, a2, a3, a4, a5);
@@ -581,10 +583,10 @@ public final class Syscalls {
     }
 
     /**
-     * futex(2): the result, or {@code -errno}. Waits report EINTR as 0 (a spurious wake-up, which
-     * futex users re-check anyway): the EINTR policy for blocking calls.
+     * futex(2): the result, or {@code -errno}. An interrupted wait reports 0 (a spurious wake-up, which futex
+     * users re-check anyway; resuming it here would restart its relative timeout).
      */
-    public static long futex(MemorySegment word, int op, int value, MemorySegment timeout, MemorySegment word2, int value3) {
+    public static long futexRaw(MemorySegment word, int op, int value, MemorySegment timeout, MemorySegment word2, int value3) {
         MemorySegment state = SCRATCH.get().callState;
         try {
             long r = (long) FutexCalls.FUTEX.invokeExact(state, (long) fdkit_h.SYS_futex(), word, (long) op, (long) value, timeout, word2, (long) value3);
@@ -626,14 +628,19 @@ public final class Syscalls {
         futex_waitv.__reserved(entry, 0);
     }
 
-    /** futex_waitv(2): the index woken, or {@code -errno} (EINTR reported as -EINTR: the caller re-waits). */
-    public static long futexWaitv(MemorySegment entries, int count, MemorySegment timeout, int clock) {
+    /** futex_waitv(2): the index woken, or {@code -errno}. EINTR is resumed: the timeout is an absolute deadline. */
+    public static long futexWaitvRaw(MemorySegment entries, int count, MemorySegment timeout, int clock) {
         MemorySegment state = SCRATCH.get().callState;
-        try {
-            long r = (long) FutexCalls.FUTEX_WAITV.invokeExact(state, (long) fdkit_h.SYS_futex_waitv(), entries, (long) count, 0L, timeout, (long) clock);
-            return r >= 0 ? r : -errno(state);
-        } catch (Throwable t) {
-            throw linkageFailure(t);
+        for (;;) {
+            long r;
+            try {
+                r = (long) FutexCalls.FUTEX_WAITV.invokeExact(state, (long) fdkit_h.SYS_futex_waitv(), entries, (long) count, 0L, timeout, (long) clock);
+            } catch (Throwable t) {
+                throw linkageFailure(t);
+            }
+            if (r >= 0) return r;
+            int errno = errno(state);
+            if (errno != Errno.EINTR) return -errno;
         }
     }
 
@@ -687,21 +694,23 @@ public final class Syscalls {
 
     /** io_uring_setup(2): the ring descriptor; {@code params} is filled in by the kernel. */
     public static int ioUringSetup(int entries, MemorySegment params) throws SyscallException {
-        long r = rawSyscall(fdkit_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0);
+        long r = syscallRaw(fdkit_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0);
         if (r < 0) throw new SyscallException("io_uring_setup", "entries=" + entries, (int) -r);
         return (int) r;
     }
 
     /**
      * io_uring_enter(2): the number of SQEs submitted, or {@code -errno} (EAGAIN/EBUSY: completions must be
-     * reaped first; EINTR: a wait was interrupted, the caller reaps and goes on).
+     * reaped first). An interrupted wait (EINTR) reports 0 submitted: the caller reaps and goes on.
      */
-    public static int ioUringEnter(int fd, int toSubmit, int minComplete, int flags) {
+    public static int ioUringEnterRaw(int fd, int toSubmit, int minComplete, int flags) {
         MemorySegment state = SCRATCH.get().callState;
         try {
             long r = (long) UringCalls.SYSCALL6.invokeExact(state, (long) fdkit_h.SYS_io_uring_enter(), (long) fd, (long) toSubmit, (long) minComplete,
                     (long) flags, 0L, 0L);
-            return r >= 0 ? (int) r : -errno(state);
+            if (r >= 0) return (int) r;
+            int errno = errno(state);
+            return errno == Errno.EINTR ? 0 : -errno;
         } catch (Throwable t) {
             throw linkageFailure(t);
         }
@@ -709,7 +718,7 @@ public final class Syscalls {
 
     /** io_uring_register(2). */
     public static int ioUringRegister(int fd, int opcode, MemorySegment argument, int count) throws SyscallException {
-        long r = rawSyscall(fdkit_h.SYS_io_uring_register(), fd, opcode, argument.address(), count, 0);
+        long r = syscallRaw(fdkit_h.SYS_io_uring_register(), fd, opcode, argument.address(), count, 0);
         if (r < 0) throw new SyscallException("io_uring_register", "fd=" + fd + ", opcode=" + opcode, (int) -r);
         return (int) r;
     }
@@ -816,6 +825,8 @@ public final class Syscalls {
     /**
      * Whether this JDK links critical downcalls that capture errno (JDK 24+; JDK 22/23 refuse the combination).
      * {@code -Dfdkit.linker.critical=false} links as on JDK 22/23 anyway, so that path is tested on a newer JDK.
+     * Read at class initialisation on purpose: the downcall handles are static finals (constant-folded on the
+     * hot path), linked once per JVM, so the choice cannot change later; a test of the other path uses a child JVM.
      */
     private static final class CriticalProbe {
         static final boolean AVAILABLE = !"false".equals(System.getProperty("fdkit.linker.critical")) && probe();
