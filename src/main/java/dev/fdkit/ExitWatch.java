@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -243,7 +244,7 @@ final class ExitWatch implements FallbackReaper.Target {
      * False once the process has exited. Throws for another process whose descriptor was closed before its
      * exit was known: without the pidfd, whether it lives can no longer be told (its pid may name another).
      */
-    boolean isAlive() throws ErrnoException {
+    boolean isAlive() throws SyscallException {
         int s = state;
         if ((s & PHASE) == EXITED) return false;
         if (!child && (s & CLOSED) != 0) throw closedBeforeExit(null);

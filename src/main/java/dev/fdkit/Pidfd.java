@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
@@ -36,7 +37,7 @@ final class Pidfd {
     }
 
     /** Whether the process has exited, reaped or not: a pidfd is readable from the exit on. */
-    static boolean exited(int number) throws ErrnoException {
+    static boolean exited(int number) throws SyscallException {
         return (Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) != 0;
     }
 }

@@ -49,7 +49,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * either, {@link #poll()} and {@link #awaitAny} return empty, a subscriber gets onComplete, and {@link #start},
  * {@link #add} and {@link #fd()} throw IllegalStateException. Thread-safe.
  */
-public final class ProcessSet implements Pollable, AutoCloseable {
+public final class ProcessSet implements Descriptors.Owned, AutoCloseable {
     /**
      * One member's exit: its descriptor (now the taker's to close) and its status.
      *
