@@ -121,10 +121,19 @@ public final class Supervisor implements AutoCloseable {
 
     /** Stops supervising: kills every child's process group, reaps the children, ends the supervisor's thread. */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         stopping = true;
         set.closeAndKill(); // wakes the loop: awaitAny returns empty once the set is closed
-        loop.join();
+        boolean interrupted = false;
+        for (;;) { // the loop ends promptly now; an interrupt must not leave it running unseen
+            try {
+                loop.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     private void run() {
@@ -189,11 +198,7 @@ public final class Supervisor implements AutoCloseable {
     public static void main(String[] args) throws InterruptedException {
         Supervisor supervisor = start(List.of(args), Duration.ofMillis(100), Duration.ofSeconds(10));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                supervisor.close();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            supervisor.close();
             System.err.println("supervisor: stopped after " + supervisor.restarts().size() + " restarts");
         }));
         supervisor.loop.join();

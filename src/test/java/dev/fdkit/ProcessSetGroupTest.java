@@ -117,13 +117,12 @@ class ProcessSetGroupTest {
 
     @Test
     void aGroupWithNoChildOfOursIsEmptyAndBadArgumentsAreNamed() throws IOException {
-        try (ProcessSet set = ProcessSet.open()) {
-            assertThat(set.addGroup(1)).as("init's group: no child of ours (waitpid would say ECHILD)").isEmpty();
-            for (long bad : new long[] {0, -1, 1L << 31}) {
-                assertThatThrownBy(() -> set.addGroup(bad)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pgid").hasMessageContaining(Long.toString(bad));
-            }
-            set.close();
-            assertThatThrownBy(() -> set.addGroup(1)).isInstanceOf(IllegalStateException.class).hasMessage("ProcessSet is closed");
+        ProcessSet set = ProcessSet.open();
+        assertThat(set.addGroup(1)).as("init's group: no child of ours (waitpid would say ECHILD)").isEmpty();
+        for (long bad : new long[] {0, -1, 1L << 31}) {
+            assertThatThrownBy(() -> set.addGroup(bad)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pgid").hasMessageContaining(Long.toString(bad));
         }
+        set.close();
+        assertThatThrownBy(() -> set.addGroup(1)).isInstanceOf(IllegalStateException.class).hasMessage("ProcessSet is closed");
     }
 }
