@@ -127,7 +127,7 @@ final class ProcessTree {
     }
 
     /** The children of every thread of {@code pid}; none once it is gone. */
-    private static List<Integer> childrenOf(int pid) {
+    static List<Integer> childrenOf(int pid) {
         List<Integer> children = new ArrayList<>();
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/" + pid + "/task"))) {
             for (Path task : tasks) {
