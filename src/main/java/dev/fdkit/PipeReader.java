@@ -31,28 +31,24 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Publisher<ByteBuffer> {
     private static final int CHUNK = 16 * 1024;
 
-    private final Fd fd;
-    private final String name;
+    private final PipeEnd end;
     private final ReentrantLock readLock = new ReentrantLock();
     private final Object subscribeLock = new Object();
     private MemorySegment buffer; // guarded by readLock; allocated on first read
-    private final ReadinessWait readable;
     private volatile Subscription subscription; // set once, under subscribeLock
     private volatile boolean streamUsed; // set once, under subscribeLock
 
     PipeReader(int fd, String name) {
-        this.fd = new Fd(fd, name);
-        this.name = name;
-        this.readable = new ReadinessWait(this.fd, name);
+        this.end = new PipeEnd(fd, name);
     }
 
     @Override
     public int fd() {
-        return Descriptors.number(fd);
+        return Descriptors.number(end.fd);
     }
 
     Fd descriptor() {
-        return fd;
+        return end.fd;
     }
 
     // ------------------------------------------------------------------ InputStream
@@ -78,7 +74,7 @@ final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Pu
                     return (int) n;
                 }
                 if (n == 0) return -1;
-                readable.await(Poller.READABLE);
+                end.ready.await(Poller.READABLE);
             }
         } finally {
             readLock.unlock();
@@ -89,7 +85,7 @@ final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Pu
     private void claimForStream() {
         if (streamUsed) return;
         synchronized (subscribeLock) { // one check-and-set with subscribe(): never both
-            if (subscription != null) throw new IllegalStateException(name + " is consumed through its Flow.Publisher");
+            if (subscription != null) throw new IllegalStateException(end.name + " is consumed through its Flow.Publisher");
             streamUsed = true;
         }
     }
@@ -97,36 +93,19 @@ final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Pu
     /** The bytes in the pipe now (FIONREAD): a read of that many returns at once. 0 at end of stream. */
     @Override
     public int available() throws IOException {
-        int number = fd.tryAcquire();
-        if (number < 0) throw new IOException(name + " closed");
-        try {
-            return Syscalls.bytesReadable(number);
-        } catch (SyscallException e) {
-            throw ErrnoException.of(e);
-        } finally {
-            fd.release();
-        }
+        return (int) end.call(Syscalls::bytesReadable);
     }
 
     @Override
     public void close() {
-        readable.close(); // wakes a blocked read and stops the subscription's interest (waits for a running drain)
-        fd.close();
+        end.close(); // wakes a blocked read and stops the subscription's interest (waits for a running drain)
         Subscription s = subscription;
         if (s != null) s.cancel();
     }
 
     /** Bytes read into {@code into}, 0 at end of stream, -1 when nothing is available now. */
     private long readChunk(MemorySegment into, int max) throws IOException {
-        int number = fd.tryAcquire();
-        if (number < 0) throw new IOException(name + " closed");
-        try {
-            return Syscalls.read(number, into, max);
-        } catch (SyscallException e) {
-            throw ErrnoException.of(e);
-        } finally {
-            fd.release();
-        }
+        return end.call(number -> Syscalls.read(number, into, max));
     }
 
     // ------------------------------------------------------------------ Flow.Publisher
@@ -148,7 +127,7 @@ final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Pu
         // Rule 1.9: onSubscribe before onError. The subscription is inert: it never reads, so the data stays
         // with the pipe's one consumer, and nothing follows the onError (rule 1.7).
         subscriber.onSubscribe(REJECTED);
-        subscriber.onError(new IllegalStateException(name + " already has a reader; a pipe can be consumed once"));
+        subscriber.onError(new IllegalStateException(end.name + " already has a reader; a pipe can be consumed once"));
     }
 
     private static final Flow.Subscription REJECTED = new Flow.Subscription() {
@@ -201,12 +180,12 @@ final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Pu
         public void cancel() {
             done = true;
             subscriber = null;
-            readable.close(); // takes the interest out of the poller now, not at the next readiness
+            end.ready.close(); // takes the interest out of the poller now, not at the next readiness
         }
 
         private void armForDemand() {
             try {
-                if (!readable.arm(Poller.READABLE, this::drain)) finish(new IOException(name + " closed"));
+                if (!end.ready.arm(Poller.READABLE, this::drain)) finish(end.closed());
             } catch (SyscallException e) {
                 finish(ErrnoException.of(e));
             }
@@ -272,6 +251,6 @@ final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Pu
 
     @Override
     public String toString() {
-        return name + "(fd=" + fd.number() + (fd.isClosed() ? ", closed)" : ")");
+        return end.toString();
     }
 }
