@@ -23,8 +23,9 @@ import java.util.function.Supplier;
  *     |                                                       stays ours) and registers it ONE_SHOT on the shared
  *     |                                                       poller; without pidfds, joins the FallbackReaper
  *  WATCHING --exited(status)--------------------> EXITED      the look that saw the end, under the lock:
- *     |        our child: the poller (pidfd readable), or          waitid(WEXITED) reaps it (the one place)
- *     |          the fallback reaper (pollExit)
+ *     |        our child: the poller (pidfd readable), a          waitid(WEXITED) reaps it (the one place)
+ *     |          platform thread in waitFor (its own poll(2) of the pidfd; it then cancels the poller
+ *     |          registration), or the fallback reaper (pollExit): whichever looks first
  *     |        another process: the poller (WNOWAIT, PIDFD_INFO_EXIT), the retry timer (PIDFD_INFO_EXIT once
  *     |          its parent has reaped it), the fallback reaper (its start time changed)
  *     |        then, outside the lock: the use of the pidfd released, the future completed (JFR event)

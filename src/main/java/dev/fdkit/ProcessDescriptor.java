@@ -25,8 +25,9 @@ import java.util.concurrent.TimeoutException;
  * <p>
  * Exit is noticed by the shared {@link Poller}'s one thread when the pidfd becomes readable — never a
  * thread per process, and never from pipe EOF, so a grandchild holding a pipe open does not delay
- * {@link #onExit()}. Children are reaped by fdkit with their exact status and resource usage, also when
- * their descriptor is closed or dropped first: no zombies. Signals go through pidfd_send_signal, so they
+ * {@link #onExit()} ({@link #waitFor()} on a platform thread also waits on our child's pidfd itself).
+ * Children are reaped by fdkit with their exact status and resource usage, also when their descriptor is
+ * closed or dropped first: no zombies. Signals go through pidfd_send_signal, so they
  * never reach a recycled pid.
  * <p>
  * For code that takes a {@link Process}, {@link #asProcess()} is this process as one, with the JDK's conventions.
