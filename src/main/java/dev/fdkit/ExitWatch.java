@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
+import dev.fdkit.internal.SyscallException;
 
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -287,7 +288,7 @@ final class ExitWatch implements FallbackReaper.Target {
             boolean readable;
             try {
                 readable = Pidfd.awaitExited(number, millis);
-            } catch (ErrnoException e) {
+            } catch (SyscallException e) {
                 return; // poll(2) failed (ENOMEM): the poller's look still comes
             }
             if (readable) {
@@ -347,7 +348,7 @@ final class ExitWatch implements FallbackReaper.Target {
      * False once the process has exited. Throws for another process whose descriptor was closed before its
      * exit was known: without the pidfd, whether it lives can no longer be told (its pid may name another).
      */
-    boolean isAlive() throws ErrnoException {
+    boolean isAlive() throws SyscallException {
         int s = state;
         if ((s & PHASE) == EXITED) return false;
         if (!child && (s & CLOSED) != 0) throw closedBeforeExit(null);

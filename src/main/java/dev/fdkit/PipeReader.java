@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 
 import java.io.IOException;
@@ -27,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * The two paths share no lock and no buffer: the subscription's reads run on the poller thread, which
  * must never park behind a user thread blocked in {@link #read(byte[], int, int)}.
  */
-final class PipeReader extends InputStream implements Pollable, Flow.Publisher<ByteBuffer> {
+final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Publisher<ByteBuffer> {
     private static final int CHUNK = 16 * 1024;
 
     private final Fd fd;
@@ -100,6 +101,8 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
         if (number < 0) throw new IOException(name + " closed");
         try {
             return Syscalls.bytesReadable(number);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
         } finally {
             fd.release();
         }
@@ -119,6 +122,8 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
         if (number < 0) throw new IOException(name + " closed");
         try {
             return Syscalls.read(number, into, max);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
         } finally {
             fd.release();
         }
@@ -202,8 +207,8 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
         private void armForDemand() {
             try {
                 if (!readable.arm(Poller.READABLE, this::drain)) finish(new IOException(name + " closed"));
-            } catch (IOException e) {
-                finish(e);
+            } catch (SyscallException e) {
+                finish(ErrnoException.of(e));
             }
         }
 

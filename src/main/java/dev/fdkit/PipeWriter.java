@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 
 import java.io.IOException;
@@ -13,7 +14,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /** Our end of a child's stdin pipe, non-blocking: a full pipe waits through the shared poller. */
-final class PipeWriter extends OutputStream implements Pollable {
+final class PipeWriter extends OutputStream implements Descriptors.Owned {
     private static final int CHUNK = 16 * 1024;
 
     private final Fd fd;
@@ -75,6 +76,8 @@ final class PipeWriter extends OutputStream implements Pollable {
         if (number < 0) throw new IOException(name + " closed");
         try {
             return Syscalls.write(number, buffer, length);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
         } finally {
             fd.release();
         }

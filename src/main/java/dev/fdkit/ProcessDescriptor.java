@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Uapi;
@@ -7,7 +8,6 @@ import dev.fdkit.internal.Uapi;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -50,7 +50,7 @@ import java.util.concurrent.TimeoutException;
  * signals, {@code ProcessStarter} spawning, {@code ProcessOpener} opening, {@code ChildPipes} the streams,
  * {@code ProcessClose} closing.)
  */
-public final class ProcessDescriptor implements Pollable, AutoCloseable {
+public final class ProcessDescriptor implements Descriptors.Owned, AutoCloseable {
     private final ExitWatch watch;
     private final Signaller signals;
     private final ChildPipes pipes;
@@ -191,8 +191,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     public boolean isAlive() {
         try {
             return watch.isAlive();
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
     }
 

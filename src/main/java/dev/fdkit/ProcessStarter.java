@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Spawner;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -39,13 +40,16 @@ final class ProcessStarter {
     static ProcessDescriptor start(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
         try {
             return spawn(builder, opts, stdio);
+        } catch (SyscallException e) {
+            stdio.closeAll();
+            throw ErrnoException.of(e);
         } catch (IOException | RuntimeException e) {
             stdio.closeAll();
             throw e;
         }
     }
 
-    private static ProcessDescriptor spawn(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+    private static ProcessDescriptor spawn(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException, SyscallException {
         Spawner.Request request = request(builder, opts, stdio);
         FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
         spawned.begin();
@@ -69,8 +73,16 @@ final class ProcessStarter {
         return new ProcessDescriptor(watch, stdio.pipes(), opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup);
     }
 
+    private static long pipe2() throws ErrnoException {
+        try {
+            return Syscalls.pipe2(Uapi.O_CLOEXEC);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
+        }
+    }
+
     /** The builder's command, environment and directory, checked, and its redirects applied to {@code stdio}. */
-    private static Spawner.Request request(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+    private static Spawner.Request request(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException, SyscallException {
         List<String> command = builder.command();
         for (int i = 0; i < command.size(); i++) {
             if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
@@ -111,7 +123,7 @@ final class ProcessStarter {
                 Stdio stdio = new Stdio();
                 int readEnd = -1;
                 if (i < last) {
-                    long ends = Syscalls.pipe2(Uapi.O_CLOEXEC);
+                    long ends = pipe2();
                     readEnd = (int) ends;
                     stdio.pipelineEnd(1, (int) (ends >>> 32));
                 }
