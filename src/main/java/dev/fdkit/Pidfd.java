@@ -38,6 +38,14 @@ final class Pidfd {
 
     /** Whether the process has exited, reaped or not: a pidfd is readable from the exit on. */
     static boolean exited(int number) throws SyscallException {
-        return (Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) != 0;
+        return awaitExited(number, 0);
+    }
+
+    /**
+     * Blocks the calling thread in poll(2) until the process has exited or {@code timeoutMillis} have passed
+     * (0: only looks): whether it has exited. False also after a signal (EINTR): the caller re-checks its deadline.
+     */
+    static boolean awaitExited(int number, int timeoutMillis) throws SyscallException {
+        return (Syscalls.poll(number, Uapi.POLLIN, timeoutMillis) & Uapi.POLLIN) != 0;
     }
 }

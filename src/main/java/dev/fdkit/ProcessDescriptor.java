@@ -14,9 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -27,8 +25,9 @@ import java.util.concurrent.TimeoutException;
  * <p>
  * Exit is noticed by the shared {@link Poller}'s one thread when the pidfd becomes readable — never a
  * thread per process, and never from pipe EOF, so a grandchild holding a pipe open does not delay
- * {@link #onExit()}. Children are reaped by fdkit with their exact status and resource usage, also when
- * their descriptor is closed or dropped first: no zombies. Signals go through pidfd_send_signal, so they
+ * {@link #onExit()} ({@link #waitFor()} on a platform thread also waits on our child's pidfd itself).
+ * Children are reaped by fdkit with their exact status and resource usage, also when their descriptor is
+ * closed or dropped first: no zombies. Signals go through pidfd_send_signal, so they
  * never reach a recycled pid.
  * <p>
  * For code that takes a {@link Process}, {@link #asProcess()} is this process as one, with the JDK's conventions.
@@ -208,7 +207,11 @@ public final class ProcessDescriptor implements Descriptors.Owned, AutoCloseable
     }
 
     /**
-     * Waits for exit, parking in Java (safe on virtual threads, and in callbacks on the shared poller's thread).
+     * Waits for exit. On a platform thread, for our child, the thread blocks in poll(2) on the pidfd and reaps
+     * the child itself when it exits, as the JDK's waitFor does (one wake-up; onExit() still completes with the
+     * same status); it looks at its interrupt status every 50 ms, so an interrupt is seen within about that.
+     * Virtual threads, and waits for a process that is not our child, park in Java until the shared poller sees
+     * the exit. Safe in callbacks on the shared poller's thread: the poller hands its loop on first.
      * <p>
      * After {@link #close()}: our child's exit is still reaped and returned. For a process that is not our
      * child, close() ends the watch, so a wait that is parked when close() runs, or starts after it, throws
@@ -247,15 +250,7 @@ public final class ProcessDescriptor implements Descriptors.Owned, AutoCloseable
     }
 
     ExitStatus awaitExit(long nanos) throws InterruptedException, TimeoutException {
-        watch.watch();
-        CompletableFuture<ExitStatus> exit = watch.exit();
-        try {
-            return nanos == Long.MAX_VALUE ? exit.get() : exit.get(nanos, TimeUnit.NANOSECONDS);
-        } catch (CancellationException e) { // close() ended the watch of a process that is not our child
-            throw watch.closedBeforeExit(e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
-        }
+        return watch.await(nanos);
     }
 
     // ------------------------------------------------------------------ signals
