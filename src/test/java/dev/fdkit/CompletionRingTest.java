@@ -126,7 +126,7 @@ class CompletionRingTest {
     }
 
     /** Checks that each producer's records arrive as 0, 1, 2, ... with the fields derived from n. Allocation-free. */
-    private static final class InOrder implements CompletionRing.Handler {
+    static final class InOrder implements CompletionRing.Handler {
         final long[] next;
         long count;
         String firstError;
