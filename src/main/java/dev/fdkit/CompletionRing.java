@@ -98,8 +98,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <li>Map an existing ring: {@code open(O_RDWR)}, {@code flock(LOCK_SH | LOCK_NB)} (EWOULDBLOCK: it is being
  *     created, try again later), check each segment's header (magic, version, record size, capacity,
  *     generation) following {@code next} from offset 0, and that the file ends exactly where the last
- *     segment does ({@code offset + 512 + 40 * capacity}; it may end later if that segment's {@code next} is 1:
- *     a grow is under way), then {@code mmap(MAP_SHARED)} the file.</li>
+ *     segment does, {@code 512 + 40 * capacity} bytes after its offset (it may end later if that segment's
+ *     {@code next} is 1: a grow is under way), then {@code mmap(MAP_SHARED)} the file.</li>
  * <li>Create or reset: {@code open(O_RDWR | O_CREAT)}, {@code flock(LOCK_EX | LOCK_NB)} — EWOULDBLOCK means a
  *     mapping exists: refuse, never truncate — then {@code ftruncate} to 0 and to the new size, map, write
  *     the header and the sequences (the magic last), and convert to {@code flock(LOCK_SH | LOCK_NB)}.</li>
