@@ -27,14 +27,17 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * A bounded ring of {@link Completion} records in off-heap memory: many producers, one consumer — the
  * asyncfd design done in user space, usable between processes through a mapped file.
  *
- * <h2>Layout (version 3, little-endian; a C peer can produce into it)</h2>
+ * <h2>Layout (version 4, little-endian; a C peer can produce into it)</h2>
+ * A ring is a chain of segments, one more per {@link #grow}; each segment is laid out so:
  * <pre>
  * offset   size  field
  *      0      4  magic 0x52444B46 ("FKDR")
- *      4      4  version = 3
+ *      4      4  version = 4
  *      8      4  capacity: a power of two
  *     12      4  record size = 32
- *    128      8  tail: next position to claim; producers claim by CAS
+ *     16      8  next: 0 = the newest segment, 1 = a grow is adding the next one, else where the next starts
+ *     24      4  generation: 0 for the first segment, one more for each next one
+ *    128      8  tail: next position to claim; producers claim by CAS; bit 63 = moved (see Growing)
  *    256      8  head: next position to consume; written by the consumer only
  *    384      8  armed: 0 = consumer busy, 1 = the consumer waits on the futex doorbell, any other value =
  *                the consumer wants the eventfd doorbell of the mapping (CompletionRing object) with that id
@@ -42,7 +45,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *    512  32*capacity  records {u64 cookie, u64 obj, s64 res, s64 res2}
  *    512+32*capacity   8*capacity  sequence per slot (Vyukov bounded queue)
  * </pre>
- * Tail, head and the doorbell fields each have a 128-byte block (two cache lines, one adjacent-line
+ * The first segment starts the file (or the allocated memory); its {@code armed} and {@code doorbell} are the
+ * ring's, and stay the same when it grows. Tail, head and the doorbell fields each have a 128-byte block (two cache lines, one adjacent-line
  * prefetch pair) of their own, so producers and the consumer do not drag each other's lines along.
  * Slot {@code i} starts with sequence {@code i}. A producer at position {@code p} (slot {@code p & (capacity-1)})
  * may write when {@code p - head < capacity} (head read with acquire: the consumer is done with the slot's
@@ -51,10 +55,40 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * advances head (release) after each record; it never writes a sequence, so in steady state the sequence
  * lines travel one way only, producer to consumer. A half-written record is never read. A full ring refuses
  * ({@link #offer} returns false): never overwrite, never loss.
- *
+ * <p>
  * Version 1 had a 4-byte armed word (1 = eventfd, 2 = futex) and the doorbell at 196; it could not say
  * whose eventfd was armed (see below). Version 2 had tail, head and armed one cache line apart (64, 128,
- * 192; doorbell 200, records at 256). Neither is readable as version 3.
+ * 192; doorbell 200, records at 256). Version 3 was one segment without next, generation and the moved
+ * bit. None is readable as version 4: {@link #open} names the file and both versions.
+ *
+ * <h2>Growing: replacing the segment with a larger one while producers run</h2>
+ * The asyncfd proposal's {@code asyncfd(asfd, &newring); flush_process(&oldring)}, without a kernel: the
+ * consumer keeps its doorbell (eventfd, futex word, Poller registration), producers move on by themselves.
+ * <ol>
+ * <li>Claim: CAS the newest segment's {@code next} from 0 to 1 (one grow at a time, across processes).</li>
+ * <li>Add the segment, initialised as {@link #create} initialises a ring (header, sequence {@code i} in slot
+ *     {@code i}, tail = head = 0, magic last), with {@code generation} one more. In a file it starts at the
+ *     first 4096-byte boundary at or after the end of the newest segment: {@code ftruncate} the file to its end
+ *     first. Growing a mapped file cuts nobody's pages, so it needs no exclusive lock; the shared lock each
+ *     mapping holds keeps {@link #create} from truncating it, as before.</li>
+ * <li>Link: store the new segment's file offset (for memory from {@link #allocate}: its address) in
+ *     {@code next} (release).</li>
+ * <li>Close the old segment: set bit 63 of its tail ({@code __atomic_fetch_or}, a full fence). From then
+ *     on every claim CAS on that tail fails, so the positions below the tail's other bits are the last the
+ *     segment will ever get.</li>
+ * </ol>
+ * A producer that reads a tail with bit 63 set (it reads the tail before every claim) goes to the segment
+ * {@code next} names — mapping the file again up to the segment's end if its mapping is shorter — and claims
+ * there; it never returns to the old one. So each producer's records stay in its order, and a record is in
+ * exactly one segment.
+ * <p>
+ * The consumer drains the old segment up to its last position (slots claimed before the bit was set are
+ * published by their producers, by sequence, as always: it waits for them as for any claimed slot), and
+ * only when head equals the tail without bit 63 moves on to the next segment. Arming checks "nothing
+ * claimed" across the segments the same way. Replaced segments stay in the file (or memory) until the ring
+ * is reset by {@link #create} (or freed by {@link #close}): at most the size of the newest one, as each
+ * grow at least doubles the capacity. A grower that dies between the claim and setting the bit leaves
+ * {@code next} at 1: producers carry on in the old segment, but nobody can grow that ring file any more.
  *
  * <h2>Sharing a ring file: the lock protocol</h2>
  * A mapping of a file that shrinks under it faults (SIGBUS) at its next access beyond the new end; the JVM
@@ -63,14 +97,16 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@code flock(2)} on the whole file:
  * <ul>
  * <li>Map an existing ring: {@code open(O_RDWR)}, {@code flock(LOCK_SH | LOCK_NB)} (EWOULDBLOCK: it is being
- *     created, try again later), check the header (magic, version, record size, capacity) and that the file
- *     size is exactly {@code 512 + 40 * capacity}, then {@code mmap(MAP_SHARED)} that many bytes.</li>
+ *     created, try again later), check each segment's header (magic, version, record size, capacity,
+ *     generation) following {@code next} from offset 0, and that the file ends exactly where the last
+ *     segment does, {@code 512 + 40 * capacity} bytes after its offset (it may end later if that segment's
+ *     {@code next} is 1: a grow is under way), then {@code mmap(MAP_SHARED)} the file.</li>
  * <li>Create or reset: {@code open(O_RDWR | O_CREAT)}, {@code flock(LOCK_EX | LOCK_NB)} — EWOULDBLOCK means a
  *     mapping exists: refuse, never truncate — then {@code ftruncate} to 0 and to the new size, map, write
  *     the header and the sequences (the magic last), and convert to {@code flock(LOCK_SH | LOCK_NB)}.</li>
- * <li>The lock lives as long as the mapping: keep the descriptor open until {@code munmap}, or close it after
- *     {@code mmap} as fdkit does — a mapping holds its open file description, and Linux drops a flock with the
- *     last reference to it. Exit or a crash unmaps, and so unlocks.</li>
+ * <li>The lock lives as long as the mapping: keep the descriptor open until {@code munmap} (fdkit does, to map
+ *     what a grow adds), or close it after {@code mmap} — a mapping holds its open file description, and Linux
+ *     drops a flock with the last reference to it. Exit or a crash unmaps, and so unlocks.</li>
  * </ul>
  * Why flock: it belongs to the open file description, not the process, so two mappings in one process
  * conflict as two processes do, and it outlives the descriptor as long as the mapping does. POSIX
@@ -102,6 +138,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * only producers using this object wake an eventfd consumer — check {@code Linux.has(Feature.IO_URING_FUTEX)},
  * or consume with {@link #awaitNonEmpty} on a thread of yours.
  * <p>
+ * The doorbell is the first segment's whatever segment records go to, so a consumer waiting either way
+ * keeps working across {@link #grow}.
+ * <p>
  * After {@link #close()} every method but {@code close}, {@code toString}, {@code capacity} and
  * {@code memory} throws IllegalStateException("CompletionRing is closed").
  */
@@ -125,23 +164,14 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     private static final AtomicLong INSTANCES = new AtomicLong();
 
     private static final VarHandle LONG = JAVA_LONG.varHandle();
-    private static final VarHandle HEAD_CACHE;
-
-    static {
-        try {
-            HEAD_CACHE = java.lang.invoke.MethodHandles.lookup().findVarHandle(CompletionRing.class, "headCache", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private final Arena arena;
-    private final MemorySegment memory;
-    private final int capacity;
-    private final long mask;
-    private final long sequences; // offset of slot 0's sequence
-    @SuppressWarnings("unused") // through HEAD_CACHE: a head the producers of this mapping saw, never above the real one
-    private long headCache;
+    private final MemorySegment memory; // the first segment: its armed and doorbell words are the ring's
+    private final int fd; // the ring file, kept open to map what a grow adds; -1 for allocate()
+    private final String name; // the file, for messages
+    private MemorySegment mapping; // the longest mapping of the file so far; under lock
+    private volatile Segment producer; // the newest segment this object knows of: offers claim there first
+    private volatile Segment consumer; // the oldest segment that may still hold records: drains start there
     private final EventFd doorbellFd;
     private final Futex doorbell;
     private final long id; // what `armed` holds when this object's eventfd is the doorbell
@@ -151,12 +181,16 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     private CompletableFuture<Completion> listening; // the FUTEX_WAIT for other mappings' rings, or null; under lock
     private long listeningCookie; // under lock
 
-    private CompletionRing(Arena arena, MemorySegment memory, int capacity) {
+    /** A ring of {@code segments} (the first one first, in {@code mapping} for a file), the last the newest. */
+    private CompletionRing(Arena arena, int fd, String name, MemorySegment mapping, Segment... segments) {
         this.arena = arena;
-        this.memory = memory;
-        this.capacity = capacity;
-        this.mask = capacity - 1;
-        this.sequences = sequenceOffset(capacity, 0);
+        this.fd = fd;
+        this.name = name;
+        this.mapping = mapping;
+        for (int i = 1; i < segments.length; i++) segments[i - 1].next = segments[i];
+        this.memory = segments[0].memory;
+        this.consumer = segments[0];
+        this.producer = segments[segments.length - 1];
         this.doorbell = Futex.sharedWord(memory, DOORBELL_OFFSET);
         this.id = newId();
         this.doorbellFd = EventFd.open();
@@ -186,9 +220,8 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     public static CompletionRing allocate(int capacity) {
         checkCapacity(capacity);
         Arena arena = Arena.ofShared();
-        MemorySegment memory = arena.allocate(byteSize(capacity), 4096);
-        initialize(memory, capacity);
-        return new CompletionRing(arena, memory, capacity);
+        Segment segment = allocateSegment(arena, capacity, 0);
+        return new CompletionRing(arena, -1, "memory", null, segment);
     }
 
     /**
@@ -214,12 +247,12 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             }
             Syscalls.ftruncate(fd, 0); // then every byte of the new ring reads zero, whatever the file held
             Syscalls.ftruncate(fd, size);
-            MemorySegment memory = Syscalls.mmapFile(fd, size, arena, "fd=" + fd);
-            initialize(memory, capacity);
+            MemorySegment memory = Syscalls.mmapFile(fd, size, arena, file.toString());
+            initialize(memory, capacity, 0);
             // Now others may map it. Converting a flock is atomic in current kernels; where it is not, a
             // create() slipping in between takes the exclusive lock, we fail here and touch nothing more.
             if (!Syscalls.flock(fd, Uapi.LOCK_SH | Uapi.LOCK_NB)) throw new IOException(file + ": another create() took the file while this one initialised it");
-            return new CompletionRing(arena, memory, capacity);
+            return new CompletionRing(arena, fd, file.toString(), memory, new Segment(memory, capacity, 0, 0));
         });
     }
 
@@ -240,21 +273,30 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             if (!Syscalls.flock(fd, Uapi.LOCK_SH | Uapi.LOCK_NB)) {
                 throw new IOException(file + " is being created (its creator holds the exclusive flock): try again once it has been created");
             }
-            long size = Syscalls.lseek(fd, 0, Uapi.SEEK_END); // stable from here: whoever resizes the file needs the exclusive lock
-            int capacity = checkHeader(file, fd, size);
-            return new CompletionRing(arena, Syscalls.mmapFile(fd, size, arena, "fd=" + fd), capacity);
+            // Only a grow changes the size now (create needs the exclusive lock), and it links a segment only
+            // after extending the file: every segment the chain names lies within this size.
+            long size = Syscalls.lseek(fd, 0, Uapi.SEEK_END);
+            long[] chain = checkChain(file, fd, size); // offset, capacity, offset, capacity...
+            MemorySegment mapping = Syscalls.mmapFile(fd, size, arena, file.toString());
+            Segment[] segments = new Segment[chain.length / 2];
+            for (int i = 0; i < segments.length; i++) {
+                long offset = chain[2 * i];
+                int capacity = (int) chain[2 * i + 1];
+                segments[i] = new Segment(mapping.asSlice(offset, byteSize(capacity)), capacity, i, offset);
+            }
+            return new CompletionRing(arena, fd, file.toString(), mapping, segments);
         });
     }
 
-    /** Maps a ring through a descriptor of {@code file}: after {@link #mapLocked}'s open, before its close. */
+    /** Maps a ring through a descriptor of {@code file}: after {@link #mapLocked}'s open; the ring keeps the descriptor. */
     @FunctionalInterface
     private interface Mapper {
         CompletionRing map(int fd, Arena arena) throws IOException, SyscallException;
     }
 
     /**
-     * Opens {@code file} read-write, lets {@code mapper} lock and map it, then closes the descriptor: the
-     * mapping keeps the open file description, and with it the flock, until it is unmapped. Failures name the file.
+     * Opens {@code file} read-write and lets {@code mapper} lock and map it; the ring keeps the descriptor (to
+     * map what a grow adds), which a failure closes. Failures name the file.
      */
     private static CompletionRing mapLocked(Path file, int flags, Mapper mapper) throws IOException {
         int fd;
@@ -269,21 +311,17 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             return mapper.map(fd, arena);
         } catch (SyscallException e) {
             arena.close();
+            closeQuietly(fd);
             throw ErrnoException.of(e, file.toString());
         } catch (IOException | RuntimeException e) {
             arena.close();
+            closeQuietly(fd);
             throw e;
-        } finally {
-            try {
-                Syscalls.close(fd);
-            } catch (SyscallException e) {
-                throw ErrnoException.of(e, file.toString());
-            }
         }
     }
 
     /** offer()'s answer for a full ring, recorded as a JFR event where a recording wants it. */
-    private boolean refuseFull() {
+    private static boolean refuseFull(int capacity) {
         FdkitEvents.RingFull event = new FdkitEvents.RingFull();
         if (event.shouldCommit()) {
             event.capacity = capacity;
@@ -292,53 +330,98 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return false;
     }
 
-    /** The capacity {@code file}'s header declares, after checking the header and the file's size against it. */
-    private static int checkHeader(Path file, int fd, long size) throws IOException, SyscallException {
-        if (size < HEADER_LENGTH) throw new IOException(file + " is not a completion ring: " + size + " bytes, less than its " + HEADER_LENGTH + "-byte header");
-        try (Arena scratch = Arena.ofConfined()) {
-            MemorySegment header = scratch.allocate(HEADER_LENGTH, 8);
-            long read = Syscalls.pread(fd, header, HEADER_LENGTH, 0);
-            if (read < HEADER_LENGTH) throw new IOException(file + " is not a completion ring: its header ends after " + read + " bytes");
-            int magic = header.get(JAVA_INT, MAGIC_OFFSET);
-            int version = header.get(JAVA_INT, VERSION_OFFSET);
-            int capacity = header.get(JAVA_INT, CAPACITY_OFFSET);
-            int recordSize = header.get(JAVA_INT, RECORD_SIZE_OFFSET);
-            if (magic != MAGIC) throw new IOException(file + " is not a completion ring (magic 0x" + Integer.toHexString(magic) + ")");
-            if (version != VERSION) throw new IOException(file + ": ring version " + version + ", this fdkit reads version " + VERSION);
-            if (recordSize != RECORD_LENGTH) throw new IOException(file + ": record size " + recordSize + ", this fdkit reads " + RECORD_LENGTH + "-byte records");
-            // The same rule as create(): with one slot, a producer finds a published, unconsumed slot's
-            // sequence equal to its own position and overwrites it, and the consumer never sees it again.
-            if (!isValidCapacity(capacity)) throw new IOException(file + ": capacity " + capacity + " is not a power of two between 2 and 2^26");
-            if (byteSize(capacity) != size) {
-                throw new IOException(file + ": capacity " + capacity + " needs " + byteSize(capacity) + " bytes, but the file size is " + size);
-            }
-            return capacity;
+    private static void closeQuietly(int fd) {
+        try {
+            Syscalls.close(fd);
+        } catch (SyscallException ignored) {
+            // after a failure to map: that failure is what matters
         }
     }
 
     /**
-     * The number of records the ring holds when full; still answers after close.
+     * Walks {@code file}'s segments from offset 0 with pread(2), checking each header and that the file ends
+     * where the last segment does; returns their offsets and capacities, in pairs.
+     */
+    private static long[] checkChain(Path file, int fd, long size) throws IOException, SyscallException {
+        if (size < HEADER_LENGTH) throw new IOException(file + " is not a completion ring: " + size + " bytes, less than its " + HEADER_LENGTH + "-byte header");
+        long[] chain = new long[8];
+        int segments = 0;
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment header = scratch.allocate(HEADER_LENGTH, 8);
+            for (long offset = 0; ; segments++) {
+                long read = offset + HEADER_LENGTH <= size ? Syscalls.pread(fd, header, HEADER_LENGTH, offset) : 0;
+                String where = offset == 0 ? file.toString() : file + ", segment " + segments + " at offset " + offset;
+                if (read < HEADER_LENGTH) throw new IOException(where + ": the segment's header ends the file after " + Math.max(0, size - offset) + " bytes");
+                String problem = headerProblem(header, segments);
+                if (problem != null) throw new IOException(where + problem);
+                int capacity = header.get(JAVA_INT, CAPACITY_OFFSET);
+                long next = header.get(JAVA_LONG, NEXT_OFFSET);
+                long end = offset + byteSize(capacity);
+                if (segments * 2 + 2 > chain.length) chain = java.util.Arrays.copyOf(chain, chain.length * 2);
+                chain[2 * segments] = offset;
+                chain[2 * segments + 1] = capacity;
+                // A grow that has claimed the newest segment may have extended the file already.
+                if (next == NEWEST ? end != size : end > size) {
+                    throw new IOException(where + ": capacity " + capacity + " needs " + byteSize(capacity) + " bytes, but the file size is " + (size - offset));
+                }
+                if (next == NEWEST || next == GROWING) return java.util.Arrays.copyOf(chain, 2 * segments + 2);
+                if (next != segmentAfter(offset, capacity)) {
+                    throw new IOException(where + ": next segment at offset " + next + ", the protocol puts it at " + segmentAfter(offset, capacity));
+                }
+                offset = next;
+            }
+        }
+    }
+
+    /** What is wrong with a segment's {@code header} (as ": ..." to follow its name), or null if it is generation {@code generation} of a ring. */
+    private static String headerProblem(MemorySegment header, int generation) {
+        int magic = header.get(JAVA_INT, MAGIC_OFFSET);
+        int version = header.get(JAVA_INT, VERSION_OFFSET);
+        int capacity = header.get(JAVA_INT, CAPACITY_OFFSET);
+        int recordSize = header.get(JAVA_INT, RECORD_SIZE_OFFSET);
+        int actualGeneration = header.get(JAVA_INT, GENERATION_OFFSET);
+        if (magic != MAGIC) return " is not a completion ring (magic 0x" + Integer.toHexString(magic) + ")";
+        if (version != VERSION) return ": ring version " + version + ", this fdkit reads version " + VERSION;
+        if (recordSize != RECORD_LENGTH) return ": record size " + recordSize + ", this fdkit reads " + RECORD_LENGTH + "-byte records";
+        // The same rule as create(): with one slot, a producer finds a published, unconsumed slot's
+        // sequence equal to its own position and overwrites it, and the consumer never sees it again.
+        if (!isValidCapacity(capacity)) return ": capacity " + capacity + " is not a power of two between 2 and 2^26";
+        if (actualGeneration != generation) return ": generation " + actualGeneration + " where the chain has " + generation;
+        return null;
+    }
+
+    /**
+     * The number of records the newest segment this object knows of holds when full; still answers after
+     * close. A grow through another mapping shows here once this object has offered into the new segment.
      *
      * @return a power of two between 2 and 2^26
      */
     public int capacity() {
-        return capacity;
+        return producer.capacity;
     }
 
     /**
-     * Records waiting to be consumed (a snapshot).
+     * Records waiting to be consumed (a snapshot), in every segment not yet drained.
      *
-     * @return between 0 and {@link #capacity()}, claimed slots included even if not yet published
+     * @return 0 or more, claimed slots included even if not yet published
      */
     public int size() {
         requireOpen();
-        long size = lvTail() - lvHead();
-        return (int) Math.max(0, Math.min(size, capacity));
+        long size = 0;
+        for (Segment s = consumer; ; s = next(s)) {
+            long tail = s.lvTail();
+            size += Math.max(0, (tail & ~MOVED) - s.lvHead());
+            if (tail >= 0) return (int) Math.min(size, Integer.MAX_VALUE);
+        }
     }
 
     /** No producer has claimed a slot the consumer has not consumed: the arming side of the Dekker pair in offer(). */
     private boolean nothingClaimed() {
-        return lvTail() == lvHead();
+        for (Segment s = consumerSegment(); ; s = next(s)) {
+            long tail = s.lvTail(); // after the caller's store to armed: claims in any segment, moved bit included
+            if ((tail & ~MOVED) != s.lvHead()) return false;
+            if (tail >= 0) return true; // the newest segment: a producer that claims after this sees armed
+        }
     }
 
     /**
@@ -348,15 +431,19 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      */
     public boolean isEmpty() {
         requireOpen();
-        long head = lvHead();
-        return lvSequence(head) != head + 1;
+        for (Segment s = consumerSegment(); ; s = next(s)) {
+            long head = s.lvHead();
+            if (s.lvSequence(head) == head + 1) return false;
+            if (!s.drainedAt(head)) return true;
+        }
     }
 
     // ------------------------------------------------------------------ producers
 
     /**
      * Appends a record; false if the ring is full (back-pressure). Lock-free, any thread or process.
-     * Makes a syscall only when the consumer has armed the doorbell.
+     * Makes a syscall only when the consumer has armed the doorbell, or (once) to map a segment that a grow
+     * through another mapping added.
      *
      * @param cookie the producer's tag, for the consumer to match the record
      * @param obj    what the record is about (a pid, a descriptor...)
@@ -366,33 +453,34 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      */
     public boolean offer(long cookie, long obj, long res, long res2) {
         requireOpen();
+        Segment s = producer;
         long position;
         for (;;) {
-            position = lvTail();
+            position = s.lvTail();
+            if (position < 0) { // MOVED, the sign bit: this segment takes no more claims
+                s = nextForProducers(s);
+                continue;
+            }
             // Room is judged by a cached head, re-read only when the ring looks full: the consumer's head line
             // is then read about once per lap, not once per record.
-            long cached = laHeadCache();
-            if (position - cached >= capacity) {
-                long head = laHead(); // acquire: the consumer has read the records before this head
-                // Stored only when it moved: producers retrying on a full ring must not keep writing the line this
-                // object's fields share. Racing producers may store an older head: too low is only conservative.
-                if (head != cached) soHeadCache(head);
-                if (position - head >= capacity) return refuseFull();
+            long cached = s.laHeadCache();
+            if (position - cached >= s.capacity) {
+                long head = s.laHead(); // acquire: the consumer has read the records before this head
+                // Stored only when it moved: producers retrying on a full ring must not keep writing the line the
+                // segment's fields share. Racing producers may store an older head: too low is only conservative.
+                if (head != cached) s.soHeadCache(head);
+                if (position - head >= s.capacity) return refuseFull(s.capacity);
             }
-            if (casTail(position, position + 1)) break;
+            // Fails if a grow set MOVED since the load: no claim ever lands in a replaced segment.
+            if (s.casTail(position, position + 1)) break;
             Thread.onSpinWait();
         }
         // Dekker with the consumer: our claim (a CAS, a full fence) comes before this load of `armed`; the
-        // consumer's store to `armed` comes before its re-check of TAIL (claims, not publications). So either
-        // we see it armed and ring, or it sees our claim and does not sleep. That lets the publication below
-        // be a plain release store, as in Agrona, instead of a second full fence.
+        // consumer's store to `armed` comes before its re-check of the tails (claims, not publications). So
+        // either we see it armed and ring, or it sees our claim and does not sleep. That lets the publication
+        // below be a plain release store, as in Agrona, instead of a second full fence.
         boolean ringAfterPublishing = lvArmed() != IDLE;
-        long record = recordOffset(position & mask);
-        memory.set(JAVA_LONG, record + COOKIE_OFFSET, cookie);
-        memory.set(JAVA_LONG, record + OBJ_OFFSET, obj);
-        memory.set(JAVA_LONG, record + RES_OFFSET, res);
-        memory.set(JAVA_LONG, record + RES2_OFFSET, res2);
-        soSequence(position, position + 1); // release: the record's fields before the sequence that publishes them
+        s.write(position, cookie, obj, res, res2);
         if (ringAfterPublishing) ring();
         return true;
     }
@@ -431,21 +519,29 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         requireOpen();
         Objects.requireNonNull(handler, "handler");
         if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, was " + limit);
-        long head = lvHead();
+        Segment s = consumer;
+        long head = s.lvHead();
         int consumed = 0;
         while (consumed < limit) {
-            if (laSequence(head) != head + 1) break; // acquire: the record's fields after its publication
-            long record = recordOffset(head & mask);
-            long cookie = memory.get(JAVA_LONG, record + COOKIE_OFFSET);
-            long obj = memory.get(JAVA_LONG, record + OBJ_OFFSET);
-            long res = memory.get(JAVA_LONG, record + RES_OFFSET);
-            long res2 = memory.get(JAVA_LONG, record + RES2_OFFSET);
+            if (s.laSequence(head) != head + 1) { // acquire: the record's fields after its publication
+                if (!s.drainedAt(head)) break;
+                // Every position the replaced segment gave out is consumed: only now its successor's records.
+                s = next(s);
+                consumer = s;
+                head = s.lvHead();
+                continue;
+            }
+            long record = recordOffset(head & s.mask);
+            long cookie = s.memory.get(JAVA_LONG, record + COOKIE_OFFSET);
+            long obj = s.memory.get(JAVA_LONG, record + OBJ_OFFSET);
+            long res = s.memory.get(JAVA_LONG, record + RES_OFFSET);
+            long res2 = s.memory.get(JAVA_LONG, record + RES2_OFFSET);
             head++;
             consumed++;
             // The slot is free before the handler runs: a drain that keeps finding records (a producer feeding
             // it one by one) must not hold the slots it has read until the batch ends, or the ring would refuse
             // offers while logically empty. A handler that throws has consumed its record.
-            soHead(head); // release: the record is read before producers may reuse its slot
+            s.soHead(head); // release: the record is read before producers may reuse its slot
             handler.onCompletion(cookie, obj, res, res2);
         }
         return consumed;
@@ -619,63 +715,155 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         while (waiters.get() > 0) Thread.yield(); // woken above, on their way out (yield: they may need our carrier)
         doorbellFd.close();
         arena.close();
+        if (fd >= 0) {
+            try {
+                Syscalls.close(fd); // the last reference to the open file description: the flock goes with it
+            } catch (SyscallException e) {
+                throw new java.io.UncheckedIOException(ErrnoException.of(e, name));
+            }
+        }
     }
 
     @Override
     public String toString() {
-        if (closed) return "CompletionRing(capacity=" + capacity + ", closed)";
-        return "CompletionRing(capacity=" + capacity + ", size=" + size() + ")";
+        if (closed) return "CompletionRing(capacity=" + capacity() + ", closed)";
+        return "CompletionRing(capacity=" + capacity() + ", size=" + size() + ")";
     }
 
     private void requireOpen() {
         if (closed) throw new IllegalStateException("CompletionRing is closed");
     }
 
+    // ------------------------------------------------------------------ growing
+
+    /**
+     * Replaces the ring's newest segment with one of {@code newCapacity} slots, while producers run: records
+     * already offered stay where they are and are drained first, in order; later offers — through this object,
+     * another mapping of the file, another process or a C peer — go to the new segment (the protocol is in the
+     * class comment). The doorbell does not change: {@link #fd()}, an {@link #onCompletions} registration and
+     * a consumer in {@link #awaitNonEmpty} keep working. Producers in other processes see the new segment at
+     * their next offer, which maps it (one mmap per grow and mapping).
+     * <p>
+     * Meant for the consumer (a drain handler may call it, e.g. on {@link #onCompletions}'s thread), when the
+     * ring keeps filling up; any thread of any mapping may call it. Calls through one object run one at a
+     * time; a grow racing with one through another mapping of the file fails (IllegalStateException) and can
+     * be retried. Replaced segments keep their memory (file space) until {@link #close()} (the file's next
+     * {@link #create}): less than the newest segment's in all, as capacities at least double.
+     *
+     * @param newCapacity the new segment's number of records: a power of two, larger than {@link #capacity()}
+     *                    and at most 2^26
+     * @throws IllegalArgumentException if {@code newCapacity} is not a power of two at most 2^26 above the capacity
+     * @throws IllegalStateException    if a grow through another mapping of the file is under way
+     * @throws IOException              naming the file if it cannot be extended or mapped (ENOSPC, ENOMEM...):
+     *                                  then the ring is as it was
+     */
+    public void grow(int newCapacity) throws IOException {
+        if (!isValidCapacity(newCapacity)) throw new IllegalArgumentException("newCapacity must be a power of two between 2 and 2^26, was " + newCapacity);
+        synchronized (lock) {
+            requireOpen();
+            Segment newest = producer;
+            while (newest.lvTail() < 0) newest = next(newest);
+            if (newCapacity <= newest.capacity) {
+                throw new IllegalArgumentException("newCapacity must be larger than the capacity, " + newest.capacity + ", was " + newCapacity);
+            }
+            if (!newest.casNext(NEWEST, GROWING)) {
+                throw new IllegalStateException("CompletionRing is being grown through another mapping of " + name + ": try again once that grow is done");
+            }
+            Segment grown;
+            try {
+                grown = fd < 0 ? allocateSegment(arena, newCapacity, newest.generation + 1) : appendSegment(newest, newCapacity);
+            } catch (IOException | RuntimeException | Error e) {
+                newest.soNext(NEWEST); // the ring is as it was: the next grow may try again
+                throw e;
+            }
+            newest.next = grown; // for producers through this object: before MOVED, which they read first
+            newest.soNext(grown.link); // for other mappings
+            newest.setMoved(); // no claim succeeds here from now on; the consumer drains up to this tail
+            producer = grown;
+        }
+    }
+
+    /**
+     * Adds a segment after {@code newest} to the ring file: extends the file first (nobody maps beyond its old
+     * end, so no one can fault), maps it whole again, initialises the segment. On failure the file is as it was.
+     */
+    private Segment appendSegment(Segment newest, int capacity) throws IOException {
+        long oldEnd = newest.offset + byteSize(newest.capacity);
+        long offset = segmentAfter(newest.offset, newest.capacity);
+        long end = offset + byteSize(capacity);
+        try {
+            Syscalls.ftruncate(fd, end);
+            MemorySegment memory = mapTo(end).asSlice(offset, byteSize(capacity));
+            initialize(memory, capacity, newest.generation + 1);
+            return new Segment(memory, capacity, newest.generation + 1, offset);
+        } catch (SyscallException e) {
+            try {
+                Syscalls.ftruncate(fd, oldEnd); // safe: beyond oldEnd there is no segment yet, and so no mapping
+            } catch (SyscallException undone) {
+                e.addSuppressed(undone);
+            }
+            throw ErrnoException.of(e, name + ": growing the ring to " + capacity + " records");
+        }
+    }
+
+    /** The file mapped at least up to {@code end} (a new mapping of the whole file if the last is shorter); under lock. */
+    private MemorySegment mapTo(long end) throws SyscallException {
+        if (mapping.byteSize() < end) mapping = Syscalls.mmapFile(fd, end, arena, name);
+        return mapping;
+    }
+
+    /** The segment after {@code s}, which a grow has linked (s's tail has MOVED): for a file mapped if need be. */
+    private Segment next(Segment s) {
+        Segment next = s.next;
+        return next != null ? next : mapNext(s);
+    }
+
+    /** {@link #next} for a segment a grow through another mapping replaced: maps the new one, once per mapping. */
+    private Segment mapNext(Segment s) {
+        synchronized (lock) {
+            requireOpen();
+            if (s.next != null) return s.next;
+            long link = s.laNext(); // acquire: the grower initialised the segment before linking it
+            String where = name + ", segment " + (s.generation + 1) + " at offset " + link;
+            if (fd < 0 || link != segmentAfter(s.offset, s.capacity)) {
+                throw new IllegalStateException(name + ": segment " + s.generation + " is closed to producers but links "
+                        + link + ", not a segment at " + segmentAfter(s.offset, s.capacity) + ": a peer broke the grow protocol");
+            }
+            try {
+                // The grower extended the file before linking: its size covers the whole new segment.
+                MemorySegment file = mapTo(Math.max(link + HEADER_LENGTH, Syscalls.lseek(fd, 0, Uapi.SEEK_END)));
+                String problem = headerProblem(file.asSlice(link, HEADER_LENGTH), s.generation + 1);
+                if (problem != null) throw new IllegalStateException(where + problem);
+                int capacity = file.get(JAVA_INT, link + CAPACITY_OFFSET);
+                if (link + byteSize(capacity) > file.byteSize()) throw new IllegalStateException(where + ": capacity " + capacity + " goes beyond the file's end");
+                Segment next = new Segment(file.asSlice(link, byteSize(capacity)), capacity, s.generation + 1, link);
+                s.next = next;
+                return next;
+            } catch (SyscallException e) {
+                throw new java.io.UncheckedIOException(ErrnoException.of(e, where));
+            }
+        }
+    }
+
+    /** {@link #next} for offer(), which also makes it this object's newest segment for the next offers. */
+    private Segment nextForProducers(Segment s) {
+        Segment next = next(s);
+        if (producer == s) producer = next; // a racing producer may store an older one: the next offer walks on again
+        return next;
+    }
+
+    /** The segment the next record to consume is in: past every replaced segment the consumer has drained. */
+    private Segment consumerSegment() {
+        Segment s = consumer;
+        while (s.drainedAt(s.lvHead())) s = next(s);
+        consumer = s; // monotonic enough: an older one (from a racing snapshot) is walked past again
+        return s;
+    }
+
     // ------------------------------------------------------------------ shared memory, memory order in the name
 
     // JCTools' convention: lv = load volatile, la = load acquire, sv = store volatile, so = store ordered
     // (release), cas = compare-and-set, xchg = get-and-set. Offsets come from CompletionRingLayout.
-
-    private long lvTail() {
-        return (long) LONG.getVolatile(memory, TAIL_OFFSET);
-    }
-
-    private boolean casTail(long expected, long claimed) {
-        return LONG.compareAndSet(memory, TAIL_OFFSET, expected, claimed);
-    }
-
-    private long lvHead() {
-        return (long) LONG.getVolatile(memory, HEAD_OFFSET);
-    }
-
-    private long laHead() {
-        return (long) LONG.getAcquire(memory, HEAD_OFFSET);
-    }
-
-    private void soHead(long head) {
-        LONG.setRelease(memory, HEAD_OFFSET, head);
-    }
-
-    private long laHeadCache() {
-        return (long) HEAD_CACHE.getAcquire(this);
-    }
-
-    private void soHeadCache(long head) {
-        HEAD_CACHE.setRelease(this, head);
-    }
-
-    /** The sequence of the slot of {@code position}. */
-    private long lvSequence(long position) {
-        return (long) LONG.getVolatile(memory, sequences + (position & mask) * SEQUENCE_LENGTH);
-    }
-
-    private long laSequence(long position) {
-        return (long) LONG.getAcquire(memory, sequences + (position & mask) * SEQUENCE_LENGTH);
-    }
-
-    private void soSequence(long position, long sequence) {
-        LONG.setRelease(memory, sequences + (position & mask) * SEQUENCE_LENGTH, sequence);
-    }
 
     private long lvArmed() {
         return (long) LONG.getVolatile(memory, ARMED_OFFSET);
@@ -689,13 +877,130 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return (long) LONG.getAndSet(memory, ARMED_OFFSET, armed);
     }
 
+    /**
+     * One segment: the ring as version 3 had it, plus {@code next} and the moved bit. Producers and the
+     * consumer reach its fields through the accessors below, memory order in the name.
+     */
+    private static final class Segment {
+        private static final VarHandle HEAD_CACHE;
+
+        static {
+            try {
+                HEAD_CACHE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Segment.class, "headCache", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        final MemorySegment memory; // header at 0
+        final int capacity;
+        final long mask;
+        final long sequences; // offset of slot 0's sequence
+        final int generation;
+        final long offset; // in the ring file; -1 in allocated memory
+        final long link; // what the previous segment's `next` holds: the offset, or the address
+        volatile Segment next; // once linked: set before MOVED by a grow through this object, else when first followed
+        @SuppressWarnings("unused") // through HEAD_CACHE: a head the producers of this mapping saw, never above the real one
+        private long headCache;
+
+        Segment(MemorySegment memory, int capacity, int generation, long offset) {
+            this.memory = memory;
+            this.capacity = capacity;
+            this.mask = capacity - 1;
+            this.sequences = sequenceOffset(capacity, 0);
+            this.generation = generation;
+            this.offset = offset;
+            this.link = offset >= 0 ? offset : memory.address();
+        }
+
+        /** Fills the claimed slot of {@code position} and publishes it. */
+        void write(long position, long cookie, long obj, long res, long res2) {
+            long record = recordOffset(position & mask);
+            memory.set(JAVA_LONG, record + COOKIE_OFFSET, cookie);
+            memory.set(JAVA_LONG, record + OBJ_OFFSET, obj);
+            memory.set(JAVA_LONG, record + RES_OFFSET, res);
+            memory.set(JAVA_LONG, record + RES2_OFFSET, res2);
+            soSequence(position, position + 1); // release: the record's fields before the sequence that publishes them
+        }
+
+        /** Whether the consumer at {@code head} has consumed every position a grow left in this segment. */
+        boolean drainedAt(long head) {
+            long tail = lvTail();
+            return tail < 0 && (tail & ~MOVED) == head;
+        }
+
+        long lvTail() {
+            return (long) LONG.getVolatile(memory, TAIL_OFFSET);
+        }
+
+        boolean casTail(long expected, long claimed) {
+            return LONG.compareAndSet(memory, TAIL_OFFSET, expected, claimed);
+        }
+
+        void setMoved() {
+            LONG.getAndBitwiseOr(memory, TAIL_OFFSET, MOVED);
+        }
+
+        long lvHead() {
+            return (long) LONG.getVolatile(memory, HEAD_OFFSET);
+        }
+
+        long laHead() {
+            return (long) LONG.getAcquire(memory, HEAD_OFFSET);
+        }
+
+        void soHead(long head) {
+            LONG.setRelease(memory, HEAD_OFFSET, head);
+        }
+
+        long laHeadCache() {
+            return (long) HEAD_CACHE.getAcquire(this);
+        }
+
+        void soHeadCache(long head) {
+            HEAD_CACHE.setRelease(this, head);
+        }
+
+        long lvSequence(long position) {
+            return (long) LONG.getVolatile(memory, sequences + (position & mask) * SEQUENCE_LENGTH);
+        }
+
+        long laSequence(long position) {
+            return (long) LONG.getAcquire(memory, sequences + (position & mask) * SEQUENCE_LENGTH);
+        }
+
+        void soSequence(long position, long sequence) {
+            LONG.setRelease(memory, sequences + (position & mask) * SEQUENCE_LENGTH, sequence);
+        }
+
+        long laNext() {
+            return (long) LONG.getAcquire(memory, NEXT_OFFSET);
+        }
+
+        boolean casNext(long expected, long next) {
+            return LONG.compareAndSet(memory, NEXT_OFFSET, expected, next);
+        }
+
+        void soNext(long next) {
+            LONG.setRelease(memory, NEXT_OFFSET, next);
+        }
+    }
+
     // ------------------------------------------------------------------ layout
 
-    private static void initialize(MemorySegment memory, int capacity) {
+    /** A segment of {@code capacity} slots in memory of {@code arena}, initialised. */
+    private static Segment allocateSegment(Arena arena, int capacity, int generation) {
+        MemorySegment memory = arena.allocate(byteSize(capacity), 4096);
+        initialize(memory, capacity, generation);
+        return new Segment(memory, capacity, generation, -1);
+    }
+
+    private static void initialize(MemorySegment memory, int capacity, int generation) {
         memory.asSlice(0, HEADER_LENGTH).fill((byte) 0);
         memory.set(JAVA_INT, VERSION_OFFSET, VERSION);
         memory.set(JAVA_INT, CAPACITY_OFFSET, capacity);
         memory.set(JAVA_INT, RECORD_SIZE_OFFSET, RECORD_LENGTH);
+        memory.set(JAVA_INT, GENERATION_OFFSET, generation);
         for (long i = 0; i < capacity; i++) memory.set(JAVA_LONG, sequenceOffset(capacity, i), i);
         // The magic last: a reader that skips the lock protocol sees no ring rather than half of one.
         VarHandle.fullFence();

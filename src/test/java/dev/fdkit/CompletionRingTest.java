@@ -126,7 +126,7 @@ class CompletionRingTest {
     }
 
     /** Checks that each producer's records arrive as 0, 1, 2, ... with the fields derived from n. Allocation-free. */
-    private static final class InOrder implements CompletionRing.Handler {
+    static final class InOrder implements CompletionRing.Handler {
         final long[] next;
         long count;
         String firstError;
@@ -537,6 +537,7 @@ class CompletionRingTest {
         assertThat(rows).containsExactlyInAnyOrderEntriesOf(Map.of(
                 "magic", List.of(MAGIC_OFFSET, 4L), "version", List.of(VERSION_OFFSET, 4L),
                 "capacity", List.of(CAPACITY_OFFSET, 4L), "record", List.of(RECORD_SIZE_OFFSET, 4L),
+                "next", List.of(NEXT_OFFSET, 8L), "generation", List.of(GENERATION_OFFSET, 4L),
                 "tail", List.of(TAIL_OFFSET, 8L), "head", List.of(HEAD_OFFSET, 8L),
                 "armed", List.of(ARMED_OFFSET, 8L), "doorbell", List.of(DOORBELL_OFFSET, 4L)));
         assertThat(javadoc).contains(" *      4      4  version = " + VERSION + "\n", " *     12      4  record size = " + RECORD_LENGTH + "\n",

@@ -2,6 +2,9 @@ package dev.fdkit.jcstress;
 
 import dev.fdkit.CompletionRing;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
 /** A small ring for the ring tests, and records whose fields can be checked for tearing. */
 final class Rings {
     private Rings() {}
@@ -20,6 +23,15 @@ final class Rings {
     /** Offers record {@code k}: every field is derived from k, so a torn read shows. */
     static boolean offer(CompletionRing ring, int k) {
         return ring.offer(k, 100L * k, -k, 1000L * k);
+    }
+
+    /** Grows {@code ring} to {@code capacity} (memory from allocate(): no I/O to fail). */
+    static void grow(CompletionRing ring, int capacity) {
+        try {
+            ring.grow(capacity);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Drains everything: the records' k as decimal digits in order (0 for none, 9 for a torn record). */
