@@ -113,6 +113,22 @@ final class ProcessRows {
             List.of("java:exit_latency.fdkit.median", "java:exit_latency.fdkit_direct_echo.median", "c:exit_latency.pidfd_epoll.median", "c:exit_latency.poller_thread.median",
                     "java:exit_latency.raw_ffm.median", "java:exit_latency.jdk.median", "java:exit_latency.nuprocess.median"));
 
+    /** The fdkit tool against xargs and GNU parallel, whole processes (src/jmh/sh/cli_batch.sh). */
+    private static Row tool(int commands, double target) {
+        return new Row("`fdkit run -j 4`, " + String.format(java.util.Locale.ROOT, "%,d", commands) + " `true` commands, whole process (s)",
+                "java:cli_batch.fdkit_" + commands,
+                List.of(new Baseline("xargs -P 4 -I{} sh -c {}", "java:cli_batch.xargs_" + commands),
+                        new Baseline("GNU parallel -j 4", "java:cli_batch.parallel_" + commands)),
+                Target.atMost(target, "java:cli_batch.xargs_" + commands, "xargs (issue 13)"), """
+                Wall time of the whole tool, JVM start-up included, for N lines of `true` read from stdin and run 4 at a \
+                time through `sh -c`; rounds interleave the tools. CPU: user + system of the tool and its children \
+                (/usr/bin/time). bin/fdkit runs the JVM with an automatically created class-data archive, C1 only and \
+                the serial collector; the first, archive-creating run is not measured.""", List.of());
+    }
+
+    static final Row TOOL_500 = tool(500, 1.5);
+    static final Row TOOL_20K = tool(20_000, 1.05);
+
     static final Row THREADS_1K = threads(1_000);
     static final Row THREADS_10K = threads(10_000);
     static final Row MEMORY_1K = memory(1_000);

@@ -169,6 +169,8 @@ final class Rows {
             ProcessRows.THREADS_10K,
             ProcessRows.MEMORY_1K,
             ProcessRows.MEMORY_10K,
+            ProcessRows.TOOL_500,
+            ProcessRows.TOOL_20K,
             new Row("Futex ping-pong (round trip between two threads)",
                     "jmh:dev.fdkit.bench.FutexPingPong.fdkit",
                     List.of(new Baseline("C, raw syscall(SYS_futex), FUTEX_PRIVATE", "c:futex_pingpong.private"),

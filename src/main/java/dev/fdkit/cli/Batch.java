@@ -42,6 +42,7 @@ final class Batch {
 
     private final List<List<String>> commands;
     private final int jobs;
+    private static final int PROGRESS_LINES = 100;
     private final boolean quiet;
     private final Duration grace;
     private final PrintStream out;
@@ -152,7 +153,12 @@ final class Batch {
                     }
                 }
             }
-            if (!quiet) err.print(String.format("[%d/%d done, %d running]%n", completed, commands.size(), stillRunning));
+            // At most about 100 progress lines per run: one per exit made a 20,000-command run format and write
+            // 20,000 lines to stderr, a cost xargs and parallel do not pay. The last one always comes.
+            int step = Math.max(1, commands.size() / PROGRESS_LINES);
+            if (!quiet && (completed % step == 0 || completed == commands.size())) {
+                err.print(String.format("[%d/%d done, %d running]%n", completed, commands.size(), stillRunning));
+            }
         } finally {
             boolean keepOpen;
             synchronized (lock) {

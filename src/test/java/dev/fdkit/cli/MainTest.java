@@ -16,6 +16,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -162,6 +163,15 @@ class MainTest {
         assertThat(failed.status()).isEqualTo(1);
         assertThat(failed.out()).startsWith("1 processes, 1 failed");
         assertThat(failed.err()).isEmpty();
+    }
+
+    @Test
+    void progressIsAHundredLinesAtMostWhateverTheNumberOfCommands() {
+        Result many = fdkit("run", "-j", "4", "-n", "500", "--", "true");
+        assertThat(many.status()).isZero();
+        assertThat(many.out().lines().filter(l -> l.contains(" exited 0"))).as("every status still printed").hasSize(500);
+        List<String> progress = many.err().lines().filter(l -> l.startsWith("[")).toList();
+        assertThat(progress).as("one line per 5 exits").hasSize(100).last().isEqualTo("[500/500 done, 0 running]");
     }
 
     @Test
