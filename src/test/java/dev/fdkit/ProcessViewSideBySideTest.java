@@ -164,12 +164,16 @@ class ProcessViewSideBySideTest {
         return pipes;
     }
 
-    /** Waits (bounded) until {@code t} is blocked: parked, or in a native call such as read(2). */
+    /**
+     * Waits (bounded) until {@code t} is blocked: parked, in a JNI call such as the JDK's read(2), or in one of fdkit's
+     * FFM downcalls (a platform thread's waitFor polls the pidfd: RUNNABLE, with no native frame on its stack).
+     */
     private static void awaitBlocked(Thread t) {
         assertThat(Processes.awaitCondition(Duration.ofSeconds(10), () -> {
             if (t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING) return true;
             StackTraceElement[] stack = t.getStackTrace();
-            return stack.length > 0 && stack[0].isNativeMethod();
+            return stack.length > 0 && (stack[0].isNativeMethod()
+                    || java.util.Arrays.stream(stack).anyMatch(f -> f.getClassName().equals("dev.fdkit.internal.Syscalls")));
         })).as("%s blocked", t).isTrue();
     }
 
