@@ -19,6 +19,7 @@ final class Descriptors {
             case ProcessDescriptor p -> p.descriptor();
             case PipeReader r -> r.descriptor();
             case PipeWriter w -> w.descriptor();
+            case OwnedDescriptor o -> o.descriptor();
             case ReadinessWait.Duplicate d -> d.descriptor();
             default -> null;
         };

@@ -355,6 +355,39 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         return signalTree(Uapi.SIGKILL);
     }
 
+    // ------------------------------------------------------------------ descriptors of the process
+
+    /**
+     * Takes a copy of the process's descriptor {@code targetFd} with pidfd_getfd (Linux 5.6): the other side of
+     * {@link SpawnOption#passDescriptor}, e.g. a supervisor taking a worker's listening socket for a hand-over
+     * without downtime. The copy shares the open file description (offset, flags, socket state) with the
+     * process's descriptor; it is close-on-exec, and the caller owns it: close it.
+     * <p>
+     * Needs ptrace access to the process (PTRACE_MODE_ATTACH_REALCREDS): the same user and a process that has
+     * not made itself non-dumpable, or CAP_SYS_PTRACE; a Yama ptrace_scope of 1 also allows descendants only,
+     * 3 nothing at all.
+     *
+     * @param targetFd the descriptor number in the process, 0 or more
+     * @return the copy, owned by the caller
+     * @throws IllegalArgumentException      if {@code targetFd} is negative
+     * @throws ErrnoException                naming pidfd_getfd: EPERM without ptrace access, EBADF if the process
+     *                                       has no descriptor {@code targetFd}, ESRCH once it has exited, ENOSYS
+     *                                       before Linux 5.6
+     * @throws IllegalStateException         after close()
+     * @throws UnsupportedOperationException without pidfds
+     */
+    public OwnedDescriptor duplicateDescriptor(int targetFd) throws ErrnoException {
+        if (targetFd < 0) throw new IllegalArgumentException("targetFd must be >= 0, was " + targetFd);
+        watch.checkOpen();
+        Fd pidfd = descriptor();
+        int number = pidfd.acquire(); // IllegalStateException if close() won the race
+        try {
+            return new OwnedDescriptor(dev.fdkit.internal.Syscalls.pidfdGetfd(number, targetFd), "fd " + targetFd + " of pid " + watch.pid);
+        } finally {
+            pidfd.release();
+        }
+    }
+
     // ------------------------------------------------------------------ streams
 
     /**

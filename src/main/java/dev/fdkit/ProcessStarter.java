@@ -22,21 +22,39 @@ import java.util.concurrent.TimeoutException;
 final class ProcessStarter {
     private ProcessStarter() {}
 
-    static EnumSet<SpawnOption> optionSet(SpawnOption... options) {
-        Objects.requireNonNull(options, "options");
-        EnumSet<SpawnOption> opts = EnumSet.noneOf(SpawnOption.class);
-        for (int i = 0; i < options.length; i++) {
-            if (options[i] == null) throw new NullPointerException("options[" + i + "] is null");
-            opts.add(options[i]);
+    /** The options of one start: the flags, and the descriptors to pass in the order given. */
+    record Options(EnumSet<SpawnFlag> flags, List<PassedDescriptor> passed) {
+        boolean has(SpawnFlag flag) {
+            return flags.contains(flag);
         }
-        return opts;
+    }
+
+    static Options optionSet(SpawnOption... options) {
+        Objects.requireNonNull(options, "options");
+        EnumSet<SpawnFlag> flags = EnumSet.noneOf(SpawnFlag.class);
+        List<PassedDescriptor> passed = new ArrayList<>();
+        for (int i = 0; i < options.length; i++) {
+            switch (options[i]) {
+                case null -> throw new NullPointerException("options[" + i + "] is null");
+                case SpawnFlag flag -> flags.add(flag);
+                case PassedDescriptor pass -> {
+                    for (PassedDescriptor earlier : passed) {
+                        if (earlier.childFd() == pass.childFd()) {
+                            throw new IllegalArgumentException("options: childFd " + pass.childFd() + " must be passed at most once: " + earlier + ", " + pass);
+                        }
+                    }
+                    passed.add(pass);
+                }
+            }
+        }
+        return new Options(flags, List.copyOf(passed));
     }
 
     /**
      * Starts {@code builder} with {@code stdio}, which may already hold pipeline ends for 0 and 1 (those
      * redirects are then not applied); every descriptor in {@code stdio} is closed here, whatever happens.
      */
-    static ProcessDescriptor start(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+    static ProcessDescriptor start(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException {
         try {
             return spawn(builder, opts, stdio);
         } catch (IOException | RuntimeException e) {
@@ -45,7 +63,7 @@ final class ProcessStarter {
         }
     }
 
-    private static ProcessDescriptor spawn(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+    private static ProcessDescriptor spawn(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException {
         Spawner.Request request = request(builder, opts, stdio);
         FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
         spawned.begin();
@@ -65,12 +83,12 @@ final class ProcessStarter {
             if (pidfd != null) pidfd.fd.close();
             throw e;
         }
-        boolean leadsGroup = opts.contains(SpawnOption.NEW_PROCESS_GROUP) || opts.contains(SpawnOption.NEW_SESSION);
-        return new ProcessDescriptor(watch, stdio.pipes(), opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup);
+        boolean leadsGroup = opts.has(SpawnFlag.NEW_PROCESS_GROUP) || opts.has(SpawnFlag.NEW_SESSION);
+        return new ProcessDescriptor(watch, stdio.pipes(), opts.has(SpawnFlag.KILL_ON_CLOSE), leadsGroup);
     }
 
     /** The builder's command, environment and directory, checked, and its redirects applied to {@code stdio}. */
-    private static Spawner.Request request(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+    private static Spawner.Request request(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException {
         List<String> command = builder.command();
         for (int i = 0; i < command.size(); i++) {
             if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
@@ -87,12 +105,30 @@ final class ProcessStarter {
         if (!stdio.isSet(1)) stdio.redirect(1, builder.redirectOutput());
         if (builder.redirectErrorStream()) stdio.errorToOutput();
         else stdio.redirect(2, builder.redirectError());
+        int[] passFrom = new int[opts.passed().size()];
+        int[] passTo = new int[passFrom.length];
+        for (int i = 0; i < passFrom.length; i++) {
+            PassedDescriptor pass = opts.passed().get(i);
+            checkOpen(pass);
+            passFrom[i] = pass.parentFd();
+            passTo[i] = pass.childFd();
+        }
         return new Spawner.Request(argv, environment, directory, stdio.childFd,
-                opts.contains(SpawnOption.NEW_SESSION), opts.contains(SpawnOption.NEW_PROCESS_GROUP));
+                opts.has(SpawnFlag.NEW_SESSION), opts.has(SpawnFlag.NEW_PROCESS_GROUP), passFrom, passTo);
+    }
+
+    /** A closed source would fail posix_spawn with a bare EBADF: say which option is wrong instead. */
+    private static void checkOpen(PassedDescriptor pass) throws ErrnoException {
+        try {
+            Syscalls.fcntl(pass.parentFd(), Uapi.F_GETFL, 0);
+        } catch (ErrnoException e) {
+            if (e.errno() != dev.fdkit.internal.Errno.EBADF) throw e;
+            throw new IllegalArgumentException("options: " + pass + ": parentFd " + pass.parentFd() + " must be an open descriptor of this process", e);
+        }
     }
 
     /** {@link ProcessDescriptor#startPipeline}: each stage's stdout is the next one's stdin, through a pipe only the two children hold. */
-    static List<ProcessDescriptor> startPipeline(List<ProcessBuilder> builders, EnumSet<SpawnOption> opts) throws IOException {
+    static List<ProcessDescriptor> startPipeline(List<ProcessBuilder> builders, Options opts) throws IOException {
         int last = builders.size() - 1;
         for (int i = 0; i <= last; i++) {
             ProcessBuilder builder = builders.get(i);
