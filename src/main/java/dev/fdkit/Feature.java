@@ -27,7 +27,18 @@ public enum Feature {
     /** IORING_OP_FUTEX_WAIT / WAKE / WAITV, Linux 6.7. */
     IO_URING_FUTEX("io_uring FUTEX"),
     /** Linker.Option.critical together with captureCallState, JDK 24. */
-    CRITICAL_WITH_ERRNO("critical+captureCallState");
+    CRITICAL_WITH_ERRNO("critical+captureCallState"),
+    /**
+     * {@link SpawnOption#NEW_CGROUP}: cgroup v2 with cgroup.kill (Linux 5.14), and this JVM's own cgroup
+     * directory writable (delegated), so that fdkit can create a cgroup per child below it.
+     */
+    CGROUP_KILL("cgroup.kill"),
+    /**
+     * clone3's CLONE_PIDFD_AUTOKILL and CLONE_AUTOREAP (Linux 7.1): the kernel's own kill-on-close and reaping.
+     * fdkit spawns through posix_spawn, which cannot pass clone3 flags, so this is never available: it says
+     * whether the kernel has them ({@link SpawnOption#KILL_ON_CLOSE} does the same in fdkit).
+     */
+    CLONE_PIDFD_AUTOKILL("CLONE_PIDFD_AUTOKILL");
 
     private final String displayName;
 

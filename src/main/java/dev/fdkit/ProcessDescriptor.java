@@ -56,11 +56,17 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     private final Signaller signals;
     private final ChildPipes pipes;
     private final ProcessClose closing;
+    private final ControlGroup cgroup; // SpawnOption.NEW_CGROUP, else null
     private final Cleaner.Cleanable cleanable;
     private ProcessView view; // guarded by this; made by the first asProcess()
 
     /** The parts, none of which refers back here: the Cleaner closes a dropped descriptor as close() would. */
     ProcessDescriptor(ExitWatch watch, ChildPipes pipes, boolean killOnClose, boolean leadsGroup) {
+        this(watch, pipes, killOnClose, leadsGroup, null);
+    }
+
+    ProcessDescriptor(ExitWatch watch, ChildPipes pipes, boolean killOnClose, boolean leadsGroup, ControlGroup cgroup) {
+        this.cgroup = cgroup;
         this.watch = watch;
         this.pipes = pipes;
         this.signals = new Signaller(watch, leadsGroup);
@@ -353,6 +359,17 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
      */
     public int killTree() {
         return signalTree(Uapi.SIGKILL);
+    }
+
+    /**
+     * The fresh cgroup this child was started in with {@link SpawnOption#NEW_CGROUP}: kill the whole tree with
+     * {@link ControlGroup#kill()}, know when it is gone from {@link ControlGroup#onEmpty()}. It outlives this
+     * descriptor's close().
+     *
+     * @return the cgroup, or empty for a process started without NEW_CGROUP (or not started by fdkit)
+     */
+    public Optional<ControlGroup> controlGroup() {
+        return Optional.ofNullable(cgroup);
     }
 
     // ------------------------------------------------------------------ descriptors of the process

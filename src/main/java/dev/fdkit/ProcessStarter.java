@@ -65,9 +65,17 @@ final class ProcessStarter {
 
     private static ProcessDescriptor spawn(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException {
         Spawner.Request request = request(builder, opts, stdio);
+        ControlGroup cgroup = opts.has(SpawnFlag.NEW_CGROUP) ? ControlGroup.create() : null;
         FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
         spawned.begin();
-        Spawner.Child child = Spawner.spawn(request, Linux.has(Feature.PIDFD_OPEN));
+        Spawner.Child child;
+        try {
+            child = Spawner.spawn(request, Linux.has(Feature.PIDFD_OPEN));
+            if (cgroup != null) moveInto(cgroup, child);
+        } catch (IOException | RuntimeException e) {
+            if (cgroup != null) cgroup.discard(e);
+            throw e;
+        }
         if (spawned.shouldCommit()) {
             spawned.command = String.join(" ", request.argv());
             spawned.pid = child.pid();
@@ -81,10 +89,26 @@ final class ProcessStarter {
         } catch (RuntimeException e) { // unwatched, it would run unsupervised and end a zombie
             Spawner.killAndReap(child.pid(), e);
             if (pidfd != null) pidfd.fd.close();
+            if (cgroup != null) cgroup.discard(e); // empty unless the child forked already (then EBUSY, suppressed)
             throw e;
         }
+        if (cgroup != null) cgroup.watch(); // after the move: an empty cgroup counts as done
         boolean leadsGroup = opts.has(SpawnFlag.NEW_PROCESS_GROUP) || opts.has(SpawnFlag.NEW_SESSION);
-        return new ProcessDescriptor(watch, stdio.pipes(), opts.has(SpawnFlag.KILL_ON_CLOSE), leadsGroup);
+        return new ProcessDescriptor(watch, stdio.pipes(), opts.has(SpawnFlag.KILL_ON_CLOSE), leadsGroup, cgroup);
+    }
+
+    /**
+     * Moves the child just spawned into its cgroup, first thing after the spawn (the window SpawnOption.NEW_CGROUP
+     * documents). If that fails the child would run outside what the caller asked for: it is killed and reaped.
+     */
+    private static void moveInto(ControlGroup cgroup, Spawner.Child child) throws ErrnoException {
+        try {
+            cgroup.adopt(child.pid());
+        } catch (ErrnoException | RuntimeException e) {
+            Spawner.killAndReap(child.pid(), e);
+            if (child.pidfd() >= 0) Stdio.closeQuietly(child.pidfd());
+            throw e;
+        }
     }
 
     /** The builder's command, environment and directory, checked, and its redirects applied to {@code stdio}. */
