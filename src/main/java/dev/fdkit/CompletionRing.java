@@ -2,6 +2,7 @@ package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -248,7 +249,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     /** Maps a ring through a descriptor of {@code file}: after {@link #mapLocked}'s open, before its close. */
     @FunctionalInterface
     private interface Mapper {
-        CompletionRing map(int fd, Arena arena) throws IOException;
+        CompletionRing map(int fd, Arena arena) throws IOException, SyscallException;
     }
 
     /**
@@ -259,21 +260,25 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         int fd;
         try {
             fd = Syscalls.open(file.toString(), Uapi.O_RDWR | flags, 0666);
-        } catch (ErrnoException e) {
-            if (e.errno() != Errno.ENOENT) throw e; // its message names the file
-            throw (IOException) new NoSuchFileException(file.toString()).initCause(e);
+        } catch (SyscallException e) {
+            if (e.errno() != Errno.ENOENT) throw ErrnoException.of(e); // its message names the file
+            throw (IOException) new NoSuchFileException(file.toString()).initCause(ErrnoException.of(e));
         }
         Arena arena = Arena.ofShared();
         try {
             return mapper.map(fd, arena);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             arena.close();
-            throw new IOException(file + ": " + e.getMessage(), e);
+            throw ErrnoException.of(e, file.toString());
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
         } finally {
-            Syscalls.close(fd);
+            try {
+                Syscalls.close(fd);
+            } catch (SyscallException e) {
+                throw ErrnoException.of(e, file.toString());
+            }
         }
     }
 
@@ -288,7 +293,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     }
 
     /** The capacity {@code file}'s header declares, after checking the header and the file's size against it. */
-    private static int checkHeader(Path file, int fd, long size) throws IOException {
+    private static int checkHeader(Path file, int fd, long size) throws IOException, SyscallException {
         if (size < HEADER_LENGTH) throw new IOException(file + " is not a completion ring: " + size + " bytes, less than its " + HEADER_LENGTH + "-byte header");
         try (Arena scratch = Arena.ofConfined()) {
             MemorySegment header = scratch.allocate(HEADER_LENGTH, 8);

@@ -3,6 +3,7 @@ package dev.fdkit;
 import dev.fdkit.internal.CgroupFs;
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -47,7 +48,11 @@ public final class ControlGroup {
         Files.createDirectory(directory);
         try {
             return new ControlGroup(directory, new Fd(Syscalls.open(directory.resolve("cgroup.events").toString(), Uapi.O_RDONLY, 0), "ControlGroup"));
-        } catch (ErrnoException | RuntimeException e) {
+        } catch (SyscallException e) {
+            ErrnoException failure = ErrnoException.of(e);
+            removeQuietly(directory, failure);
+            throw failure;
+        } catch (RuntimeException e) {
             removeQuietly(directory, e);
             throw e;
         }
@@ -133,8 +138,8 @@ public final class ControlGroup {
             long n = Syscalls.pread(number, buffer, buffer.byteSize(), 0);
             String text = new String(buffer.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII);
             return !text.contains("populated 0");
-        } catch (ErrnoException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         } finally {
             events.release();
         }
@@ -153,16 +158,21 @@ public final class ControlGroup {
 
     private void write(String file, String value) throws ErrnoException {
         Path path = directory.resolve(file);
-        int fd = Syscalls.open(path.toString(), Uapi.O_WRONLY, 0);
+        int fd;
+        try {
+            fd = Syscalls.open(path.toString(), Uapi.O_WRONLY, 0);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
+        }
         try (Arena arena = Arena.ofConfined()) {
             byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
             MemorySegment text = arena.allocate(bytes.length);
             text.copyFrom(MemorySegment.ofArray(bytes));
             Syscalls.write(fd, text, bytes.length);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) { // the kernel's answer to the value (EBUSY, EINVAL) is the error that matters
             throw new ErrnoException("write", "\"" + path + "\", \"" + value + "\"", e.errno());
         } finally {
-            Syscalls.close(fd);
+            Stdio.closeQuietly(fd); // a close of a kernfs file reports nothing the write did not
         }
     }
 

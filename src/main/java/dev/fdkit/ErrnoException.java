@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.SyscallException;
 
 import java.io.IOException;
 
@@ -29,11 +30,39 @@ public final class ErrnoException extends IOException {
         this.errno = errno;
     }
 
+    /** The syscall layer's failure, as callers see it: same call, errno and message; thrown where the object model called it. */
+    ErrnoException(SyscallException failure) {
+        this(failure, null);
+    }
+
+    /** The same, its message led by what the call was working on ({@code /tmp/ring: mmap(fd=5, ...) failed: ...}); null for nothing. */
+    private ErrnoException(SyscallException failure, String subject) {
+        super(subject == null ? failure.getMessage() : subject + ": " + failure.getMessage());
+        this.syscall = failure.syscall();
+        this.errno = failure.errno();
+        for (Throwable t : failure.getSuppressed()) addSuppressed(t);
+    }
+
+    /** For a method that declares IOException: the failure, thrown where the object model called the syscall layer. */
+    static ErrnoException of(SyscallException failure) {
+        return new ErrnoException(failure);
+    }
+
+    /** {@link #of(SyscallException)} with the message led by {@code subject}, such as the file the call worked on. */
+    static ErrnoException of(SyscallException failure, String subject) {
+        return new ErrnoException(failure, subject);
+    }
+
+    /**
+     * For a method that cannot declare IOException (constructors of unchecked APIs, callbacks, close without
+     * IOException): the failure as an {@link java.io.UncheckedIOException} whose cause is the ErrnoException.
+     */
+    static java.io.UncheckedIOException unchecked(SyscallException failure) {
+        return new java.io.UncheckedIOException(new ErrnoException(failure));
+    }
+
     private static String message(String syscall, String arguments, int errno) {
-        java.util.Objects.requireNonNull(syscall, "syscall");
-        // Never throw here, on an error path: a non-positive errno (a caller's slip) is shown for what it is.
-        if (errno <= 0) return syscall + "(" + arguments + ") failed, but with no error number (errno " + errno + ")";
-        return syscall + "(" + arguments + ") failed: " + Errno.name(errno) + " (" + Errno.description(errno) + ")";
+        return SyscallException.message(syscall, arguments, errno);
     }
 
     /**

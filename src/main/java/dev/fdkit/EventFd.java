@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -28,7 +29,7 @@ import java.util.concurrent.ExecutionException;
  * All methods are thread-safe. After {@link #close()} every method throws IllegalStateException, and no
  * syscall is issued on the old descriptor number.
  */
-public final class EventFd implements Pollable, AutoCloseable {
+public final class EventFd implements Descriptors.Owned, AutoCloseable {
     /** The largest value the counter can hold, 2^64-2, as an unsigned long. */
     public static final long MAX_COUNT = -2L;
 
@@ -46,8 +47,8 @@ public final class EventFd implements Pollable, AutoCloseable {
         Cleaner cleaner = Fd.cleaner(); // before the descriptor: if its thread cannot start, nothing is left open
         try {
             this.fd = new Fd(Syscalls.eventfd(initialValue, flags), "EventFd");
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
         this.semaphore = semaphore;
         this.waits = new ReadinessWait(fd, "EventFd");
@@ -142,8 +143,8 @@ public final class EventFd implements Pollable, AutoCloseable {
     private boolean write(int number, long n) {
         try {
             return Syscalls.eventfdWrite(number, n);
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         } finally {
             fd.release();
         }
@@ -188,8 +189,8 @@ public final class EventFd implements Pollable, AutoCloseable {
         int number = fd.acquire();
         try {
             return Syscalls.eventfdRead(number);
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         } finally {
             fd.release();
         }
@@ -247,8 +248,8 @@ public final class EventFd implements Pollable, AutoCloseable {
         if (events == 0) return;
         try {
             waits.arm(events, onReady); // false once closed: close() fails every waiter it finds queued
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
     }
 

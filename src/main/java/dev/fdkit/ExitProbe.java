@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -26,14 +27,14 @@ final class ExitProbe {
 
     @FunctionalInterface
     interface Look {
-        Result look() throws ErrnoException;
+        Result look() throws SyscallException;
     }
 
     /** {@code look}, or an UNKNOWN exit saying {@code failing} and why if it fails: a watch never ends without a status. */
     static Result orUnknown(String failing, Look look) {
         try {
             return look.look();
-        } catch (ErrnoException | RuntimeException e) {
+        } catch (SyscallException | RuntimeException e) {
             return new Exited(ExitStatus.unknown(failing + " failed: " + e.getMessage()));
         }
     }
@@ -43,7 +44,7 @@ final class ExitProbe {
      * without one (-1) or without waitid(P_PIDFD) (Linux 5.3, or seccomp): as exact, since an unreaped child's
      * pid is still ours. The caller holds the watch's lock: this is the one place a child is reaped.
      */
-    static Result reapChild(int pid, int number) throws ErrnoException {
+    static Result reapChild(int pid, int number) throws SyscallException {
         Syscalls.WaitResult w = number >= 0 && Linux.has(Feature.WAITID_P_PIDFD)
                 ? Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG, false)
                 : Syscalls.waitid(Uapi.P_PID, pid, Uapi.WEXITED | Uapi.WNOHANG, false);
@@ -54,20 +55,20 @@ final class ExitProbe {
     static boolean childRunning(int pid) {
         try {
             return Syscalls.waitid(Uapi.P_PID, pid, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true) == null;
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             return false;
         }
     }
 
     /** Someone else's child (possibly the JDK's), pidfd readable: look (WNOWAIT), leave the reaping to its owner. */
-    static Result otherExited(int number) throws ErrnoException {
+    static Result otherExited(int number) throws SyscallException {
         Syscalls.WaitResult w = Linux.has(Feature.WAITID_P_PIDFD)
                 ? Syscalls.waitid(Uapi.P_PIDFD, number, Uapi.WEXITED | Uapi.WNOHANG | Uapi.WNOWAIT, true) : null;
         return w != null ? new Exited(WaitStatus.fromWaitid(w)) : exitInfo(number);
     }
 
     /** PIDFD_INFO_EXIT (Linux 6.15): the status of a process that is not our child, once its parent has reaped it. */
-    static Result exitInfo(int number) throws ErrnoException {
+    static Result exitInfo(int number) throws SyscallException {
         Capability infoExit = Linux.feature(Feature.PIDFD_INFO_EXIT);
         if (!infoExit.available()) return new Exited(ExitStatus.unknown("not our child, and PIDFD_INFO_EXIT is unavailable: " + infoExit.cause()));
         Integer waitStatus = Syscalls.pidfdExitStatus(number);

@@ -1,8 +1,13 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.Durations;
+import dev.fdkit.internal.SyscallException;
+
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -19,8 +24,9 @@ import java.util.function.Supplier;
  *     |                                                       stays ours) and registers it ONE_SHOT on the shared
  *     |                                                       poller; without pidfds, joins the FallbackReaper
  *  WATCHING --exited(status)--------------------> EXITED      the look that saw the end, under the lock:
- *     |        our child: the poller (pidfd readable), or          waitid(WEXITED) reaps it (the one place)
- *     |          the fallback reaper (pollExit)
+ *     |        our child: the poller (pidfd readable), a          waitid(WEXITED) reaps it (the one place)
+ *     |          platform thread in waitFor (its own poll(2) of the pidfd; it then cancels the poller
+ *     |          registration), or the fallback reaper (pollExit): whichever looks first
  *     |        another process: the poller (WNOWAIT, PIDFD_INFO_EXIT), the retry timer (PIDFD_INFO_EXIT once
  *     |          its parent has reaped it), the fallback reaper (its start time changed)
  *     |        then, outside the lock: the use of the pidfd released, the future completed (JFR event)
@@ -141,12 +147,8 @@ final class ExitWatch implements FallbackReaper.Target {
     /** On the poller thread: the pidfd is readable, the process has exited. */
     private void onPidfdReadable(Poller.Registration r, int number) {
         long seenAt = System.nanoTime();
-        ExitProbe.Result look;
-        synchronized (this) {
-            if (lvPhase() != WATCHING) return; // abandoned: close() cancels the registration
-            look = ExitProbe.orUnknown("waiting", () -> child ? ExitProbe.reapChild(pid, number) : ExitProbe.otherExited(number));
-            if (look instanceof ExitProbe.Exited) soPhase(EXITED);
-        }
+        ExitProbe.Result look = lookAtReadable(number);
+        if (look == null) return; // exited through a waiter, who cancels the registration; or abandoned: close() does
         switch (look) {
             case ExitProbe.Pending.STILL_RUNNING -> r.rearm();
             case ExitProbe.Pending.NOT_YET_PUBLISHED -> {
@@ -158,6 +160,17 @@ final class ExitWatch implements FallbackReaper.Target {
                 finish(e.status(), seenAt);
             }
         }
+    }
+
+    /**
+     * The one look at a readable pidfd, under the lock while WATCHING (null otherwise): our child reaped, another
+     * process looked at (WNOWAIT, PIDFD_INFO_EXIT); WATCHING -> EXITED if it saw the end.
+     */
+    private synchronized ExitProbe.Result lookAtReadable(int number) {
+        if (lvPhase() != WATCHING) return null;
+        ExitProbe.Result look = ExitProbe.orUnknown("waiting", () -> child ? ExitProbe.reapChild(pid, number) : ExitProbe.otherExited(number));
+        if (look instanceof ExitProbe.Exited) soPhase(EXITED);
+        return look;
     }
 
     /**
@@ -213,6 +226,98 @@ final class ExitWatch implements FallbackReaper.Target {
         }
     }
 
+    // ------------------------------------------------------------------ waiting: waitFor()
+
+    /**
+     * How long a platform thread blocks in poll(2) on the pidfd before it looks at its interrupt status: the
+     * latency of Thread.interrupt() during waitFor(), which poll(2) does not see. Java offers no hook to wake
+     * it sooner without internal API; one slice costs one wake-up per 50 ms of a long wait.
+     */
+    static final int INTERRUPT_CHECK_MILLIS = 50;
+
+    /**
+     * waitFor(): the exit status, waiting at most {@code nanos} (Long.MAX_VALUE: forever). One path per case:
+     * <ul>
+     * <li>our child, with a pidfd, on a platform thread: the caller blocks in poll(2) on the pidfd itself, in
+     *     slices of {@link #INTERRUPT_CHECK_MILLIS}, and when it is readable makes the WATCHING -> EXITED look
+     *     itself ({@link #takeExit}): one wake-up, the kernel's, instead of the poller's and then the waiter's.
+     *     It holds a use of the pidfd meanwhile, so close() cannot let go of the number under the poll;</li>
+     * <li>everything else parks on the exit future: virtual threads (poll(2) would pin the carrier), processes
+     *     that are not our child (there is nothing to reap; their look may need the poller's PIDFD_INFO_EXIT
+     *     retries), no pidfds (the fallback reaper looks), a descriptor already closed (the watch reaps it).</li>
+     * </ul>
+     * The first path also ends on the future: at once if it made the transition or another looker did (the
+     * future completes right after), else for what is left of the wait, through the poller.
+     *
+     * @throws TimeoutException         if the process is still running after {@code nanos}
+     * @throws IllegalStateException    if close() ended the watch of a process that is not our child
+     */
+    ExitStatus await(long nanos) throws InterruptedException, TimeoutException {
+        watch();
+        long deadline = Durations.deadline(System.nanoTime(), nanos);
+        if (child && pidfd != null && !exit.isDone() && !Thread.currentThread().isVirtual()) {
+            int number = pidfd.fd.tryAcquire();
+            if (number >= 0) {
+                try {
+                    pollPidfd(number, deadline);
+                } finally {
+                    pidfd.fd.release();
+                }
+            }
+        }
+        try {
+            return nanos == Long.MAX_VALUE ? exit.get() : exit.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        } catch (CancellationException e) { // close() ended the watch of a process that is not our child
+            throw closedBeforeExit(e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /**
+     * Blocks in poll(2) on our child's pidfd until the watch has left WATCHING (this thread's look, or another's),
+     * the deadline has passed, or the look finds nothing although the pidfd is readable (left to the poller).
+     */
+    private void pollPidfd(int number, long deadline) throws InterruptedException {
+        Poller.beforeBlocking(); // on the shared poller's loop thread: hand the loop on before blocking it
+        while (lvPhase() == WATCHING) {
+            if (Thread.interrupted()) throw new InterruptedException();
+            long remaining = deadline - System.nanoTime();
+            int millis = remaining >= INTERRUPT_CHECK_MILLIS * 1_000_000L ? INTERRUPT_CHECK_MILLIS
+                    : (int) Math.max(0, (remaining + 999_999) / 1_000_000);
+            boolean readable;
+            try {
+                readable = Pidfd.awaitExited(number, millis);
+            } catch (SyscallException e) {
+                return; // poll(2) failed (ENOMEM): the poller's look still comes
+            }
+            if (readable) {
+                takeExit(number);
+                return;
+            }
+            if (millis == 0 || deadline - System.nanoTime() <= 0) return;
+        }
+    }
+
+    /**
+     * A waiter saw our child's pidfd readable: the same look as the poller's, under the lock. If it made the
+     * transition, it cancels the poller registration (its handler, if it runs now, finds EXITED and returns) while
+     * the watch's use still keeps the number ours, then finishes as the poller would.
+     */
+    private void takeExit(int number) {
+        long seenAt = System.nanoTime();
+        ExitProbe.Result look;
+        Poller.Registration r;
+        synchronized (this) {
+            look = lookAtReadable(number);
+            r = registration;
+        }
+        if (look instanceof ExitProbe.Exited e) {
+            if (r != null) r.cancel(); // outside the lock: it waits for a handler that may wait for the lock
+            finish(e.status(), seenAt);
+        }
+    }
+
     // ------------------------------------------------------------------ CLOSED, WATCHING -> ABANDONED
 
     /**
@@ -243,7 +348,7 @@ final class ExitWatch implements FallbackReaper.Target {
      * False once the process has exited. Throws for another process whose descriptor was closed before its
      * exit was known: without the pidfd, whether it lives can no longer be told (its pid may name another).
      */
-    boolean isAlive() throws ErrnoException {
+    boolean isAlive() throws SyscallException {
         int s = state;
         if ((s & PHASE) == EXITED) return false;
         if (!child && (s & CLOSED) != 0) throw closedBeforeExit(null);

@@ -2,12 +2,12 @@ package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.time.Instant;
@@ -193,13 +193,13 @@ public final class Futex {
      *
      * @param expected the value the word must hold for the wait to start
      * @return WOKEN (re-check the word: wake-ups may be spurious) or VALUE_MISMATCH
-     * @throws IllegalStateException if the wait fails otherwise, with the failure (an ErrnoException) as its cause
+     * @throws UncheckedIOException  if the wait fails otherwise, with the failure (an ErrnoException) as its cause
      */
     public WaitResult await(int expected) {
         Poller.beforeBlocking();
         Uring uring = uringForThisThread();
         if (uring != null) return awaitThroughUring(uring, expected, -1);
-        return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
+        return waitResult(Syscalls.futexRaw(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
 
     /**
@@ -209,14 +209,14 @@ public final class Futex {
      * @param expected the value the word must hold for the wait to start
      * @param timeout  how long to wait at most; not null
      * @return how the wait ended
-     * @throws IllegalStateException if the wait fails otherwise, with the failure (an ErrnoException) as its cause
+     * @throws UncheckedIOException  if the wait fails otherwise, with the failure (an ErrnoException) as its cause
      */
     public WaitResult await(int expected, Duration timeout) {
         long nanos = Durations.timeoutNanos(timeout, "timeout");
         Poller.beforeBlocking();
         Uring uring = uringForThisThread();
         if (uring != null) return awaitThroughUring(uring, expected, nanos);
-        return waitResult(Syscalls.futex(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
+        return waitResult(Syscalls.futexRaw(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
     }
 
     /**
@@ -269,7 +269,7 @@ public final class Futex {
         int op = Uapi.FUTEX_WAIT_BITSET | privateFlag | (clock == Clock.REALTIME ? Uapi.FUTEX_CLOCK_REALTIME : 0);
         MemorySegment timeout = clock == null ? MemorySegment.NULL : Syscalls.futexTimeout(deadlineNanos);
         Poller.beforeBlocking();
-        return waitResult(Syscalls.futex(word, op, expected, timeout, MemorySegment.NULL, bitset), "FUTEX_WAIT_BITSET");
+        return waitResult(Syscalls.futexRaw(word, op, expected, timeout, MemorySegment.NULL, bitset), "FUTEX_WAIT_BITSET");
     }
 
     /**
@@ -294,12 +294,11 @@ public final class Futex {
         MemorySegment entries = fillWaitv(Syscalls.futexWaitvEntries(), futexes, expected);
         Poller.beforeBlocking();
         for (;;) {
-            long r = Syscalls.futexWaitv(entries, futexes.size(), Syscalls.futexTimeout(deadline), Uapi.CLOCK_MONOTONIC);
+            long r = Syscalls.futexWaitvRaw(entries, futexes.size(), Syscalls.futexTimeout(deadline), Uapi.CLOCK_MONOTONIC);
             if (r >= 0) return new Woken(WaitResult.WOKEN, (int) r);
-            if (r == -Errno.EINTR) continue; // absolute deadline: waiting again is exact
             if (r == -Errno.EAGAIN) return new Woken(WaitResult.VALUE_MISMATCH, -1);
             if (r == -Errno.ETIMEDOUT) return new Woken(WaitResult.TIMED_OUT, -1);
-            throw new IllegalStateException(new ErrnoException("futex_waitv", "nr_futexes=" + futexes.size(), (int) -r));
+            throw ErrnoException.unchecked(new SyscallException("futex_waitv", "nr_futexes=" + futexes.size(), (int) -r));
         }
     }
 
@@ -314,7 +313,7 @@ public final class Futex {
      */
     public int wake(int count) {
         if (count < 1) throw new IllegalArgumentException("count must be at least 1, was " + count);
-        return (int) check(Syscalls.futex(word, WAKE | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAKE");
+        return (int) check(Syscalls.futexRaw(word, WAKE | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAKE");
     }
 
     /**
@@ -337,7 +336,7 @@ public final class Futex {
     public int wakeBitset(int count, int bitset) {
         if (count < 1) throw new IllegalArgumentException("count must be at least 1, was " + count);
         if (bitset == 0) throw new IllegalArgumentException("bitset must not be 0");
-        return (int) check(Syscalls.futex(word, Uapi.FUTEX_WAKE_BITSET | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, bitset),
+        return (int) check(Syscalls.futexRaw(word, Uapi.FUTEX_WAKE_BITSET | privateFlag, count, MemorySegment.NULL, MemorySegment.NULL, bitset),
                 "FUTEX_WAKE_BITSET");
     }
 
@@ -357,7 +356,7 @@ public final class Futex {
         if (wakeCount < 0 || requeueCount < 0) throw new IllegalArgumentException("wakeCount and requeueCount must not be negative");
         if (target.shared != shared) throw new IllegalArgumentException("target must be shared exactly when this futex is");
         // The timeout argument slot carries val2 (the requeue count) for this operation.
-        long r = Syscalls.futex(word, Uapi.FUTEX_CMP_REQUEUE | privateFlag, wakeCount, MemorySegment.ofAddress(requeueCount),
+        long r = Syscalls.futexRaw(word, Uapi.FUTEX_CMP_REQUEUE | privateFlag, wakeCount, MemorySegment.ofAddress(requeueCount),
                 target.word, expected);
         if (r == -Errno.EAGAIN) return -1;
         return (int) check(r, "FUTEX_CMP_REQUEUE");
@@ -427,8 +426,8 @@ public final class Futex {
             uring.cancel(cookie);
             Thread.currentThread().interrupt();
             return uringResult(wait.join(), WaitResult.WOKEN); // a spurious wake-up: callers re-check the word
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("IORING_OP_FUTEX_WAIT failed", e.getCause());
+        } catch (ExecutionException e) { // awaitFutex fails with the ErrnoException alone
+            throw new UncheckedIOException((ErrnoException) e.getCause());
         }
     }
 
@@ -442,11 +441,11 @@ public final class Futex {
         if (r >= 0) return WaitResult.WOKEN;
         if (r == -Errno.EAGAIN) return WaitResult.VALUE_MISMATCH;
         if (r == -Errno.ETIMEDOUT) return WaitResult.TIMED_OUT;
-        throw new IllegalStateException(new ErrnoException("futex", op, (int) -r));
+        throw ErrnoException.unchecked(new SyscallException("futex", op, (int) -r));
     }
 
     private static long check(long r, String op) {
         if (r >= 0) return r;
-        throw new IllegalStateException(new ErrnoException("futex", op, (int) -r));
+        throw ErrnoException.unchecked(new SyscallException("futex", op, (int) -r));
     }
 }

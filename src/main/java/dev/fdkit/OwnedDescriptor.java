@@ -10,7 +10,7 @@ import java.lang.ref.Cleaner;
  * dropped unclosed, by a Cleaner). Hand it to a child with {@link SpawnOption#passDescriptor(int, int)}, or
  * register it on a {@link Poller}, which follows its lifetime like that of fdkit's own objects.
  */
-public final class OwnedDescriptor implements Pollable, AutoCloseable {
+public final class OwnedDescriptor implements Descriptors.Owned, AutoCloseable {
     private final Fd fd;
     private final Cleaner.Cleanable cleanable;
 

@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
@@ -36,7 +37,15 @@ final class Pidfd {
     }
 
     /** Whether the process has exited, reaped or not: a pidfd is readable from the exit on. */
-    static boolean exited(int number) throws ErrnoException {
-        return (Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) != 0;
+    static boolean exited(int number) throws SyscallException {
+        return awaitExited(number, 0);
+    }
+
+    /**
+     * Blocks the calling thread in poll(2) until the process has exited or {@code timeoutMillis} have passed
+     * (0: only looks): whether it has exited. False also after a signal (EINTR): the caller re-checks its deadline.
+     */
+    static boolean awaitExited(int number, int timeoutMillis) throws SyscallException {
+        return (Syscalls.poll(number, Uapi.POLLIN, timeoutMillis) & Uapi.POLLIN) != 0;
     }
 }

@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 
 import java.io.IOException;
@@ -27,31 +28,27 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * The two paths share no lock and no buffer: the subscription's reads run on the poller thread, which
  * must never park behind a user thread blocked in {@link #read(byte[], int, int)}.
  */
-final class PipeReader extends InputStream implements Pollable, Flow.Publisher<ByteBuffer> {
+final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Publisher<ByteBuffer> {
     private static final int CHUNK = 16 * 1024;
 
-    private final Fd fd;
-    private final String name;
+    private final PipeEnd end;
     private final ReentrantLock readLock = new ReentrantLock();
     private final Object subscribeLock = new Object();
     private MemorySegment buffer; // guarded by readLock; allocated on first read
-    private final ReadinessWait readable;
     private volatile Subscription subscription; // set once, under subscribeLock
     private volatile boolean streamUsed; // set once, under subscribeLock
 
     PipeReader(int fd, String name) {
-        this.fd = new Fd(fd, name);
-        this.name = name;
-        this.readable = new ReadinessWait(this.fd, name);
+        this.end = new PipeEnd(fd, name);
     }
 
     @Override
     public int fd() {
-        return Descriptors.number(fd);
+        return Descriptors.number(end.fd);
     }
 
     Fd descriptor() {
-        return fd;
+        return end.fd;
     }
 
     // ------------------------------------------------------------------ InputStream
@@ -77,7 +74,7 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
                     return (int) n;
                 }
                 if (n == 0) return -1;
-                readable.await(Poller.READABLE);
+                end.ready.await(Poller.READABLE);
             }
         } finally {
             readLock.unlock();
@@ -88,7 +85,7 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
     private void claimForStream() {
         if (streamUsed) return;
         synchronized (subscribeLock) { // one check-and-set with subscribe(): never both
-            if (subscription != null) throw new IllegalStateException(name + " is consumed through its Flow.Publisher");
+            if (subscription != null) throw new IllegalStateException(end.name + " is consumed through its Flow.Publisher");
             streamUsed = true;
         }
     }
@@ -96,32 +93,19 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
     /** The bytes in the pipe now (FIONREAD): a read of that many returns at once. 0 at end of stream. */
     @Override
     public int available() throws IOException {
-        int number = fd.tryAcquire();
-        if (number < 0) throw new IOException(name + " closed");
-        try {
-            return Syscalls.bytesReadable(number);
-        } finally {
-            fd.release();
-        }
+        return (int) end.call(Syscalls::bytesReadable);
     }
 
     @Override
     public void close() {
-        readable.close(); // wakes a blocked read and stops the subscription's interest (waits for a running drain)
-        fd.close();
+        end.close(); // wakes a blocked read and stops the subscription's interest (waits for a running drain)
         Subscription s = subscription;
         if (s != null) s.cancel();
     }
 
     /** Bytes read into {@code into}, 0 at end of stream, -1 when nothing is available now. */
     private long readChunk(MemorySegment into, int max) throws IOException {
-        int number = fd.tryAcquire();
-        if (number < 0) throw new IOException(name + " closed");
-        try {
-            return Syscalls.read(number, into, max);
-        } finally {
-            fd.release();
-        }
+        return end.call(number -> Syscalls.read(number, into, max));
     }
 
     // ------------------------------------------------------------------ Flow.Publisher
@@ -143,7 +127,7 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
         // Rule 1.9: onSubscribe before onError. The subscription is inert: it never reads, so the data stays
         // with the pipe's one consumer, and nothing follows the onError (rule 1.7).
         subscriber.onSubscribe(REJECTED);
-        subscriber.onError(new IllegalStateException(name + " already has a reader; a pipe can be consumed once"));
+        subscriber.onError(new IllegalStateException(end.name + " already has a reader; a pipe can be consumed once"));
     }
 
     private static final Flow.Subscription REJECTED = new Flow.Subscription() {
@@ -196,14 +180,14 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
         public void cancel() {
             done = true;
             subscriber = null;
-            readable.close(); // takes the interest out of the poller now, not at the next readiness
+            end.ready.close(); // takes the interest out of the poller now, not at the next readiness
         }
 
         private void armForDemand() {
             try {
-                if (!readable.arm(Poller.READABLE, this::drain)) finish(new IOException(name + " closed"));
-            } catch (IOException e) {
-                finish(e);
+                if (!end.ready.arm(Poller.READABLE, this::drain)) finish(end.closed());
+            } catch (SyscallException e) {
+                finish(ErrnoException.of(e));
             }
         }
 
@@ -267,6 +251,6 @@ final class PipeReader extends InputStream implements Pollable, Flow.Publisher<B
 
     @Override
     public String toString() {
-        return name + "(fd=" + fd.number() + (fd.isClosed() ? ", closed)" : ")");
+        return end.toString();
     }
 }

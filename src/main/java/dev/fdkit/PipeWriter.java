@@ -13,28 +13,24 @@ import java.util.concurrent.locks.ReentrantLock;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /** Our end of a child's stdin pipe, non-blocking: a full pipe waits through the shared poller. */
-final class PipeWriter extends OutputStream implements Pollable {
+final class PipeWriter extends OutputStream implements Descriptors.Owned {
     private static final int CHUNK = 16 * 1024;
 
-    private final Fd fd;
-    private final String name;
+    private final PipeEnd end;
     private final ReentrantLock writeLock = new ReentrantLock();
     private MemorySegment buffer; // guarded by writeLock
-    private final ReadinessWait writable;
 
     PipeWriter(int fd, String name) {
-        this.fd = new Fd(fd, name);
-        this.name = name;
-        this.writable = new ReadinessWait(this.fd, name);
+        this.end = new PipeEnd(fd, name);
     }
 
     @Override
     public int fd() {
-        return Descriptors.number(fd);
+        return Descriptors.number(end.fd);
     }
 
     Fd descriptor() {
-        return fd;
+        return end.fd;
     }
 
     @Override
@@ -53,7 +49,7 @@ final class PipeWriter extends OutputStream implements Pollable {
                 MemorySegment.copy(bytes, offset, buffer, JAVA_BYTE, 0, chunk);
                 long n = writeChunk(chunk);
                 if (n < 0) {
-                    writable.await(Poller.WRITABLE);
+                    end.ready.await(Poller.WRITABLE);
                     continue;
                 }
                 offset += (int) n;
@@ -66,22 +62,15 @@ final class PipeWriter extends OutputStream implements Pollable {
 
     @Override
     public void close() {
-        writable.close(); // wakes a blocked write and closes the wait's duplicate, which would keep the pipe open
-        fd.close();
+        end.close();
     }
 
     private long writeChunk(int length) throws IOException {
-        int number = fd.tryAcquire();
-        if (number < 0) throw new IOException(name + " closed");
-        try {
-            return Syscalls.write(number, buffer, length);
-        } finally {
-            fd.release();
-        }
+        return end.call(number -> Syscalls.write(number, buffer, length));
     }
 
     @Override
     public String toString() {
-        return name + "(fd=" + fd.number() + (fd.isClosed() ? ", closed)" : ")");
+        return end.toString();
     }
 }

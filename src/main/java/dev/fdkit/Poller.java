@@ -1,13 +1,12 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
-import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -109,15 +108,18 @@ public final class Poller implements Pollable, AutoCloseable {
     private Poller(boolean shared) {
         try {
             this.epoll = new Fd(Syscalls.epollCreate1(Uapi.EPOLL_CLOEXEC), "Poller");
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
         try {
             this.wakeup = EventFd.open();
             Syscalls.epollCtl(epoll.number(), Uapi.EPOLL_CTL_ADD, wakeup.fd(), Uapi.EPOLLIN, WAKEUP_TOKEN);
-        } catch (ErrnoException | RuntimeException e) {
+        } catch (SyscallException e) {
             epoll.close();
-            throw e instanceof ErrnoException ee ? new UncheckedIOException(ee) : (RuntimeException) e;
+            throw ErrnoException.unchecked(e);
+        } catch (RuntimeException e) {
+            epoll.close();
+            throw e;
         }
         this.shared = shared;
     }
@@ -249,11 +251,11 @@ public final class Poller implements Pollable, AutoCloseable {
         }
         try {
             epollCtl(Uapi.EPOLL_CTL_ADD, fd, registration.epollEvents(events), registration.token);
-        } catch (ErrnoException | IllegalStateException e) { // IllegalStateException: this poller was closed
+        } catch (SyscallException | IllegalStateException e) { // IllegalStateException: this poller was closed
             registration.releaseTarget();
             freeSlot(registration);
             registration.closeDuplicate();
-            throw e instanceof ErrnoException errno ? new UncheckedIOException(errno) : (IllegalStateException) e;
+            throw e instanceof SyscallException failure ? ErrnoException.unchecked(failure) : (IllegalStateException) e;
         }
         registration.releaseTarget();
         if (registration.owned != null && !registration.owned.addCloseHook(registration.closeHook)) {
@@ -455,8 +457,8 @@ public final class Poller implements Pollable, AutoCloseable {
             int ready;
             try {
                 ready = Syscalls.epollWait(epfd, events, MAX_EVENTS, timeoutMillis);
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
+            } catch (SyscallException e) {
+                throw ErrnoException.unchecked(e);
             } finally {
                 epoll.release();
             }
@@ -569,7 +571,7 @@ public final class Poller implements Pollable, AutoCloseable {
     // ------------------------------------------------------------------ helpers
 
     /** epoll_ctl under a use of the epoll descriptor, so a concurrent close() cannot release its number meanwhile. */
-    private void epollCtl(int op, int fd, int events, long data) throws ErrnoException {
+    private void epollCtl(int op, int fd, int events, long data) throws SyscallException {
         int epfd = epoll.tryAcquire();
         if (epfd < 0) throw new IllegalStateException("Poller is closed");
         try {
@@ -625,7 +627,7 @@ public final class Poller implements Pollable, AutoCloseable {
         private Registration(Pollable target, Trigger trigger, Handler handler, int events) {
             this.target = target;
             this.owned = Descriptors.of(target);
-            this.registered = target instanceof ProcessDescriptor ? duplicate(owned) : owned;
+            this.registered = Descriptors.watchedByFdkit(target) ? duplicate(owned) : owned;
             this.foreignFd = owned == null ? target.fd() : -1;
             if (owned == null && foreignFd < 0) throw new IllegalArgumentException("target.fd() must be an open descriptor (0 or more), was " + foreignFd + " for " + target);
             this.trigger = trigger;
@@ -693,11 +695,11 @@ public final class Poller implements Pollable, AutoCloseable {
             try {
                 interest = events;
                 epollCtl(Uapi.EPOLL_CTL_MOD, fd, epollEvents(events), token);
-            } catch (ErrnoException e) {
+            } catch (SyscallException e) {
                 // ENOENT when a concurrent cancel() took the descriptor out after the check above
                 if (cancelled.get()) throw new IllegalStateException("registration is cancelled");
                 if (muted) return; // out of epoll while its handler blocks: it rejoins with `interest`
-                throw new UncheckedIOException(e);
+                throw ErrnoException.unchecked(e);
             } finally {
                 releaseTarget();
             }
@@ -724,7 +726,7 @@ public final class Poller implements Pollable, AutoCloseable {
                 int epfd = epoll.tryAcquire();
                 try {
                     if (epfd >= 0) Syscalls.epollCtl(epfd, Uapi.EPOLL_CTL_DEL, fd, 0, 0);
-                } catch (ErrnoException e) {
+                } catch (SyscallException e) {
                     // ENOENT: a foreign descriptor was closed first and the kernel dropped it. Nothing to undo.
                 } finally {
                     if (epfd >= 0) epoll.release();
@@ -741,19 +743,15 @@ public final class Poller implements Pollable, AutoCloseable {
         }
 
         /**
-         * fdkit watches every ProcessDescriptor's pidfd on the shared poller itself, for the exit: a user's
-         * registration of the same pidfd there would fail with EEXIST. epoll keys an interest by open file and
-         * descriptor number, so the user's registration holds a duplicate, closed with the registration.
+         * A duplicate of a descriptor fdkit watches itself ({@link Descriptors#watchedByFdkit}), closed with the
+         * registration: the user's interest and fdkit's then never collide (EEXIST).
          */
-        private static Fd duplicate(Fd pidfd) {
-            int number = pidfd.tryAcquire();
-            if (number < 0) return pidfd; // closed: register() reports it
+        private static Fd duplicate(Fd descriptor) {
             try {
-                return new Fd(Syscalls.fcntl(number, Uapi.F_DUPFD_CLOEXEC, 0), "ProcessDescriptor registration");
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
-            } finally {
-                pidfd.release();
+                Fd d = descriptor.duplicate("registration of " + descriptor);
+                return d != null ? d : descriptor; // closed: register() reports it
+            } catch (SyscallException e) {
+                throw ErrnoException.unchecked(e);
             }
         }
 
@@ -815,7 +813,7 @@ public final class Poller implements Pollable, AutoCloseable {
             try {
                 epollCtl(Uapi.EPOLL_CTL_DEL, fd, 0, 0);
                 muted = true;
-            } catch (ErrnoException | IllegalStateException e) {
+            } catch (SyscallException | IllegalStateException e) {
                 // gone already (closed or cancelled): nothing to mute
             } finally {
                 releaseTarget();
@@ -832,7 +830,7 @@ public final class Poller implements Pollable, AutoCloseable {
                 epollCtl(Uapi.EPOLL_CTL_ADD, fd, epollEvents(interest), token);
                 // cancel() sets `cancelled` before its EPOLL_CTL_DEL: seen clear here, its DEL comes after our ADD
                 if (cancelled.get()) epollCtl(Uapi.EPOLL_CTL_DEL, fd, 0, 0);
-            } catch (ErrnoException | IllegalStateException e) {
+            } catch (SyscallException | IllegalStateException e) {
                 LOG.log(System.Logger.Level.WARNING, "could not re-register " + target + " after its handler blocked", e);
             } finally {
                 releaseTarget();

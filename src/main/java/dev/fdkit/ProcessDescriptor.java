@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Durations;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.Uapi;
@@ -7,16 +8,13 @@ import dev.fdkit.internal.Uapi;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -27,8 +25,9 @@ import java.util.concurrent.TimeoutException;
  * <p>
  * Exit is noticed by the shared {@link Poller}'s one thread when the pidfd becomes readable — never a
  * thread per process, and never from pipe EOF, so a grandchild holding a pipe open does not delay
- * {@link #onExit()}. Children are reaped by fdkit with their exact status and resource usage, also when
- * their descriptor is closed or dropped first: no zombies. Signals go through pidfd_send_signal, so they
+ * {@link #onExit()} ({@link #waitFor()} on a platform thread also waits on our child's pidfd itself).
+ * Children are reaped by fdkit with their exact status and resource usage, also when their descriptor is
+ * closed or dropped first: no zombies. Signals go through pidfd_send_signal, so they
  * never reach a recycled pid.
  * <p>
  * For code that takes a {@link Process}, {@link #asProcess()} is this process as one, with the JDK's conventions.
@@ -51,7 +50,7 @@ import java.util.concurrent.TimeoutException;
  * signals, {@code ProcessStarter} spawning, {@code ProcessOpener} opening, {@code ChildPipes} the streams,
  * {@code ProcessClose} closing.)
  */
-public final class ProcessDescriptor implements Pollable, AutoCloseable {
+public final class ProcessDescriptor implements Descriptors.Owned, AutoCloseable {
     private final ExitWatch watch;
     private final Signaller signals;
     private final ChildPipes pipes;
@@ -198,8 +197,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     public boolean isAlive() {
         try {
             return watch.isAlive();
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
     }
 
@@ -214,7 +213,11 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     }
 
     /**
-     * Waits for exit, parking in Java (safe on virtual threads, and in callbacks on the shared poller's thread).
+     * Waits for exit. On a platform thread, for our child, the thread blocks in poll(2) on the pidfd and reaps
+     * the child itself when it exits, as the JDK's waitFor does (one wake-up; onExit() still completes with the
+     * same status); it looks at its interrupt status every 50 ms, so an interrupt is seen within about that.
+     * Virtual threads, and waits for a process that is not our child, park in Java until the shared poller sees
+     * the exit. Safe in callbacks on the shared poller's thread: the poller hands its loop on first.
      * <p>
      * After {@link #close()}: our child's exit is still reaped and returned. For a process that is not our
      * child, close() ends the watch, so a wait that is parked when close() runs, or starts after it, throws
@@ -253,15 +256,7 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
     }
 
     ExitStatus awaitExit(long nanos) throws InterruptedException, TimeoutException {
-        watch.watch();
-        CompletableFuture<ExitStatus> exit = watch.exit();
-        try {
-            return nanos == Long.MAX_VALUE ? exit.get() : exit.get(nanos, TimeUnit.NANOSECONDS);
-        } catch (CancellationException e) { // close() ended the watch of a process that is not our child
-            throw watch.closedBeforeExit(e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
-        }
+        return watch.await(nanos);
     }
 
     // ------------------------------------------------------------------ signals
@@ -400,6 +395,8 @@ public final class ProcessDescriptor implements Pollable, AutoCloseable {
         int number = pidfd.acquire(); // IllegalStateException if close() won the race
         try {
             return new OwnedDescriptor(dev.fdkit.internal.Syscalls.pidfdGetfd(number, targetFd), "fd " + targetFd + " of pid " + watch.pid);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
         } finally {
             pidfd.release();
         }

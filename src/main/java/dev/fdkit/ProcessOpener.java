@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Syscalls;
 
@@ -20,9 +21,9 @@ final class ProcessOpener {
         if (Linux.has(Feature.PIDFD_OPEN)) {
             try {
                 pidfd = new Pidfd(Syscalls.pidfdOpen((int) pid, 0));
-            } catch (ErrnoException e) {
+            } catch (SyscallException e) {
                 int process = processOfThread((int) pid);
-                if (process < 0) throw e;
+                if (process < 0) throw ErrnoException.of(e);
                 throw new ErrnoException("pidfd_open", threadNotProcess(pid, process), e.errno());
             }
         } else {
@@ -59,9 +60,9 @@ final class ProcessOpener {
     private static boolean exists(int pid) throws ErrnoException {
         try {
             return Syscalls.kill(pid, 0);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             if (e.errno() == Errno.EPERM) return true;
-            throw e;
+            throw ErrnoException.of(e);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
+import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 
 import java.io.IOException;
@@ -22,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Many processes behind one descriptor: the waitfd seed's "wait on an explicit set of children" — start
- * children into the set, or {@link #add} descriptors you have (fdkit's children or any process), and take
+ * children into the set, {@link #add} descriptors you have (fdkit's children or any process), or
+ * {@link #addGroup} this JVM's children in a process group (the seed's waitpid(-pgid) case), and take
  * their exits one at a time, each exactly once, from whichever of these you use:
  * <ul>
  * <li>{@link #fd()}: readable exactly while an exit is pending, so the set nests in any epoll, select or
@@ -49,7 +51,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * either, {@link #poll()} and {@link #awaitAny} return empty, a subscriber gets onComplete, and {@link #start},
  * {@link #add} and {@link #fd()} throw IllegalStateException. Thread-safe.
  */
-public final class ProcessSet implements Pollable, AutoCloseable {
+public final class ProcessSet implements Descriptors.Owned, AutoCloseable {
     /**
      * One member's exit: its descriptor (now the taker's to close) and its status.
      *
@@ -137,6 +139,73 @@ public final class ProcessSet implements Pollable, AutoCloseable {
         exit.whenComplete((status, failure) -> exited(process, status != null ? status
                 : ExitStatus.unknown("its descriptor was closed before the exit was known: " + failure)));
         return process;
+    }
+
+    /**
+     * Adds this JVM's children in process group {@code pgid}: the waitfd seed's "children in a particular process
+     * group" (waitpid(-pgid)). Children of any origin count — started by fdkit, by java.lang.ProcessBuilder, or
+     * having moved themselves into the group with setpgid — and grandchildren do not (they are not ours to wait
+     * for, as with waitpid). Each is added as {@link #add} does, with a descriptor of its own (as
+     * {@link ProcessDescriptor#open}); a child that is a member already is not added twice.
+     * <p>
+     * Membership is taken now. waitpid(-pgid) would also count a child that joins the group later, but no
+     * notification tells when a process changes group; the children that can join it are the ones you start
+     * next, so {@link #start} or {@link #add} them. A child already reaped by its owner is not a child any more,
+     * as for waitpid. The exit status of a child whose owner (the JDK's reaper, or the fdkit descriptor that
+     * started it) reaps it first is known where the kernel publishes it (Linux 6.15+, PIDFD_INFO_EXIT), and
+     * {@link ExitStatus.Kind#UNKNOWN} with the reason otherwise, as for {@link ProcessDescriptor#open}.
+     *
+     * @param pgid the process group id: {@code ProcessHandle.current()}'s group for the children started
+     *             without a group of their own, or a child's pid if it was started with
+     *             {@link SpawnOption#NEW_PROCESS_GROUP} or {@link SpawnOption#NEW_SESSION}
+     * @return the members added, in no particular order; empty if no child of ours is in the group (where
+     *         waitpid would fail with ECHILD)
+     * @throws IllegalArgumentException if {@code pgid} is not between 1 and {@link Integer#MAX_VALUE}
+     * @throws IllegalStateException    if the set is closed
+     * @throws IOException              if opening a pidfd fails for another reason than the child having gone
+     */
+    public List<ProcessDescriptor> addGroup(long pgid) throws IOException {
+        if (pgid <= 0 || pgid > Integer.MAX_VALUE) throw new IllegalArgumentException("pgid must be between 1 and " + Integer.MAX_VALUE + ", was " + pgid);
+        ensureOpen();
+        List<ProcessDescriptor> added = new ArrayList<>();
+        for (int pid : ProcessTree.childrenOf(SELF)) {
+            if (!inGroup(pid, pgid) || isMember(pid)) continue;
+            ProcessDescriptor child;
+            try {
+                child = ProcessDescriptor.open(pid);
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.ESRCH) continue; // reaped since the listing
+                throw e;
+            }
+            // The pid may have been reaped and reused between the listing and the open. Still alive now, it has
+            // been this child all along (so inGroup read it); exited, it is ours if inGroup saw it a zombie.
+            String state = ProcStat.field(pid, 3);
+            if (!inGroup(pid, pgid) || !(child.isAlive() || "Z".equals(state))) {
+                child.close();
+                continue;
+            }
+            try {
+                added.add(add(child));
+            } catch (RuntimeException e) { // closed meanwhile, or added by another thread: not ours to keep
+                child.close();
+                if (e instanceof IllegalStateException) throw e;
+            }
+        }
+        return added;
+    }
+
+    private static final int SELF = (int) ProcessHandle.current().pid();
+
+    /** Our child (unreaped) in group {@code pgid}, by /proc/PID/stat: field 4 is the parent, 5 the group. */
+    private static boolean inGroup(int pid, long pgid) {
+        return Integer.toString(SELF).equals(ProcStat.field(pid, 4)) && Long.toString(pgid).equals(ProcStat.field(pid, 5));
+    }
+
+    private boolean isMember(int pid) {
+        synchronized (lock) {
+            for (ProcessDescriptor m : members) if (m.pid() == pid) return true;
+        }
+        return false;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Spawner;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -57,13 +58,16 @@ final class ProcessStarter {
     static ProcessDescriptor start(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException {
         try {
             return spawn(builder, opts, stdio);
+        } catch (SyscallException e) {
+            stdio.closeAll();
+            throw ErrnoException.of(e);
         } catch (IOException | RuntimeException e) {
             stdio.closeAll();
             throw e;
         }
     }
 
-    private static ProcessDescriptor spawn(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException {
+    private static ProcessDescriptor spawn(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException, SyscallException {
         Spawner.Request request = request(builder, opts, stdio);
         ControlGroup cgroup = opts.has(SpawnFlag.NEW_CGROUP) ? ControlGroup.create() : null;
         FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
@@ -72,7 +76,7 @@ final class ProcessStarter {
         try {
             child = Spawner.spawn(request, Linux.has(Feature.PIDFD_OPEN));
             if (cgroup != null) moveInto(cgroup, child);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | SyscallException | RuntimeException e) {
             if (cgroup != null) cgroup.discard(e);
             throw e;
         }
@@ -111,8 +115,16 @@ final class ProcessStarter {
         }
     }
 
+    private static long pipe2() throws ErrnoException {
+        try {
+            return Syscalls.pipe2(Uapi.O_CLOEXEC);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
+        }
+    }
+
     /** The builder's command, environment and directory, checked, and its redirects applied to {@code stdio}. */
-    private static Spawner.Request request(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException {
+    private static Spawner.Request request(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException, SyscallException {
         List<String> command = builder.command();
         for (int i = 0; i < command.size(); i++) {
             if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
@@ -142,10 +154,10 @@ final class ProcessStarter {
     }
 
     /** A closed source would fail posix_spawn with a bare EBADF: say which option is wrong instead. */
-    private static void checkOpen(PassedDescriptor pass) throws ErrnoException {
+    private static void checkOpen(PassedDescriptor pass) throws SyscallException {
         try {
             Syscalls.fcntl(pass.parentFd(), Uapi.F_GETFL, 0);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             if (e.errno() != dev.fdkit.internal.Errno.EBADF) throw e;
             throw new IllegalArgumentException("options: " + pass + ": parentFd " + pass.parentFd() + " must be an open descriptor of this process", e);
         }
@@ -171,7 +183,7 @@ final class ProcessStarter {
                 Stdio stdio = new Stdio();
                 int readEnd = -1;
                 if (i < last) {
-                    long ends = Syscalls.pipe2(Uapi.O_CLOEXEC);
+                    long ends = pipe2();
                     readEnd = (int) ends;
                     stdio.pipelineEnd(1, (int) (ends >>> 32));
                 }

@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -41,7 +42,7 @@ final class ProcessTree {
      *
      * @return how many live processes were sent {@code signal}
      */
-    static int signal(int rootPid, int rootPidfd, int signal) throws ErrnoException {
+    static int signal(int rootPid, int rootPidfd, int signal) throws SyscallException {
         if (rootPid == SELF) throw new IllegalStateException("pid " + rootPid + " is this JVM: its tree cannot be signalled from inside it");
         List<int[]> tree = new ArrayList<>(); // {pid, pidfd}; the root's pidfd is the caller's
         tree.add(new int[] {rootPid, rootPidfd});
@@ -83,22 +84,22 @@ final class ProcessTree {
     private static void release(int pidfd, boolean resume, boolean close) {
         try {
             if (resume) Syscalls.pidfdSendSignal(pidfd, Uapi.SIGCONT, 0);
-        } catch (ErrnoException ignored) {
+        } catch (SyscallException ignored) {
             // only after a failed walk or signal: that failure is what matters
         }
         try {
             if (close) Syscalls.close(pidfd);
-        } catch (ErrnoException ignored) {
+        } catch (SyscallException ignored) {
             // as above
         }
     }
 
-    private static boolean exited(int pidfd) throws ErrnoException {
+    private static boolean exited(int pidfd) throws SyscallException {
         return (Syscalls.poll(pidfd, Uapi.POLLIN, 0) & Uapi.POLLIN) != 0;
     }
 
     /** Waits (about a second at most) until {@code pid} is stopped; false if it exited meanwhile. */
-    private static boolean awaitStopped(int pid, int pidfd) throws ErrnoException {
+    private static boolean awaitStopped(int pid, int pidfd) throws SyscallException {
         long deadline = System.nanoTime() + 1_000_000_000L;
         while (System.nanoTime() < deadline) {
             if (exited(pidfd)) return false;
@@ -116,17 +117,17 @@ final class ProcessTree {
     }
 
     /** A pidfd on {@code pid}, or -1 if it has exited already. */
-    private static int openPidfd(int pid) throws ErrnoException {
+    private static int openPidfd(int pid) throws SyscallException {
         try {
             return Syscalls.pidfdOpen(pid, 0);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             if (e.errno() == Errno.ESRCH) return -1;
             throw e;
         }
     }
 
     /** The children of every thread of {@code pid}; none once it is gone. */
-    private static List<Integer> childrenOf(int pid) {
+    static List<Integer> childrenOf(int pid) {
         List<Integer> children = new ArrayList<>();
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/" + pid + "/task"))) {
             for (Path task : tasks) {

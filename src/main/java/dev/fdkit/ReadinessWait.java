@@ -1,8 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Fd;
-import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.Uapi;
+import dev.fdkit.internal.SyscallException;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -29,7 +28,7 @@ final class ReadinessWait {
     private volatile CompletableFuture<Void> waiter;
 
     /** The registered stand-in: its Fd is the duplicate, which the poller follows like any fdkit descriptor. */
-    record Duplicate(Fd descriptor) implements Pollable {
+    record Duplicate(Fd descriptor) implements Descriptors.Owned {
         @Override
         public int fd() {
             return Descriptors.number(descriptor);
@@ -45,9 +44,9 @@ final class ReadinessWait {
      * Arms the interest in {@code events}: {@code onReady} runs once, on the poller thread, when the
      * descriptor is ready. Returns false, arming nothing, once the wait or the descriptor is closed.
      *
-     * @throws ErrnoException if the duplicate cannot be made (EMFILE)
+     * @throws SyscallException if the duplicate cannot be made (EMFILE)
      */
-    synchronized boolean arm(int events, Runnable onReady) throws ErrnoException {
+    synchronized boolean arm(int events, Runnable onReady) throws SyscallException {
         if (closed) return false;
         this.onReady = onReady;
         if (registration == null) {
@@ -64,15 +63,9 @@ final class ReadinessWait {
     }
 
     /** A close-on-exec duplicate of the target, closed with it (also by a Cleaner); null if the target is closed. */
-    private Fd duplicate() throws ErrnoException {
-        int number = target.tryAcquire();
-        if (number < 0) return null;
-        Fd d;
-        try {
-            d = new Fd(Syscalls.fcntl(number, Uapi.F_DUPFD_CLOEXEC, 0), name + " wait");
-        } finally {
-            target.release();
-        }
+    private Fd duplicate() throws SyscallException {
+        Fd d = target.duplicate(name + " wait");
+        if (d == null) return null;
         // Holds the duplicate only, never this wait or its owner: a Cleaner closing the target closes it too.
         if (!target.addCloseHook(d::close)) {
             d.close();
@@ -88,6 +81,8 @@ final class ReadinessWait {
         try {
             if (!arm(events, () -> ready.complete(null))) throw new IOException(name + " closed");
             ready.get();
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while waiting for " + name);

@@ -1,9 +1,9 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
-import java.io.UncheckedIOException;
 
 /**
  * Signals to a process, the group it leads, or its tree, never to a recycled pid: through the pidfd
@@ -46,8 +46,8 @@ final class Signaller {
         }
         try { // closed, and the watch has let go: the process is gone
             return pidfd.ifOpen(() -> 0, number -> ProcessTree.signal(watch.pid, number, signal));
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
     }
 
@@ -79,8 +79,8 @@ final class Signaller {
             }
             // kill(2) too succeeds on a zombie: an exited child the reaper has not reached yet counts as exited.
             return watch.whileUnreaped(() -> false, pid -> ExitProbe.childRunning(pid) && Syscalls.kill(pid, signal));
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
     }
 
@@ -103,12 +103,12 @@ final class Signaller {
                 requireGroupLeader();
                 return Syscalls.kill(-pid, signal);
             });
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
     }
 
-    private void requireGroupLeader() throws ErrnoException {
+    private void requireGroupLeader() throws SyscallException {
         int group = Syscalls.getpgid(watch.pid);
         if (group >= 0 && group != watch.pid) {
             throw new IllegalStateException("pid " + watch.pid + " does not lead a process group (it is in group " + group

@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
@@ -29,7 +30,7 @@ final class Stdio {
     }
 
     /** Applies a ProcessBuilder redirect to descriptor {@code target}. */
-    void redirect(int target, ProcessBuilder.Redirect redirect) throws IOException {
+    void redirect(int target, ProcessBuilder.Redirect redirect) throws IOException, SyscallException {
         switch (redirect.type()) {
             case INHERIT -> { }
             case PIPE -> {
@@ -55,7 +56,7 @@ final class Stdio {
         childFd[2] = isSet(1) ? childFd[1] : 1;
     }
 
-    private void openFile(int target, File file, int flags) throws IOException {
+    private void openFile(int target, File file, int flags) throws IOException, SyscallException {
         String path = file.getPath();
         ProcessStarter.checkNoNul(path, "redirect file");
         int fd = Syscalls.open(path, flags, 0666);
@@ -92,7 +93,7 @@ final class Stdio {
         if (fd == NONE) return;
         try {
             Syscalls.close(fd);
-        } catch (ErrnoException ignored) {
+        } catch (SyscallException ignored) {
             // cleanup after a failed spawn: the original error is what matters
         }
     }

@@ -5,13 +5,13 @@ import dev.fdkit.internal.Errno;
 import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.IoUringPrep;
 import dev.fdkit.internal.IoUringRing;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,12 +20,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -147,7 +147,11 @@ public final class Uring implements Pollable, AutoCloseable {
     public record FutexWaitv(List<Futex> futexes, int[] expected, long cookie) implements Op {}
 
     private static final long CANCEL_ALL_COOKIE = Long.MIN_VALUE;
-    /** Operations still in flight when a ring had to be closed: the kernel may write to their buffers yet. */
+    /**
+     * Operations still in flight when a ring had to be closed: the kernel may write to their buffers yet.
+     * Global and only growing on purpose: nothing tells user space when the kernel lets go of them, so their
+     * memory stays reachable for the JVM's life (only ops that ignored cancellation within close()'s wait land here).
+     */
     private static final List<Object> NEVER_FREED = new ArrayList<>();
 
     private final IoUringRing ring;
@@ -198,8 +202,8 @@ public final class Uring implements Pollable, AutoCloseable {
         this.shared = shared;
         try {
             this.ring = new IoUringRing(entries, completionEntries);
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         }
         // The ring's own descriptor, level-triggered, not an eventfd registered with IORING_REGISTER_EVENTFD: a
         // completion that finds the CQ full is parked in the kernel's overflow list without signalling the eventfd
@@ -528,16 +532,16 @@ public final class Uring implements Pollable, AutoCloseable {
     private void enter() {
         for (;;) {
             int r = ring.submit(0);
-            if (r >= 0 || r == -Errno.EINTR) {
+            if (r >= 0) {
                 if (ring.pending() == 0) return;
                 continue;
             }
-            if (r == -Errno.EAGAIN || r == -Uapi.EBUSY) {
+            if (r == -Errno.EAGAIN || r == -Errno.EBUSY) {
                 reap();
                 Thread.onSpinWait();
                 continue;
             }
-            throw new UncheckedIOException(new ErrnoException("io_uring_enter", "fd=" + ring.fd(), -r)); // enterAll withdraws what is left
+            throw ErrnoException.unchecked(new SyscallException("io_uring_enter", "fd=" + ring.fd(), -r)); // enterAll withdraws what is left
         }
     }
 
@@ -638,14 +642,14 @@ public final class Uring implements Pollable, AutoCloseable {
      *
      * @param futex    the word to wait on; keep its memory open until the future completes
      * @param expected the value the word must hold for the wait to start
-     * @return a future of WOKEN or VALUE_MISMATCH; failed with IllegalStateException on another errno
+     * @return a future of WOKEN or VALUE_MISMATCH; failed with an ErrnoException on another errno
      */
     public CompletableFuture<Futex.WaitResult> awaitFutex(Futex futex, int expected) {
         return submit(new FutexWait(futex, expected, internalCookies.getAndIncrement()))
                 .thenApply(c -> {
                     if (c.res() >= 0) return Futex.WaitResult.WOKEN;
                     if (c.res() == -Errno.EAGAIN) return Futex.WaitResult.VALUE_MISMATCH;
-                    throw new IllegalStateException(new ErrnoException("futex_wait", "IORING_OP_FUTEX_WAIT", (int) -c.res()));
+                    throw new CompletionException(new ErrnoException("futex_wait", "IORING_OP_FUTEX_WAIT", (int) -c.res()));
                 });
     }
 
@@ -678,7 +682,7 @@ public final class Uring implements Pollable, AutoCloseable {
         Objects.requireNonNull(eventFd, "eventFd");
         MemorySegment word = Arena.ofAuto().allocate(JAVA_LONG);
         return submit(new Read(eventFd, word, internalCookies.getAndIncrement())).thenApply(c -> {
-            if (c.res() != 8) throw new IllegalStateException(new ErrnoException("read", "eventfd " + eventFd, (int) -c.res()));
+            if (c.res() != 8) throw new CompletionException(new ErrnoException("read", "eventfd " + eventFd, (int) -c.res()));
             return word.get(JAVA_LONG, 0);
         });
     }
@@ -765,7 +769,7 @@ public final class Uring implements Pollable, AutoCloseable {
     private void closeRingQuietly() {
         try {
             ring.close();
-        } catch (ErrnoException ignored) {
+        } catch (SyscallException ignored) {
             // nothing more to release
         }
     }

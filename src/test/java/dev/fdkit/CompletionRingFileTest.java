@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 import org.junit.jupiter.api.Test;
@@ -103,7 +104,7 @@ class CompletionRingFileTest {
 
     /** The protocol as a C peer follows it: a shared flock on the file for as long as it maps it. */
     @Test
-    void aPeerHoldingTheSharedLockBlocksCreateAndAPeerCreatingBlocksOpen() throws IOException {
+    void aPeerHoldingTheSharedLockBlocksCreateAndAPeerCreatingBlocksOpen() throws IOException, SyscallException {
         Path file = dir.resolve("c-peer.ring");
         CompletionRing.create(file, 8).close();
 

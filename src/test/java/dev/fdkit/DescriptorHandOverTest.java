@@ -1,5 +1,6 @@
 package dev.fdkit;
 
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 import org.junit.jupiter.api.Test;
@@ -38,13 +39,13 @@ class DescriptorHandOverTest {
 
     /** Two pipes; each end is ours (close-on-exec) until closed. */
     private record Pipe(int readEnd, int writeEnd) implements AutoCloseable {
-        static Pipe open() throws ErrnoException {
+        static Pipe open() throws SyscallException {
             long ends = Syscalls.pipe2(Uapi.O_CLOEXEC);
             return new Pipe((int) ends, (int) (ends >>> 32));
         }
 
         @Override
-        public void close() throws ErrnoException {
+        public void close() throws SyscallException {
             Syscalls.close(readEnd);
             Syscalls.close(writeEnd);
         }

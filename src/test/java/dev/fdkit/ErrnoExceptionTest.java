@@ -1,6 +1,7 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Errno;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.linux.fdkit_h;
 import org.junit.jupiter.api.Test;
@@ -23,7 +24,7 @@ class ErrnoExceptionTest {
     void pidfdOpenOfAMissingProcessNamesCallArgumentsAndErrno() throws IOException {
         assumeTrue(Linux.has(Feature.PIDFD_OPEN), () -> "pidfd_open unavailable here: " + Linux.feature(Feature.PIDFD_OPEN).cause());
         int pid = missingPid();
-        assertThatThrownBy(() -> Syscalls.pidfdOpen(pid, 0))
+        assertThatThrownBy(() -> ProcessDescriptor.open(pid))
                 .isInstanceOfSatisfying(ErrnoException.class, e -> {
                     assertThat(e).isInstanceOf(IOException.class);
                     assertThat(e.getMessage()).isEqualTo("pidfd_open(pid=" + pid + ") failed: ESRCH (No such process)");
@@ -34,13 +35,20 @@ class ErrnoExceptionTest {
     }
 
     @Test
-    void failedCallOnABadDescriptorReportsEbadf() {
+    void theSyscallLayerFailsWithItsOwnTypeWhichTheObjectModelTranslatesUnchanged() {
         // An eventfd write on a number that is certainly not open (beyond RLIMIT_NOFILE's usual range). (Not a
         // read: the read fast path trusts its caller's open eventfd and reports any failure as EAGAIN.)
+        String message = "eventfd_write(fd=" + (1 << 30) + ", value=1) failed: EBADF (Bad file descriptor)";
         assertThatThrownBy(() -> Syscalls.eventfdWrite(1 << 30, 1))
-                .isInstanceOfSatisfying(ErrnoException.class, e -> {
-                    assertThat(e.errnoName()).isEqualTo("EBADF");
-                    assertThat(e.getMessage()).isEqualTo("eventfd_write(fd=" + (1 << 30) + ", value=1) failed: EBADF (Bad file descriptor)");
+                .isInstanceOfSatisfying(SyscallException.class, e -> {
+                    assertThat(e).isNotInstanceOf(IOException.class); // the compiler makes the object model translate it
+                    assertThat(e.errno()).isEqualTo(Errno.EBADF);
+                    assertThat(e.getMessage()).isEqualTo(message);
+                    ErrnoException translated = ErrnoException.of(e);
+                    assertThat(translated).hasMessage(message);
+                    assertThat(translated.syscall()).isEqualTo("eventfd_write");
+                    assertThat(translated.errnoName()).isEqualTo("EBADF");
+                    assertThat(ErrnoException.unchecked(e).getCause()).isInstanceOf(ErrnoException.class).hasMessage(message);
                 });
     }
 
@@ -63,14 +71,6 @@ class ErrnoExceptionTest {
     @Test
     void aMissingErrnoIsSaidPlainlyNotShownAsSuccess() {
         assertThat(new ErrnoException("read", "fd=3", 0)).hasMessage("read(fd=3) failed, but with no error number (errno 0)");
-    }
-
-    @Test
-    void kernelStyleNegativeResultBecomesAPositiveErrno() {
-        ErrnoException e = Errno.exception(-Errno.ENOSYS, "io_uring_setup", "entries=1");
-        assertThat(e.errno()).isEqualTo(Errno.ENOSYS);
-        assertThat(e.errnoName()).isEqualTo("ENOSYS");
-        assertThat(e).hasMessageStartingWith("io_uring_setup(entries=1) failed: ENOSYS (");
     }
 
     @Test

@@ -32,7 +32,7 @@ class ExhaustionTest {
             "eventfd", List.of("eventfd"),
             "poller", List.of("epoll_create1", "eventfd"),
             "open", List.of("pidfd_open"),
-            "uring", List.of("io_uring_setup"), // the ring only: it is polled itself, no eventfd since 2a9c091
+            "uring", List.of("io_uring_setup"), // polled through its own descriptor: no eventfd
             "spawnPipes", List.of("pipe2", "pipe2", "pipe2", "pipe2", "pipe2", "pipe2", "pidfd_open")); // then killed and reaped
 
     static final List<FaultJvms.Run> RUNS = List.of(FaultJvms.Run.of(ExhaustionScenario.class, "descriptors"),

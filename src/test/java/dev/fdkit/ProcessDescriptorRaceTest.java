@@ -63,32 +63,48 @@ class ProcessDescriptorRaceTest {
     }
 
     /**
-     * The exit watch's WATCHING -> EXITED transition against every reader: waitFor, onExit and isAlive agree on
-     * one status, a status is never reaped twice (a second waitid would fail: "waiting failed"), and isAlive is
-     * false from the moment any of them has the status.
+     * The exit watch's WATCHING -> EXITED transition against every reader: waitFor on two platform threads (each
+     * polling the pidfd, either may reap) and on a virtual thread (parked on the poller's look), onExit and isAlive
+     * agree on one status, a status is never reaped twice (a second waitid would fail: "waiting failed"), and
+     * isAlive is false from the moment any of them has the status.
      */
     @Test
     void waitForOnExitAndIsAliveAgreeOnOneExitWhileCloseRaces() throws Throwable {
         for (int round = 0; round < ROUNDS; round++) {
             ProcessDescriptor p = ProcessDescriptor.start(quiet("sh", "-c", "exit 7"));
-            AtomicReference<Optional<ExitStatus>> waited = new AtomicReference<>();
+            List<AtomicReference<Optional<ExitStatus>>> waited = List.of(new AtomicReference<>(), new AtomicReference<>(), new AtomicReference<>());
             AtomicReference<ExitStatus> onExit = new AtomicReference<>();
             AtomicReference<String> aliveAfterExit = new AtomicReference<>("");
             race(p::close,
+                    () -> waitForThenIsAlive(p, waited.get(0), aliveAfterExit),
+                    () -> waitForThenIsAlive(p, waited.get(1), aliveAfterExit),
                     () -> {
-                        waited.set(p.waitFor(BOUND));
-                        if (p.isAlive()) aliveAfterExit.set("isAlive true after waitFor returned");
+                        Thread virtual = Thread.ofVirtual().start(() -> {
+                            try {
+                                waitForThenIsAlive(p, waited.get(2), aliveAfterExit);
+                            } catch (InterruptedException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        });
+                        if (!virtual.join(BOUND.multipliedBy(2))) throw new AssertionError("virtual waiter still running");
                     },
                     () -> {
                         onExit.set(p.onExit().get(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
                         if (p.isAlive()) aliveAfterExit.set("isAlive true after onExit completed");
                     });
-            ExitStatus status = waited.get().orElseThrow(() -> new AssertionError("waitFor timed out on " + p));
+            ExitStatus status = waited.get(0).get().orElseThrow(() -> new AssertionError("waitFor timed out on " + p));
             assertThat(describe(status)).isEqualTo("exited 7");
+            for (AtomicReference<Optional<ExitStatus>> w : waited) assertThat(w.get()).as("every waiter, of " + p).contains(status);
             assertThat(onExit.get()).isEqualTo(status);
             assertThat(aliveAfterExit.get()).isEmpty();
             assertNotOurZombie(p.pid());
         }
+    }
+
+    private static void waitForThenIsAlive(ProcessDescriptor p, AtomicReference<Optional<ExitStatus>> waited, AtomicReference<String> aliveAfterExit)
+            throws InterruptedException {
+        waited.set(p.waitFor(BOUND));
+        if (p.isAlive()) aliveAfterExit.set("isAlive true after waitFor returned on " + Thread.currentThread());
     }
 
     @Test

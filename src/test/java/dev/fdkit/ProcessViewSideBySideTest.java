@@ -17,8 +17,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -87,6 +90,27 @@ class ProcessViewSideBySideTest {
             return p;
         }
 
+        List<Process> startPipeline(List<ProcessBuilder> builders) throws IOException {
+            List<Process> ps;
+            if (fdkit) {
+                List<ProcessDescriptor> ds = ProcessDescriptor.startPipeline(builders);
+                descriptors.addAll(ds);
+                ps = ds.stream().map(ProcessDescriptor::asProcess).toList();
+            } else {
+                ps = ProcessBuilder.startPipeline(builders);
+            }
+            started.addAll(ps);
+            return ps;
+        }
+
+        /** onExit of a process that is not our child, completing with its pid: the JDK's ProcessHandle, or a pidfd. */
+        CompletableFuture<Long> onExitOf(long pid) throws IOException {
+            if (!fdkit) return ProcessHandle.of(pid).orElseThrow().onExit().thenApply(ProcessHandle::pid);
+            ProcessDescriptor d = ProcessDescriptor.open(pid);
+            descriptors.add(d);
+            return d.onExit().thenApply(status -> pid);
+        }
+
         @Override
         public void close() throws Exception {
             for (Process p : started) {
@@ -123,6 +147,30 @@ class ProcessViewSideBySideTest {
         } catch (Exception e) {
             return e.getClass().getSimpleName() + (e.getMessage() != null && e.getMessage().startsWith("Stream closed") ? ": Stream closed" : "");
         }
+    }
+
+    /**
+     * Three processes that each start two more, all reading the root's stdin (as fd 3: a background job's stdin
+     * is /dev/null) and writing their pid first: the tree of 9 descendants of ProcessHandle/OnExitTest, which
+     * ends when the root's stdin is closed. Each parent waits for its children, so none lingers as a zombie.
+     */
+    private static final String TREE_OF_NINE = "exec 3<&0; for i in 1 2 3; do sh -c 'echo $$; for j in 1 2; do "
+            + "sh -c \"echo \\$\\$; exec cat <&3 >/dev/null\" & done; cat <&3 >/dev/null; wait' & done; wait";
+
+    /** Our pipe descriptors, by target. */
+    private static Map<String, Integer> pipes() {
+        Map<String, Integer> pipes = new TreeMap<>(LeakGuard.openDescriptors());
+        pipes.keySet().removeIf(target -> !target.startsWith("pipe:"));
+        return pipes;
+    }
+
+    /** Waits (bounded) until {@code t} is blocked: parked, or in a native call such as read(2). */
+    private static void awaitBlocked(Thread t) {
+        assertThat(Processes.awaitCondition(Duration.ofSeconds(10), () -> {
+            if (t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING) return true;
+            StackTraceElement[] stack = t.getStackTrace();
+            return stack.length > 0 && stack[0].isNativeMethod();
+        })).as("%s blocked", t).isTrue();
     }
 
     @FunctionalInterface
@@ -318,6 +366,101 @@ class ProcessViewSideBySideTest {
                     Process p = s.start(sh("printf abc; exec cat"));
                     InputStream out = p.getInputStream();
                     return List.of(out.read(), out.available());
+                }),
+                // ProcessHandle/OnExitTest's test2: onExit of every process in a tree of 9 (not our children) completes
+                // with that process once it exits, and not before. The JDK watches each with a thread; fdkit with a
+                // pidfd on its one poller thread.
+                same("OnExitTest: onExit of each process in a tree of 9", List.of(9, true, false, true, 0), s -> {
+                    Process root = s.start(sh(TREE_OF_NINE));
+                    java.io.BufferedReader out = root.inputReader();
+                    List<Long> pids = new ArrayList<>();
+                    for (int i = 0; i < 9; i++) pids.add(Long.parseLong(out.readLine()));
+                    boolean listed = root.descendants().map(ProcessHandle::pid).toList().containsAll(pids);
+                    List<CompletableFuture<Long>> exits = new ArrayList<>();
+                    for (long pid : pids) exits.add(s.onExitOf(pid));
+                    boolean anyBefore = exits.stream().anyMatch(CompletableFuture::isDone);
+                    root.getOutputStream().close(); // end of input for the whole tree
+                    List<Long> exited = new ArrayList<>();
+                    for (CompletableFuture<Long> exit : exits) exited.add(exit.get(10, TimeUnit.SECONDS));
+                    return List.of(new HashSet<>(pids).size(), listed, anyBefore, exited.equals(pids), root.waitFor());
+                }),
+                // CloseRace.java (JDK-8024521): a stream closed around the process's exit must close its own descriptor
+                // only, never the number the kernel has meanwhile given to a file another thread opened.
+                same("CloseRace: streams closed as the process exits, files opened on the freed numbers", List.of(0, true), s -> {
+                    Path file = Files.writeString(tmp.resolve(s.id + "-file"), "x");
+                    Map<String, Integer> pipesBefore = pipes();
+                    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+                    CompletableFuture<Integer> misreads = new CompletableFuture<>();
+                    Thread opener = Thread.ofPlatform().start(() -> {
+                        int bad = 0;
+                        while (!stop.get()) {
+                            List<java.io.FileInputStream> open = new ArrayList<>();
+                            try {
+                                for (int i = 0; i < 4; i++) open.add(new java.io.FileInputStream(file.toFile()));
+                                for (java.io.FileInputStream in : open) if (in.read() != 'x') bad++;
+                            } catch (IOException e) {
+                                bad++; // EBADF: someone closed our number
+                            }
+                            for (java.io.FileInputStream in : open) outcome(in::close);
+                        }
+                        misreads.complete(bad);
+                    });
+                    for (int i = 0; i < 100; i++) {
+                        Process p = s.start(new ProcessBuilder("true"));
+                        InputStream in = p.getInputStream();
+                        p.waitFor();
+                        in.close();
+                        p.getErrorStream().close();
+                        p.getOutputStream().close();
+                    }
+                    stop.set(true);
+                    opener.join(10_000);
+                    boolean pipesBack = Processes.awaitCondition(Duration.ofSeconds(5), () -> pipes().equals(pipesBefore));
+                    return List.of(misreads.get(10, TimeUnit.SECONDS), pipesBack);
+                }),
+                new Scenario("CloseRace: closing stdout while one thread reads it and another waits", s -> {
+                    Process p = s.start(new ProcessBuilder("sleep", "30"));
+                    CompletableFuture<String> read = new CompletableFuture<>();
+                    Thread reader = Thread.ofPlatform().start(() -> read.complete(outcome(() -> p.getInputStream().read())));
+                    CompletableFuture<String> waited = new CompletableFuture<>();
+                    Thread waiter = Thread.ofPlatform().start(() -> waited.complete(outcome(p::waitFor)));
+                    awaitBlocked(reader);
+                    awaitBlocked(waiter);
+                    p.getInputStream().close();
+                    // Did the read end while the child lives? Seeing that it did not needs a bound: half a second for the JDK.
+                    boolean readEnded = outcome(() -> read.get(s.fdkit ? 10_000 : 500, TimeUnit.MILLISECONDS)).equals("ok");
+                    boolean stillWaiting = !waited.isDone() && p.isAlive();
+                    p.destroyForcibly();
+                    return List.of(readEnded, stillWaiting, read.get(10, TimeUnit.SECONDS), waited.get(10, TimeUnit.SECONDS), p.waitFor());
+                }, List.of(false, true, "ok", "ok", 137), List.of(true, true, "IOException", "ok", 137),
+                        "close() wakes a thread blocked reading the pipe, which gets an IOException at once; the JDK's close "
+                                + "frees the descriptor while read(2) still blocks on it, until the child writes or exits"),
+                // PipelineLeaksFD.java (JDK-8289643): after a pipeline's streams are read and closed and its processes
+                // reaped, this JVM has exactly the pipes it had before.
+                same("PipelineLeaksFD: 1, 2 and 5 cats, every stream read and closed: no pipe left", List.of(
+                        "[xyz, null] pipes back: true", "[null, null, xyz, null] pipes back: true",
+                        "[null, null, null, null, null, null, null, null, xyz, null] pipes back: true"), s -> {
+                    List<String> results = new ArrayList<>();
+                    for (int n : new int[] {1, 2, 5}) {
+                        Map<String, Integer> before = pipes();
+                        List<ProcessBuilder> builders = new ArrayList<>();
+                        for (int i = 0; i < n; i++) builders.add(new ProcessBuilder("cat"));
+                        List<Process> stages = s.startPipeline(builders);
+                        try (java.io.Writer in = stages.getFirst().outputWriter()) {
+                            in.write("xyz");
+                        }
+                        List<String> lines = new ArrayList<>();
+                        for (Process p : stages) {
+                            try (java.io.BufferedReader out = p.inputReader(); java.io.BufferedReader err = p.errorReader()) {
+                                lines.add(out.readLine());
+                                lines.add(err.readLine());
+                            }
+                        }
+                        for (Process p : stages) p.waitFor();
+                        boolean back = Processes.awaitCondition(Duration.ofSeconds(5), () -> pipes().equals(before));
+                        results.add(lines + " pipes back: " + back);
+                    }
+                    return results;
                 }));
     }
 

@@ -1,7 +1,7 @@
 package dev.fdkit;
 
 import java.time.Duration;
-import dev.fdkit.internal.cli.Main;
+import dev.fdkit.cli.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;

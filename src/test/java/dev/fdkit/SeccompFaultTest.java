@@ -34,11 +34,11 @@ class SeccompFaultTest {
 
     /** The checks {@link SeccompScenario} prints. */
     static final List<String> CHECKS = List.of("eventfd", "poller", "sharedPoller", "sharedPollerAgain", "spawnExit", "spawnKill",
-            "killOnClose", "killProcessGroup", "pipes", "childDescriptors", "openNonChild", "openMissingPid", "futexPlatformThread",
+            "waitForExit", "killOnClose", "killProcessGroup", "pipes", "childDescriptors", "openNonChild", "openMissingPid", "futexPlatformThread",
             "futexVirtualThread", "futexWaitv", "uring", "sharedUring", "noZombies");
     /** The checks that spawn a process (and so need posix_spawn, waitid and the shared poller). */
-    private static final List<String> PROCESS_CHECKS = List.of("spawnExit", "spawnKill", "killOnClose", "killProcessGroup", "pipes",
-            "childDescriptors", "openNonChild");
+    private static final List<String> PROCESS_CHECKS = List.of("spawnExit", "spawnKill", "waitForExit", "killOnClose", "killProcessGroup",
+            "pipes", "childDescriptors", "openNonChild");
 
     /** Sets of refused system calls ({@code name:N}: only when the first argument is N). */
     enum Profile {
@@ -175,7 +175,7 @@ class SeccompFaultTest {
         runs(Profile.NO_WAITID).forEach((errno, r) -> {
             assertCompleted(errno, r);
             // The checks that judge an exit status; the others only need the child to have exited.
-            List<String> judged = List.of("spawnExit", "spawnKill", "killOnClose", "killProcessGroup", "pipes");
+            List<String> judged = List.of("spawnExit", "spawnKill", "waitForExit", "killOnClose", "killProcessGroup", "pipes");
             assertFailsNaming(errno, r, judged, "waitid");
             assertThat(r.value("check.noZombies")).as("nothing can reap").startsWith("zombies ");
             List<String> rest = new ArrayList<>(allBut(judged));

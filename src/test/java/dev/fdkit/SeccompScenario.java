@@ -54,6 +54,7 @@ public final class SeccompScenario {
         check("sharedPollerAgain", () -> "ok: " + Poller.shared()); // the same answer: not a poisoned class initialiser
         check("spawnExit", SeccompScenario::spawnExit);
         check("spawnKill", SeccompScenario::spawnKill);
+        check("waitForExit", SeccompScenario::waitForExit);
         check("killOnClose", SeccompScenario::killOnClose);
         check("killProcessGroup", SeccompScenario::killProcessGroup);
         check("pipes", SeccompScenario::pipes);
@@ -139,6 +140,15 @@ public final class SeccompScenario {
         try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sh", "-c", "exit 7"))) {
             ExitStatus s = exit(p);
             return require(s.kind() == ExitStatus.Kind.EXITED && s.code() == 7, s.toString());
+        }
+    }
+
+    /** waitFor on this platform thread: polls the pidfd and reaps (by pid without waitid(P_PIDFD)), or the fallback reaper's. */
+    private static String waitForExit() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sh", "-c", "exit 4"))) {
+            ExitStatus s = p.waitFor(Duration.ofSeconds(TIMEOUT_SECONDS)).orElseThrow(() -> new IllegalStateException("waitFor timed out"));
+            ExitStatus seen = exit(p);
+            return require(s.kind() == ExitStatus.Kind.EXITED && s.code() == 4 && seen.equals(s), s + ", onExit " + seen);
         }
     }
 

@@ -1,10 +1,8 @@
 package dev.fdkit.jcstress;
 
-import dev.fdkit.ErrnoException;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
-
-import java.io.UncheckedIOException;
 
 /** What the tests ask the kernel. */
 final class Kernel {
@@ -21,8 +19,8 @@ final class Kernel {
             try {
                 long ends = Syscalls.pipe2(Uapi.O_CLOEXEC | Uapi.O_NONBLOCK);
                 return new Pipe((int) ends, (int) (ends >>> 32));
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
+            } catch (SyscallException e) {
+                throw new IllegalStateException(e.getMessage(), e);
             }
         }
 
@@ -30,8 +28,8 @@ final class Kernel {
         boolean writeEndClosed() {
             try {
                 return (Syscalls.poll(readEnd, Uapi.POLLIN, 0) & Uapi.POLLHUP) != 0;
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
+            } catch (SyscallException e) {
+                throw new IllegalStateException(e.getMessage(), e);
             }
         }
 
@@ -39,8 +37,8 @@ final class Kernel {
         void closeReadEnd() {
             try {
                 Syscalls.close(readEnd);
-            } catch (ErrnoException e) {
-                throw new UncheckedIOException(e);
+            } catch (SyscallException e) {
+                throw new IllegalStateException(e.getMessage(), e);
             }
         }
     }
@@ -49,8 +47,8 @@ final class Kernel {
     static boolean isReadable(int number) {
         try {
             return (Syscalls.poll(number, Uapi.POLLIN, 0) & Uapi.POLLIN) != 0;
-        } catch (ErrnoException e) {
-            throw new UncheckedIOException(e);
+        } catch (SyscallException e) {
+            throw new IllegalStateException(e.getMessage(), e);
         }
     }
 }

@@ -1,7 +1,7 @@
 package dev.fdkit.bench;
 
-import dev.fdkit.ErrnoException;
 import dev.fdkit.internal.Fd;
+import dev.fdkit.internal.SyscallException;
 import dev.fdkit.internal.Syscalls;
 import dev.fdkit.internal.Uapi;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -42,7 +42,7 @@ public class EventFdHotPath {
 
     /** An eventfd opened as EventFd.open() does, in the Fd that EventFd keeps (the public API hides it). */
     @Setup(Level.Trial)
-    public void open() throws ErrnoException {
+    public void open() throws SyscallException {
         fd = new Fd(Syscalls.eventfd(0, Uapi.EFD_CLOEXEC | Uapi.EFD_NONBLOCK), "EventFd");
     }
 

@@ -69,44 +69,9 @@ final class Rows {
             for any FFM futex); `lockSupport` a volatile turn field with `LockSupport.park/unpark`; `eventFd` fdkit's \
             `signal(1)` + blocking `read()` on two EventFds (the read waits through the shared Poller's thread: a \
             third thread in every hop); `eventFdRawFfm` two blocking eventfds (write/read downcalls), as the C \
-            program's eventfd variant. All platform threads.
-
-            Where the time goes (analysis of 2026-11-23, this machine): almost all of it is the two thread \
-            wake-ups. On this 2-vCPU virtual machine (cpuidle driver haltpoll) a wake-up of a thread on the \
-            other vCPU costs anywhere from about 2 µs to 30 µs with the load other work puts on the machine, so \
-            the same C program measured 4-6 µs per round trip on a quiet machine and 65-70 µs in busy runs; \
-            the JMH benchmarks run one after another, so each meets different load — read the ratios together \
-            with the CPU column and the best / best column, and prefer a full run on a quiet machine. In the \
-            quietest quick run (17:13 UTC) C took 4.9 µs, the raw FFM downcall 5.5, fdkit 6.0 and LockSupport \
-            6.4 µs per round trip; thread CPU per round trip 2.06 µs for C, 2.67 for raw FFM and 2.93 for fdkit. \
-            fdkit against raw FFM alone, back to back in one JMH run, was equal within error (5.7 vs 6.2 µs, \
-            CPU 2.76 vs 2.77 µs), and `-XX:UseAVX=0/2/3` (a larger register state to save on each switch) \
-            changed nothing measurable. So the gap to C is in the JVM rather than in fdkit's code: the plain \
-            downcall already costs about 0.6 µs more thread CPU per round trip than C (blocking-downcall thread \
-            state transitions and the like; not broken down further — no hardware counters in this VM). fdkit \
-            allocates nothing per round trip in steady state (a standalone loop measured 0.003 B/op on either \
-            thread with ThreadMXBean; JMH's `-prof gc` figure is harness and not-yet-compiled-code allocation \
-            divided by few ops, and grows when load delays C2). Verdict: the 1.1× target sits at the JVM's own \
-            floor (raw FFM ≈ 1.1× C in wall time, 1.3× in CPU, in that run) and a quick run's verdict is decided by the load each \
-            measurement met; a full run (2 forks, more iterations) on a quiet machine settles it.""";
+            program's eventfd variant. All platform threads.""";
     private static final String RING_PAIRED_NOTES = """
-            The issue's ring targets, measured so that both sides meet the same machine (dev.fdkit.bench.RingPaired, \
-            a main program): on this VM moving a cache line between the two vCPUs costs one of two levels that \
-            switch every few seconds (the host moves the vCPUs between cores), and a producer/consumer ring runs \
-            at about 30 or about 9 records/µs accordingly — Agrona's as much as fdkit's (seen in one harness with \
-            both pinned to separate CPUs, 2026-11-23). JMH, which measures one implementation after the other, \
-            then compares whichever levels their forks met (the rows below: bimodal iterations, huge errors). Here \
-            every ring and consumer is ready in one JVM and the rounds alternate short slices of each (order \
-            rotating); each figure is the median over rounds, and the settings (All measurements, below) give \
-            the median of the per-round ratios. The work per record is RingThroughput's: 32-byte records, \
-            yield when full or empty, a consumer draining batches of up to 256.
-
-            Where the time goes: alone on one core (RingHotPath, below the JMH row) fdkit's offer + drain costs \
-            a few ns more than Agrona's; across cores the cost is the cache lines a record moves. fdkit's offer \
-            publishes with a release store after one claim CAS (the doorbell flag is read after the CAS, no \
-            second fence), and since 2026-11-23 evening the consumer never writes a slot's sequence: producers \
-            judge room by the consumer's head (cached, re-read once a lap) and the consumer advances head (its own line) \
-            after each record, so the sequence lines travel one way only, as Agrona's record headers do.""";
+""";
 
     private static final String RING_NOTES = """
             Records per microsecond through a bounded ring from one producer (the JMH thread, one op = one \
@@ -119,31 +84,9 @@ final class Rows {
             multi-producer (claim by CAS), so Agrona's ManyToOneRingBuffer with one producer is the like-for-like \
             comparison; the target is against OneToOne, the faster of the two. Only 2 CPUs: producer and \
             consumer each need one, so anything else running on the machine shows directly in these figures. \
-            One fork each (the paired rows above carry the targets).
-
-            Where the time goes (analysis of 2026-11-23, this machine): alone on one thread (RingHotPath below: \
-            offer 256, then drain them; no second core involved) fdkit costs about 23-27 ns per record against \
-            16-21 for Agrona OneToOne and 18-27 for ManyToOne, with no allocation (`-prof gc` ≈ 0 B/op); with \
-            producer and consumer on two cores the gap widens. The main suspect is the publication: `offer` \
-            writes the slot's sequence with a volatile store (a full StoreLoad fence, `lock`-prefixed on x86) and \
-            then loads the `armed` flag — the Dekker handshake that lets producers skip the doorbell syscall \
-            until the consumer has armed it — on top of the claim CAS; Agrona's OneToOne publishes with a release \
-            store and no atomic at all, ManyToOne with one CAS. A scratch copy of `offer`/`drain` in the same \
-            harness, back to back with Agrona in one JVM, ran at 6-15 records/µs as is and 9-25 with the sequence \
-            published by `setRelease` and no `armed` load — level with Agrona OneToOne in the same process — \
-            while writing HEAD once per batch instead of per \
-            record changed nothing then. Both steps that analysis pointed to are in: `offer` loads `armed` right \
-            after the claim CAS and publishes with `setRelease`, and `armDoorbell` re-checks claims. The JMH \
-            figures in this row and the next are bimodal on this VM (iterations at about 30 or about 9 \
-            records/µs, for Agrona too): the targets are judged on the paired rows above.""";
+            One fork each (the paired rows above carry the targets).""";
     private static final String RING4_NOTES = """
-            As the 1-producer row with four JMH producer threads (`@Threads(4)`, each its own sequence numbers) \
-            and one consumer: 5 busy threads on 2 CPUs. The figures measure the rings under 5:2 \
-            oversubscription — how well each survives producers being descheduled mid-claim and the yields of \
-            the back-off — not a parallel speed-up, and they scatter from iteration to iteration (see the error \
-            bars). fdkit claims by CAS on the tail like ManyToOne and JCTools' MpscArrayQueue, and pays the same \
-            extra volatile publish fence per record as with one producer (see that row); JCTools again moves \
-            references only. Where the time goes: as in the 1-producer row, plus the scheduler; no allocation.""";
+""";
     private static final String RING_RT_NOTES = """
             Latency of one record there and back: the benchmark thread offers a 32-byte record into a "ping" \
             ring and spins until a partner thread, spinning on that ring, has copied it into a "pong" ring and \
@@ -163,18 +106,7 @@ final class Rows {
             / io_uring_enter, no liburing, the same 64/512-entry ring; `unbatched_eventfd` also registers an \
             eventfd as every fdkit Uring does (the kernel signals it for each CQE). For reference only, not a \
             target: tokio-uring reports 687K NOPs/s unbatched and 3.69M/s at batch 32 on a 6-core i7 (another \
-            machine, another runtime).
-
-            Where the time goes (analysis of 2026-11-23, `perf record -e cpu-clock` of a submit+reap loop, \
-            ~1.1M ops/s): about 60% in the kernel, of which about 18% signalling the ring's eventfd \
-            (`io_eventfd_signal` and the wait-queue lock: in fdkit the eventfd is watched by the Poller's epoll, \
-            so each CQE also runs epoll's wake-up callback — C's eventfd has no watcher, which is why it costs \
-            less there); 23% JIT-compiled Java (`submit`, `reap`, ConcurrentHashMap put/remove of the in-flight \
-            table ~5%, the downcall stub); 12% JVM, mostly G1 collecting the 280 B/op `-prof gc` reports (the Nop \
-            record, a CompletableFuture, the Pending entry, a boxed Long key and its map node, the Completion \
-            record). Next steps: set IORING_CQ_EVENTFD_DISABLED in the CQ ring flags while a thread reaps inline \
-            (liburing's io_uring_cq_eventfd_toggle) so inline reaping signals nobody; an in-flight table indexed \
-            by cookie slot instead of a map of boxed Longs; a handler-based submit without a future.""";
+            machine, another runtime).""";
     private static final String URING_BATCH_NOTES = """
             32 NOPs submitted, then all reaped. The row's fdkit figure is the per-op API: 32 `submit` calls, each \
             preparing one SQE and entering the kernel, so 32 io_uring_enter calls plus one reaping pass — the \
@@ -199,26 +131,14 @@ final class Rows {
             buffers) submitted, all 64 EventFds signalled, then `reap()` (and `Poller.poll` of the ring's \
             eventfd when nothing is there yet) until all 64 futures are done. epoll: the same 64 EventFds \
             level-registered on a `Poller.open()`; signal all, `poll` until 64 handlers have run, each \
-            `tryReadValue()`. Process-exit batches have their own row (UringProcessExits).
-
-            Where the time goes (analysis of 2026-11-23, `perf record -e cpu-clock` of the benchmark): per \
-            eventfd the epoll path makes two syscalls (the write and the read) plus 1/64 of an epoll_wait, and \
-            allocates nothing. The Uring path also makes two (io_uring_enter per submit, the write), but the \
-            kernel does more per read: the READ finds the eventfd empty and arms an internal poll, the write \
-            wakes it, task work on this thread performs the read, posts the CQE and signals the ring's eventfd; \
-            on the Java side each op allocated about 670 B (`-prof gc`: the Read record, future, Pending entry, \
-            boxed cookie and map node, Completion, the close hook on the EventFd's Fd) and registers and removes \
-            a close hook on the target Fd (the Pending entry is now the hook itself, and removing it no longer \
-            runs a stream). The row measures 64 `submit` calls; the diagnostic `uringEventFdReadsSubmitAll` hands \
-            the 64 READs to one `submitAll` (one io_uring_enter instead of 64). io_uring pays off here only \
-            when the reads must not block a thread, not as a faster epoll.""";
+            `tryReadValue()`. Process-exit batches have their own row (UringProcessExits).""";
     private static final String URING_FUTEX_NOTES = """
             64 futex words, no waiters (the cost of the wake path itself, not of waking threads): \
             `Uring.FutexWake` ops (IORING_OP_FUTEX_WAKE, Linux 6.7) submitted one by one and reaped, against \
             `Futex.wake(1)` — one futex(2) syscall each. The ratio is Uring / direct; the diagnostic \
             `uringFutexWakesSubmitAll` submits the 64 wakes with one `submitAll` (one io_uring_enter). Where the \
             time goes (per-op `submit`): the Uring path makes as many syscalls (one io_uring_enter per op) and adds \
-            the completion — a CQE, the eventfd signal through epoll's callback, the in-flight map, a future, \
+            the completion — a CQE, the ring descriptor's wake-up through epoll's callback, the in-flight map, a future, \
             about 290 B/op (`-prof gc`) — to a wake that is cheap by itself; the direct call allocates nothing. \
             Through io_uring a wake pays off only when batched (one enter for many wakes) or linked to other \
             ring operations.""";
@@ -241,24 +161,7 @@ final class Rows {
                     (EventFdRoundTrip.rawFfm; rawFfmCritical linked `Linker.Option.critical(false)`; rawFfmCriticalErrno \
                     also capturing errno into a preallocated segment, exactly as fdkit links the calls on JDK 24+). \
                     fdkit minus rawFfmCriticalErrno is the cost of fdkit's own Java code; the diagnostics below \
-                    measure its two suspects alone (EventFdHotPath, no syscalls).
-
-                    Where the time goes (analysis of 2026-11-23, JDK 25, this machine; the measurements above are \
-                    the current ones): fdkit allocates nothing per op (`-prof gc`), and C2 inlines the whole path \
-                    (trySignal → Fd.acquire → Syscalls.eventfdWrite → invokeExact → Fd.release; `-XX:+PrintInlining`). \
-                    `-prof perfasm:events=cpu-clock` (no hardware counters in this VM) puts about 70% of the time in \
-                    the kernel, 15% in libc's write/read wrappers (including their cancellation-point bookkeeping, \
-                    `__pthread_enable/disable_asynccancel`, paid only in a multithreaded process) and 8% in \
-                    JIT-compiled Java. Step by step from C with an idle thread: a critical FFM downcall adds about \
-                    30-40 ns per pair, errno capture about 15-35 ns, the use count (4 atomic read-modify-writes per \
-                    pair) and two ThreadLocal lookups about 25 ns measured alone but largely hidden behind the \
-                    syscalls: a replica of fdkit's path (use count + ThreadLocal scratch + critical + errno capture) \
-                    measured 572 ± 23 ns against 547 ± 14 ns without errno capture and 546 ± 10 ns for the bare \
-                    critical pair (5 forks each). The JVM's floor (rawFfmCritical) is itself already about 1.05-1.10× \
-                    the C loop, so the 1.05× target leaves fdkit almost no room: candidates are linking the eventfd \
-                    read/write without errno capture (on a non-blocking eventfd the only possible failure is EAGAIN; \
-                    re-issue the call with capture on -1 to keep errors exact) and syscall(SYS_read/SYS_write), \
-                    which is no cancellation point (saves about 10 ns per pair in C).""",
+                    measure its two suspects alone (EventFdHotPath, no syscalls).""",
                     List.of("jmh:dev.fdkit.bench.EventFdHotPath.useCount", "jmh:dev.fdkit.bench.EventFdHotPath.threadLocal")),
             ProcessRows.SPAWN_REAP, // issue 3's rows: see ProcessRows
             ProcessRows.EXIT_LATENCY,

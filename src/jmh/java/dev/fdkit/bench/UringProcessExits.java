@@ -67,7 +67,7 @@ public class UringProcessExits {
 
     /** N raw children, each with an IORING_OP_WAITID in flight. */
     @Setup(Level.Invocation)
-    public void startForUring(org.openjdk.jmh.infra.BenchmarkParams params) throws IOException {
+    public void startForUring(org.openjdk.jmh.infra.BenchmarkParams params) throws IOException, dev.fdkit.internal.SyscallException {
         if (!params.getBenchmark().endsWith("uringWaitid")) return;
         for (int i = 0; i < N; i++) {
             Spawner.Child raw = Spawner.spawn(new Spawner.Request(List.of(SLEEPER), Spawner.INHERITED_ENVIRONMENT, null,

@@ -1,6 +1,5 @@
 package dev.fdkit.internal;
 
-import dev.fdkit.ErrnoException;
 import dev.fdkit.internal.linux.fdkit_h;
 
 import java.lang.foreign.MemorySegment;
@@ -22,6 +21,7 @@ public final class Errno {
     public static final int EAGAIN = fdkit_h.EAGAIN();
     public static final int EACCES = fdkit_h.EACCES();
     public static final int EEXIST = fdkit_h.EEXIST();
+    public static final int EBUSY = fdkit_h.EBUSY();
     public static final int EINVAL = fdkit_h.EINVAL();
     public static final int ENOSYS = fdkit_h.ENOSYS();
     public static final int ETIMEDOUT = fdkit_h.ETIMEDOUT();
@@ -39,14 +39,6 @@ public final class Errno {
     public static String description(int errno) {
         String text = libcString(errno, false);
         return text != null ? text : "unknown error";
-    }
-
-    /**
-     * The exception for a facade result: {@code result} is {@code -errno} (the kernel convention every
-     * {@link Syscalls} method follows).
-     */
-    public static ErrnoException exception(long result, String syscall, String arguments) {
-        return new ErrnoException(syscall, arguments, (int) -result);
     }
 
     private static String libcString(int errno, boolean name) {

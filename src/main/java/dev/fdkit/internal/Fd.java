@@ -1,6 +1,5 @@
 package dev.fdkit.internal;
 
-import dev.fdkit.ErrnoException;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -145,6 +144,20 @@ public final class Fd {
         return number;
     }
 
+    /**
+     * A close-on-exec duplicate (F_DUPFD_CLOEXEC): the same open file under another number, so epoll, which keys
+     * an interest by (open file, number), holds it apart from this one. Null if this Fd is closed.
+     */
+    public Fd duplicate(String owner) throws SyscallException {
+        int n = tryAcquire();
+        if (n < 0) return null;
+        try {
+            return new Fd(Syscalls.fcntl(n, Uapi.F_DUPFD_CLOEXEC, 0), owner);
+        } finally {
+            release();
+        }
+    }
+
     public IllegalStateException closedException() {
         return new IllegalStateException(owner + " (fd " + number + ") is closed");
     }
@@ -157,7 +170,7 @@ public final class Fd {
     private void closeNow() {
         try {
             Syscalls.close(number);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             // EBADF here would mean someone else closed our number: a bug worth seeing, never a reason to retry.
             throw new IllegalStateException(owner + ": " + e.getMessage(), e);
         }

@@ -1,6 +1,5 @@
 package dev.fdkit.internal;
 
-import dev.fdkit.ErrnoException;
 import dev.fdkit.internal.linux.__kernel_timespec;
 import dev.fdkit.internal.linux.fdkit_h;
 import dev.fdkit.internal.linux.io_cqring_offsets;
@@ -46,7 +45,7 @@ public final class IoUringRing implements AutoCloseable {
     private int toSubmit;
     private long overflowFlushes; // written and read under the owner's reap lock
 
-    public IoUringRing(int entries, int cqEntries) throws ErrnoException {
+    public IoUringRing(int entries, int cqEntries) throws SyscallException {
         MemorySegment params = Arena.ofAuto().allocate(io_uring_params.layout());
         int flags = fdkit_h.IORING_SETUP_CLAMP();
         if (cqEntries > 0) {
@@ -86,7 +85,7 @@ public final class IoUringRing implements AutoCloseable {
             this.cqes = io_cqring_offsets.cqes(cqOff);
             this.cqMask = cqRing.get(JAVA_INT, io_cqring_offsets.ring_mask(cqOff));
             this.localSqTail = (int) INT.getAcquire(sqRing, sqTail);
-        } catch (ErrnoException | RuntimeException e) {
+        } catch (SyscallException | RuntimeException e) {
             unmapQuietly(mappedSq);
             if (mappedCq != mappedSq) unmapQuietly(mappedCq);
             Syscalls.close(fd);
@@ -149,7 +148,7 @@ public final class IoUringRing implements AutoCloseable {
     public int submit(int minComplete) {
         INT.setRelease(sqRing, sqTail, localSqTail);
         int flags = minComplete > 0 || cqOverflowPending() ? fdkit_h.IORING_ENTER_GETEVENTS() : 0;
-        int r = Syscalls.ioUringEnter(fd, toSubmit, minComplete, flags);
+        int r = Syscalls.ioUringEnterRaw(fd, toSubmit, minComplete, flags);
         if (r > 0) toSubmit -= r;
         return r;
     }
@@ -181,7 +180,7 @@ public final class IoUringRing implements AutoCloseable {
             }
             if (!cqOverflowPending()) return reaped;
             overflowFlushes++;
-            Syscalls.ioUringEnter(fd, 0, 0, fdkit_h.IORING_ENTER_GETEVENTS()); // flush the overflow list, then reap again
+            Syscalls.ioUringEnterRaw(fd, 0, 0, fdkit_h.IORING_ENTER_GETEVENTS()); // flush the overflow list, then reap again
         }
     }
 
@@ -207,14 +206,14 @@ public final class IoUringRing implements AutoCloseable {
     }
 
     /** IORING_REGISTER_EVENTFD: the eventfd is signalled on every posted completion. */
-    public void registerEventFd(int eventFd) throws ErrnoException {
+    public void registerEventFd(int eventFd) throws SyscallException {
         MemorySegment arg = Arena.ofAuto().allocate(JAVA_INT);
         arg.set(JAVA_INT, 0, eventFd);
         Syscalls.ioUringRegister(fd, fdkit_h.IORING_REGISTER_EVENTFD(), arg, 1);
     }
 
     @Override
-    public void close() throws ErrnoException {
+    public void close() throws SyscallException {
         unmapQuietly(sqes);
         unmapQuietly(sqRing);
         if (cqRing != sqRing) unmapQuietly(cqRing);
@@ -225,7 +224,7 @@ public final class IoUringRing implements AutoCloseable {
         if (mapping == null) return;
         try {
             Syscalls.munmap(mapping);
-        } catch (ErrnoException ignored) {
+        } catch (SyscallException ignored) {
             // nothing more to release
         }
     }

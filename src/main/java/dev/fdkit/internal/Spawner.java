@@ -1,6 +1,5 @@
 package dev.fdkit.internal;
 
-import dev.fdkit.ErrnoException;
 import dev.fdkit.internal.linux.fdkit_h;
 import dev.fdkit.internal.linux.posix_spawn_file_actions_t;
 import dev.fdkit.internal.linux.posix_spawnattr_t;
@@ -77,10 +76,10 @@ public final class Spawner {
      * and java.lang.ProcessBuilder do: posix_spawnp does not (glibc dropped that from posix_spawn in 2.15), so
      * the spawn is retried as {@code /bin/sh <path> args...}, with the path the PATH search found.
      */
-    public static Child spawn(Request request, boolean withPidfd) throws ErrnoException {
+    public static Child spawn(Request request, boolean withPidfd) throws SyscallException {
         try {
             return spawn(request, request.argv(), withPidfd);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             String script = e.errno() == Errno.ENOEXEC ? searchPath(request.argv().getFirst(), request.directory()) : null;
             if (script == null) throw e;
             List<String> viaShell = new ArrayList<>(request.argv().size() + 1);
@@ -113,7 +112,7 @@ public final class Spawner {
         return null;
     }
 
-    private static Child spawn(Request request, List<String> arguments, boolean withPidfd) throws ErrnoException {
+    private static Child spawn(Request request, List<String> arguments, boolean withPidfd) throws SyscallException {
         String program = arguments.getFirst();
         try (Arena arena = Arena.ofConfined()) { // one per spawn, freed before we return
             MemorySegment argv = cStrings(arena, arguments);
@@ -145,7 +144,7 @@ public final class Spawner {
     }
 
     private static void describe(Arena arena, Request request, MemorySegment actions, MemorySegment attributes, String program)
-            throws ErrnoException {
+            throws SyscallException {
         int parked = parkPassedDescriptors(request, actions, program);
         for (int target = 0; target < 3; target++) {
             int source = request.stdio()[target];
@@ -184,7 +183,7 @@ public final class Spawner {
      * a target, nor onto 0-2, can overwrite a source still to be copied (ours 7 as its 3 and ours 3 as its 7).
      * Returns that first fresh number; the copies are at it, it + 1, ... in request order.
      */
-    private static int parkPassedDescriptors(Request request, MemorySegment actions, String program) throws ErrnoException {
+    private static int parkPassedDescriptors(Request request, MemorySegment actions, String program) throws SyscallException {
         int[] from = request.passFrom();
         if (from.length == 0) return -1;
         int highest = 2;
@@ -202,7 +201,7 @@ public final class Spawner {
      * numbers between 3 and the highest target that are not targets. Returns the number above which
      * everything is to be closed (the parked copies included).
      */
-    private static int placePassedDescriptors(Request request, int parked, MemorySegment actions, String program) throws ErrnoException {
+    private static int placePassedDescriptors(Request request, int parked, MemorySegment actions, String program) throws SyscallException {
         int[] to = request.passTo();
         if (to.length == 0) return 3;
         int highestTarget = 2;
@@ -230,7 +229,7 @@ public final class Spawner {
      * descriptor open now is closed one by one; glibc's spawn ignores EBADF for a close action, so one that is
      * closed meanwhile does no harm, but one opened by another thread after the listing is not covered.
      */
-    private static void closeEverythingAbove(int lowest, MemorySegment actions, String program) throws ErrnoException {
+    private static void closeEverythingAbove(int lowest, MemorySegment actions, String program) throws SyscallException {
         if (ADDCLOSEFROM != null) {
             int error;
             try {
@@ -263,21 +262,21 @@ public final class Spawner {
      * A failed spawn names the program, unless the child's chdir failed: posix_spawn reports that with the
      * same errno (ENOENT, EACCES...) as a missing program, so the directory is checked here.
      */
-    private static void checkSpawn(int error, String function, Request request) throws ErrnoException {
+    private static void checkSpawn(int error, String function, Request request) throws SyscallException {
         if (error == 0) return;
         String directory = request.directory();
         if (directory != null) {
             Path dir = Path.of(directory);
             if (!Files.isDirectory(dir) || !Files.isExecutable(dir)) {
-                throw new ErrnoException("chdir", "\"" + directory + "\", the working directory for \"" + request.argv().getFirst() + "\"", error);
+                throw new SyscallException("chdir", "\"" + directory + "\", the working directory for \"" + request.argv().getFirst() + "\"", error);
             }
         }
         check(error, function, request.argv().getFirst());
     }
 
     /** posix_spawn* functions return the error number instead of setting errno. */
-    private static void check(int error, String function, String program) throws ErrnoException {
-        if (error != 0) throw new ErrnoException(function, "\"" + program + "\"", error);
+    private static void check(int error, String function, String program) throws SyscallException {
+        if (error != 0) throw new SyscallException(function, "\"" + program + "\"", error);
     }
 
     /**
@@ -285,12 +284,12 @@ public final class Spawner {
      * running, and nothing would watch it, signal it or reap it: it would run unsupervised, then stay a
      * zombie. So it is killed and reaped here (its pid is still ours: unreaped), and the error reported.
      */
-    private static int pidfdOf(int pid, String program) throws ErrnoException {
+    private static int pidfdOf(int pid, String program) throws SyscallException {
         try {
             return Syscalls.pidfdOpen(pid, 0);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             killAndReap(pid, e);
-            ErrnoException named = new ErrnoException("pidfd_open", "pid=" + pid + " of \"" + program + "\", which was killed", e.errno());
+            SyscallException named = new SyscallException("pidfd_open", "pid=" + pid + " of \"" + program + "\", which was killed", e.errno());
             for (Throwable s : e.getSuppressed()) named.addSuppressed(s);
             throw named;
         }
@@ -304,17 +303,17 @@ public final class Spawner {
         try {
             Syscalls.kill(pid, fdkit_h.SIGKILL());
             Syscalls.waitid(fdkit_h.P_PID(), pid, fdkit_h.WEXITED(), true); // SIGKILL: returns promptly
-        } catch (ErrnoException cleanup) {
+        } catch (SyscallException cleanup) {
             failure.addSuppressed(cleanup);
         }
     }
 
-    private static int pidOf(int pidfd) throws ErrnoException {
+    private static int pidOf(int pidfd) throws SyscallException {
         try {
             int pid = (int) PIDFD_GETPID.invokeExact(pidfd);
             if (pid > 0) return pid;
-            throw new ErrnoException("pidfd_getpid", "pidfd=" + pidfd, Errno.EINVAL);
-        } catch (ErrnoException e) {
+            throw new SyscallException("pidfd_getpid", "pidfd=" + pidfd, Errno.EINVAL);
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("pidfd_getpid failed", t);

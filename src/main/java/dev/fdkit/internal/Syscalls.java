@@ -1,6 +1,5 @@
 package dev.fdkit.internal;
 
-import dev.fdkit.ErrnoException;
 import dev.fdkit.internal.linux.epoll_event;
 import dev.fdkit.internal.linux.fdkit_h;
 import dev.fdkit.internal.linux.futex_waitv;
@@ -29,17 +28,21 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * The syscall layer: one static method per system call, the only code that calls into native code.
  *
- * <h2>Errors</h2>
+ * <h2>Errors: one contract, told by the name</h2>
  * errno is captured by the downcall itself ({@code Linker.Option.captureCallState("errno")}) into a
- * per-thread segment, so nothing is allocated per call. A method throws {@link ErrnoException} for
- * errors, except the errno values its documentation names as ordinary outcomes (EAGAIN on a
- * non-blocking fd, ESRCH for a process that is gone...), which it reports through its return value.
+ * per-thread segment, so nothing is allocated per call. A method whose name ends in {@code Raw} returns the
+ * kernel's convention, the result or {@code -errno}, and throws nothing (its callers decide which errno is
+ * normal: the probe, futex waits, io_uring). Every other method throws {@link SyscallException} for errors,
+ * except the errno values its documentation names as ordinary outcomes (EAGAIN on a non-blocking fd, ESRCH
+ * for a process that is gone...), which it reports through its return value.
  *
  * <h2>EINTR policy</h2>
- * Applied here and nowhere else: non-blocking calls never see EINTR. Calls that can block and have a
- * timeout ({@code epoll_wait}) report an interrupted wait as "nothing happened" (0 events); the caller
- * loops and recomputes its deadline. {@code close} is never retried: Linux releases the descriptor
- * even when it reports EINTR, and a retry could close a number another thread has just been given.
+ * Applied here and nowhere else; no caller ever sees EINTR. Non-blocking calls never meet it. A blocking call
+ * with no timeout, or an absolute deadline, is resumed (read, write, flock, waitid, futex_waitv...). A
+ * blocking call with a relative timeout reports "nothing happened" (epoll_wait and poll: 0 events; futex: a
+ * spurious wake-up; io_uring_enter: 0 submitted); the caller loops and recomputes its deadline. {@code close}
+ * is never retried: Linux releases the descriptor even when it reports EINTR, and a retry could close a
+ * number another thread has just been given.
  *
  * <h2>critical</h2>
  * Calls that never block are linked {@code Linker.Option.critical(false)} when the running JDK allows it
@@ -60,19 +63,16 @@ public final class Syscalls {
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    // eventfd fast path: critical and without errno capture (measured ~15-35 ns per write+read pair,
-    // bench/REPORT.md). The caller holds a use of an fdkit-owned non-blocking eventfd and passes an 8-byte
-    // buffer, so a failed read can only be EAGAIN (EBADF, EFAULT, EINVAL are excluded by construction and
-    // non-blocking reads never see EINTR). A failed write re-issues through the capturing handle, to tell
-    // EAGAIN (overflow) from EINVAL exactly.
-    /** syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3): pointers as segments, so the memory stays alive during the call. */
-
 
     // Downcall handles, linked on first use of their group: linking costs milliseconds per handle, and a
     // program that only spawns processes should not pay for io_uring's.
     private static final class EventfdCalls {
         static final MethodHandle EVENTFD = link("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), true);
         static final MethodHandle WRITE_NONBLOCKING = link("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
+        // The fast path: critical and without errno capture (bench/REPORT.md measures it). The caller holds a use
+        // of an fdkit-owned non-blocking eventfd and passes an 8-byte buffer, so a failed read can only be EAGAIN
+        // (EBADF, EFAULT, EINVAL are excluded by construction; non-blocking reads never see EINTR). A failed write
+        // re-issues through WRITE_NONBLOCKING, which captures errno, to tell EAGAIN (overflow) from EINVAL exactly.
         static final MethodHandle READ_FAST = linkWithoutErrno("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
         static final MethodHandle WRITE_FAST = linkWithoutErrno("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     }
@@ -110,6 +110,7 @@ public final class Syscalls {
     }
 
     private static final class FutexCalls {
+        /** syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3): pointers as segments, so the memory stays alive during the call. */
         static final MethodHandle FUTEX = LINKER.downcallHandle(symbol("syscall"),
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG),
                 Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
@@ -185,7 +186,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- eventfd
 
     /** eventfd(2): returns the new descriptor. */
-    public static int eventfd(int initialValue, int flags) throws ErrnoException {
+    public static int eventfd(int initialValue, int flags) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         int fd = invokeInt(EventfdCalls.EVENTFD, state, initialValue, flags);
         if (fd < 0) throw error(state, "eventfd", "initval=" + initialValue + ", flags=0x" + Integer.toHexString(flags));
@@ -196,7 +197,7 @@ public final class Syscalls {
      * eventfd_read on a non-blocking eventfd: the counter value (unsigned), or 0 when the counter was zero
      * (EAGAIN). An eventfd never yields 0 from a successful read, so 0 is unambiguous.
      */
-    public static long eventfdRead(int fd) throws ErrnoException {
+    public static long eventfdRead(int fd) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         try {
             if ((long) EventfdCalls.READ_FAST.invokeExact(fd, scratch.word, 8L) == 8) return scratch.word.get(JAVA_LONG, 0);
@@ -207,7 +208,7 @@ public final class Syscalls {
     }
 
     /** eventfd_write on a non-blocking eventfd: false when the counter would overflow (EAGAIN). */
-    public static boolean eventfdWrite(int fd, long value) throws ErrnoException {
+    public static boolean eventfdWrite(int fd, long value) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         scratch.word.set(JAVA_LONG, 0, value);
         try {
@@ -224,7 +225,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- read / write / close / pipe2
 
     /** read(2), may block: bytes read, 0 at end of file, -1 for EAGAIN on a non-blocking descriptor. */
-    public static long read(int fd, MemorySegment buffer, long length) throws ErrnoException {
+    public static long read(int fd, MemorySegment buffer, long length) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             long n = invokeLong(FileCalls.READ, state, fd, buffer, length);
@@ -236,7 +237,7 @@ public final class Syscalls {
     }
 
     /** write(2), may block: bytes written, -1 for EAGAIN on a non-blocking descriptor. */
-    public static long write(int fd, MemorySegment buffer, long length) throws ErrnoException {
+    public static long write(int fd, MemorySegment buffer, long length) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             long n = invokeLong(FileCalls.WRITE, state, fd, buffer, length);
@@ -248,20 +249,20 @@ public final class Syscalls {
     }
 
     /** close(2). EINTR counts as closed (see the class comment); other errors are reported. */
-    public static void close(int fd) throws ErrnoException {
+    public static void close(int fd) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         if (invokeInt(FileCalls.CLOSE, state, fd) < 0 && errno(state) != Errno.EINTR) throw error(state, "close", "fd=" + fd);
     }
 
     /** pipe2(2): returns {@code (read end) | (write end) << 32}. */
-    public static long pipe2(int flags) throws ErrnoException {
+    public static long pipe2(int flags) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         if (invokeInt(FileCalls.PIPE2, scratch.callState, scratch.word, flags) < 0) throw error(scratch.callState, "pipe2", "flags=0x" + Integer.toHexString(flags));
         return Integer.toUnsignedLong(scratch.word.get(JAVA_INT, 0)) | ((long) scratch.word.get(JAVA_INT, 4) << 32);
     }
 
     /** open(2) with O_CLOEXEC always added: returns the descriptor. */
-    public static int open(String path, int flags, int mode) throws ErrnoException {
+    public static int open(String path, int flags, int mode) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try (Arena arena = Arena.ofConfined()) { // one path string per open: opens are not a hot path
             MemorySegment cPath = arena.allocateFrom(path);
@@ -270,7 +271,7 @@ public final class Syscalls {
                 if (fd >= 0) return fd;
                 if (errno(state) != Errno.EINTR) throw error(state, "open", "\"" + path + "\", flags=0x" + Integer.toHexString(flags));
             }
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -278,13 +279,13 @@ public final class Syscalls {
     }
 
     /** fcntl(2) with an int argument (F_GETFL, F_SETFL, F_GETFD...): returns the result. */
-    public static int fcntl(int fd, int command, int argument) throws ErrnoException {
+    public static int fcntl(int fd, int command, int argument) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try {
             int r = (int) FileCalls.FCNTL.invokeExact(state, fd, command, argument);
             if (r < 0) throw error(state, "fcntl", "fd=" + fd + ", cmd=" + command + ", arg=0x" + Integer.toHexString(argument));
             return r;
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -295,7 +296,7 @@ public final class Syscalls {
      * flock(2): true when the lock was taken or converted, false for EWOULDBLOCK (with LOCK_NB: another open
      * file description holds a conflicting lock). A wait interrupted by a signal (EINTR) is resumed.
      */
-    public static boolean flock(int fd, int operation) throws ErrnoException {
+    public static boolean flock(int fd, int operation) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             if (invokeInt(FileCalls.FLOCK, state, fd, operation) == 0) return true;
@@ -306,7 +307,7 @@ public final class Syscalls {
     }
 
     /** ftruncate(2). */
-    public static void ftruncate(int fd, long length) throws ErrnoException {
+    public static void ftruncate(int fd, long length) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             int r;
@@ -321,13 +322,13 @@ public final class Syscalls {
     }
 
     /** lseek(2): the resulting offset; {@code lseek(fd, 0, SEEK_END)} is the size of a regular file. */
-    public static long lseek(int fd, long offset, int whence) throws ErrnoException {
+    public static long lseek(int fd, long offset, int whence) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try {
             long r = (long) FileCalls.LSEEK.invokeExact(state, fd, offset, whence);
             if (r < 0) throw error(state, "lseek", "fd=" + fd + ", offset=" + offset + ", whence=" + whence);
             return r;
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -335,7 +336,7 @@ public final class Syscalls {
     }
 
     /** pread(2): bytes read, fewer than {@code length} only at the end of the file (0 at or past it). */
-    public static long pread(int fd, MemorySegment buffer, long length, long offset) throws ErrnoException {
+    public static long pread(int fd, MemorySegment buffer, long length, long offset) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         for (;;) {
             long n;
@@ -350,7 +351,7 @@ public final class Syscalls {
     }
 
     /** poll(2) on one descriptor: the revents, or 0 on timeout or EINTR. */
-    public static int poll(int fd, int events, int timeoutMillis) throws ErrnoException {
+    public static int poll(int fd, int events, int timeoutMillis) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         MemorySegment pollfd = scratch.word; // struct pollfd is 8 bytes: {int fd; short events; short revents}
         dev.fdkit.internal.linux.pollfd.fd(pollfd, fd);
@@ -361,7 +362,7 @@ public final class Syscalls {
             if (r > 0) return Short.toUnsignedInt(dev.fdkit.internal.linux.pollfd.revents(pollfd));
             if (r == 0 || errno(scratch.callState) == Errno.EINTR) return 0;
             throw error(scratch.callState, "poll", "fd=" + fd + ", timeout=" + timeoutMillis);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -371,7 +372,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- epoll
 
     /** epoll_create1(2): returns the new epoll descriptor. */
-    public static int epollCreate1(int flags) throws ErrnoException {
+    public static int epollCreate1(int flags) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         int fd = invokeInt(EpollCalls.EPOLL_CREATE1, state, flags);
         if (fd < 0) throw error(state, "epoll_create1", "flags=0x" + Integer.toHexString(flags));
@@ -386,7 +387,7 @@ public final class Syscalls {
     }
 
     /** epoll_ctl(2) with an epoll_event of {@code events} and {@code data.u64 = data}. */
-    public static void epollCtl(int epfd, int op, int fd, int events, long data) throws ErrnoException {
+    public static void epollCtl(int epfd, int op, int fd, int events, long data) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         epoll_event.events(scratch.epollEvent, events);
         epoll_event.data(scratch.epollEvent).set(JAVA_LONG_UNALIGNED, 0, data);
@@ -396,7 +397,7 @@ public final class Syscalls {
     }
 
     /** epoll_wait(2): number of ready events written to {@code events}; 0 when interrupted (EINTR). */
-    public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) throws ErrnoException {
+    public static int epollWait(int epfd, MemorySegment events, int maxEvents, int timeoutMillis) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         int n = invokeInt(EpollCalls.EPOLL_WAIT, state, epfd, events, maxEvents, timeoutMillis);
         if (n >= 0) return n;
@@ -426,7 +427,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- processes
 
     /** pidfd_open(2) through syscall(2): returns the pidfd. */
-    public static int pidfdOpen(int pid, int flags) throws ErrnoException {
+    public static int pidfdOpen(int pid, int flags) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         long fd = invokeSyscall2(state, fdkit_h.SYS_pidfd_open(), pid, flags);
         if (fd < 0) throw error(state, "pidfd_open", "pid=" + pid + (flags == 0 ? "" : ", flags=0x" + Integer.toHexString(flags)));
@@ -434,7 +435,7 @@ public final class Syscalls {
     }
 
     /** pidfd_send_signal(2) through syscall(2): false when the process has already exited (ESRCH). */
-    public static boolean pidfdSendSignal(int pidfd, int signal, int flags) throws ErrnoException {
+    public static boolean pidfdSendSignal(int pidfd, int signal, int flags) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         long r;
         try {
@@ -451,7 +452,7 @@ public final class Syscalls {
      * pidfd_getfd(2) through syscall(2), Linux 5.6: a close-on-exec duplicate, in this process, of descriptor
      * {@code targetFd} of the process {@code pidfd} refers to. Needs ptrace access to it (EPERM otherwise).
      */
-    public static int pidfdGetfd(int pidfd, int targetFd) throws ErrnoException {
+    public static int pidfdGetfd(int pidfd, int targetFd) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         long r;
         try {
@@ -464,7 +465,7 @@ public final class Syscalls {
     }
 
     /** kill(2): false when no such process exists (ESRCH). */
-    public static boolean kill(int pid, int signal) throws ErrnoException {
+    public static boolean kill(int pid, int signal) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         if (invokeInt(ProcessCalls.KILL, state, pid, signal) == 0) return true;
         if (errno(state) == Errno.ESRCH) return false;
@@ -472,7 +473,7 @@ public final class Syscalls {
     }
 
     /** getpgid(2): the process group of {@code pid}, or -1 when no such process exists (ESRCH). */
-    public static int getpgid(int pid) throws ErrnoException {
+    public static int getpgid(int pid) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         int pgid = invokeInt(ProcessCalls.GETPGID, state, pid);
         if (pgid >= 0) return pgid;
@@ -488,7 +489,7 @@ public final class Syscalls {
      * {@code WNOHANG} was given and no child was ready, or when the child is not ours or gone (ECHILD)
      * and {@code echildIsNull} is set.
      */
-    public static WaitResult waitid(int idType, int id, int options, boolean echildIsNull) throws ErrnoException {
+    public static WaitResult waitid(int idType, int id, int options, boolean echildIsNull) throws SyscallException {
         Scratch scratch = SCRATCH.get();
         scratch.siginfo.fill((byte) 0);
         long r;
@@ -513,7 +514,7 @@ public final class Syscalls {
     }
 
     /** ioctl(2) with a pointer argument: the result, or {@code -errno} (callers decide which errno is normal). */
-    public static int ioctl(int fd, long request, MemorySegment argument) {
+    public static int ioctlRaw(int fd, long request, MemorySegment argument) {
         MemorySegment state = SCRATCH.get().callState;
         try {
             int r = (int) FileCalls.IOCTL.invokeExact(state, fd, request, argument);
@@ -524,10 +525,10 @@ public final class Syscalls {
     }
 
     /** ioctl(FIONREAD): the bytes a read of the pipe or socket {@code fd} would return without blocking. */
-    public static int bytesReadable(int fd) throws ErrnoException {
+    public static int bytesReadable(int fd) throws SyscallException {
         MemorySegment word = SCRATCH.get().word;
-        int r = ioctl(fd, fdkit_h.FIONREAD(), word);
-        if (r < 0) throw new ErrnoException("ioctl", "fd=" + fd + ", FIONREAD", -r);
+        int r = ioctlRaw(fd, fdkit_h.FIONREAD(), word);
+        if (r < 0) throw new SyscallException("ioctl", "fd=" + fd + ", FIONREAD", -r);
         return word.get(JAVA_INT, 0);
     }
 
@@ -558,12 +559,12 @@ public final class Syscalls {
      * ioctl(PIDFD_GET_INFO) asking for PIDFD_INFO_EXIT (Linux 6.15): the wait(2)-style status of the exited
      * process, or null while the kernel has none (still running, or not yet reaped by its parent).
      */
-    public static Integer pidfdExitStatus(int pidfd) throws ErrnoException {
+    public static Integer pidfdExitStatus(int pidfd) throws SyscallException {
         try (Arena arena = Arena.ofConfined()) { // rare path: once per watched non-child exit
             MemorySegment info = arena.allocate(pidfd_info.layout());
             pidfd_info.mask(info, fdkit_h.PIDFD_INFO_EXIT());
-            int r = ioctl(pidfd, fdkit_h.PIDFD_GET_INFO(), info);
-            if (r < 0) throw new ErrnoException("ioctl", "pidfd=" + pidfd + ", PIDFD_GET_INFO", -r);
+            int r = ioctlRaw(pidfd, fdkit_h.PIDFD_GET_INFO(), info);
+            if (r < 0) throw new SyscallException("ioctl", "pidfd=" + pidfd + ", PIDFD_GET_INFO", -r);
             return (pidfd_info.mask(info) & fdkit_h.PIDFD_INFO_EXIT()) != 0 ? pidfd_info.exit_code(info) : null;
         }
     }
@@ -576,7 +577,7 @@ public final class Syscalls {
     // ---------------------------------------------------------------- futex / io_uring raw calls
 
     /** syscall(2) with up to five arguments and errno returned as {@code -errno}: for the feature probe and the futex/io_uring layers. */
-    public static long rawSyscall(long number, long a1, long a2, long a3, long a4, long a5) {
+    public static long syscallRaw(long number, long a1, long a2, long a3, long a4, long a5) {
         MemorySegment state = SCRATCH.get().callState;
         try {
             long r = (long) ProcessCalls.SYSCALL5.invokeExact(state, number, a1, a2, a3, a4, a5);
@@ -598,10 +599,10 @@ public final class Syscalls {
     }
 
     /**
-     * futex(2): the result, or {@code -errno}. Waits report EINTR as 0 (a spurious wake-up, which
-     * futex users re-check anyway): the EINTR policy for blocking calls.
+     * futex(2): the result, or {@code -errno}. An interrupted wait reports 0 (a spurious wake-up, which futex
+     * users re-check anyway; resuming it here would restart its relative timeout).
      */
-    public static long futex(MemorySegment word, int op, int value, MemorySegment timeout, MemorySegment word2, int value3) {
+    public static long futexRaw(MemorySegment word, int op, int value, MemorySegment timeout, MemorySegment word2, int value3) {
         MemorySegment state = SCRATCH.get().callState;
         try {
             long r = (long) FutexCalls.FUTEX.invokeExact(state, (long) fdkit_h.SYS_futex(), word, (long) op, (long) value, timeout, word2, (long) value3);
@@ -643,21 +644,26 @@ public final class Syscalls {
         futex_waitv.__reserved(entry, 0);
     }
 
-    /** futex_waitv(2): the index woken, or {@code -errno} (EINTR reported as -EINTR: the caller re-waits). */
-    public static long futexWaitv(MemorySegment entries, int count, MemorySegment timeout, int clock) {
+    /** futex_waitv(2): the index woken, or {@code -errno}. EINTR is resumed: the timeout is an absolute deadline. */
+    public static long futexWaitvRaw(MemorySegment entries, int count, MemorySegment timeout, int clock) {
         MemorySegment state = SCRATCH.get().callState;
-        try {
-            long r = (long) FutexCalls.FUTEX_WAITV.invokeExact(state, (long) fdkit_h.SYS_futex_waitv(), entries, (long) count, 0L, timeout, (long) clock);
-            return r >= 0 ? r : -errno(state);
-        } catch (Throwable t) {
-            throw linkageFailure(t);
+        for (;;) {
+            long r;
+            try {
+                r = (long) FutexCalls.FUTEX_WAITV.invokeExact(state, (long) fdkit_h.SYS_futex_waitv(), entries, (long) count, 0L, timeout, (long) clock);
+            } catch (Throwable t) {
+                throw linkageFailure(t);
+            }
+            if (r >= 0) return r;
+            int errno = errno(state);
+            if (errno != Errno.EINTR) return -errno;
         }
     }
 
     // ---------------------------------------------------------------- mmap / io_uring
 
     /** mmap(2) of {@code length} bytes of {@code fd} at {@code offset}, shared read-write and prefaulted: the mapping. */
-    public static MemorySegment mmapShared(int fd, long length, long offset, String what) throws ErrnoException {
+    public static MemorySegment mmapShared(int fd, long length, long offset, String what) throws SyscallException {
         return mmap(fd, length, offset, fdkit_h.MAP_SHARED() | fdkit_h.MAP_POPULATE(), what);
     }
 
@@ -666,24 +672,24 @@ public final class Syscalls {
      * are touched as used); munmap(2) runs when {@code arena} closes, after which the segment is inaccessible.
      * The mapping holds the open file description, so it outlives {@code fd}, and so does a flock(2) on it.
      */
-    public static MemorySegment mmapFile(int fd, long length, Arena arena, String what) throws ErrnoException {
+    public static MemorySegment mmapFile(int fd, long length, Arena arena, String what) throws SyscallException {
         return mmap(fd, length, 0, fdkit_h.MAP_SHARED(), what).reinterpret(arena, mapping -> {
             try {
                 munmap(mapping);
-            } catch (ErrnoException e) { // EINVAL only, for a range that is not ours: a bug here
-                throw new java.io.UncheckedIOException(e);
+            } catch (SyscallException e) { // EINVAL only, for a range that is not ours: a bug here
+                throw new IllegalStateException(e.getMessage(), e);
             }
         });
     }
 
-    private static MemorySegment mmap(int fd, long length, long offset, int flags, String what) throws ErrnoException {
+    private static MemorySegment mmap(int fd, long length, long offset, int flags, String what) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try {
             MemorySegment address = (MemorySegment) UringCalls.MMAP.invokeExact(state, MemorySegment.NULL, length,
                     fdkit_h.PROT_READ() | fdkit_h.PROT_WRITE(), flags, fd, offset);
             if (address.address() == -1L) throw error(state, "mmap", what + ", length=" + length);
             return address.reinterpret(length);
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -691,11 +697,11 @@ public final class Syscalls {
     }
 
     /** munmap(2). */
-    public static void munmap(MemorySegment mapping) throws ErrnoException {
+    public static void munmap(MemorySegment mapping) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
         try {
             if ((int) UringCalls.MUNMAP.invokeExact(state, mapping, mapping.byteSize()) < 0) throw error(state, "munmap", "length=" + mapping.byteSize());
-        } catch (ErrnoException e) {
+        } catch (SyscallException e) {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure(t);
@@ -703,31 +709,33 @@ public final class Syscalls {
     }
 
     /** io_uring_setup(2): the ring descriptor; {@code params} is filled in by the kernel. */
-    public static int ioUringSetup(int entries, MemorySegment params) throws ErrnoException {
-        long r = rawSyscall(fdkit_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0);
-        if (r < 0) throw new ErrnoException("io_uring_setup", "entries=" + entries, (int) -r);
+    public static int ioUringSetup(int entries, MemorySegment params) throws SyscallException {
+        long r = syscallRaw(fdkit_h.SYS_io_uring_setup(), entries, params.address(), 0, 0, 0);
+        if (r < 0) throw new SyscallException("io_uring_setup", "entries=" + entries, (int) -r);
         return (int) r;
     }
 
     /**
      * io_uring_enter(2): the number of SQEs submitted, or {@code -errno} (EAGAIN/EBUSY: completions must be
-     * reaped first; EINTR: a wait was interrupted, the caller reaps and goes on).
+     * reaped first). An interrupted wait (EINTR) reports 0 submitted: the caller reaps and goes on.
      */
-    public static int ioUringEnter(int fd, int toSubmit, int minComplete, int flags) {
+    public static int ioUringEnterRaw(int fd, int toSubmit, int minComplete, int flags) {
         MemorySegment state = SCRATCH.get().callState;
         try {
             long r = (long) UringCalls.SYSCALL6.invokeExact(state, (long) fdkit_h.SYS_io_uring_enter(), (long) fd, (long) toSubmit, (long) minComplete,
                     (long) flags, 0L, 0L);
-            return r >= 0 ? (int) r : -errno(state);
+            if (r >= 0) return (int) r;
+            int errno = errno(state);
+            return errno == Errno.EINTR ? 0 : -errno;
         } catch (Throwable t) {
             throw linkageFailure(t);
         }
     }
 
     /** io_uring_register(2). */
-    public static int ioUringRegister(int fd, int opcode, MemorySegment argument, int count) throws ErrnoException {
-        long r = rawSyscall(fdkit_h.SYS_io_uring_register(), fd, opcode, argument.address(), count, 0);
-        if (r < 0) throw new ErrnoException("io_uring_register", "fd=" + fd + ", opcode=" + opcode, (int) -r);
+    public static int ioUringRegister(int fd, int opcode, MemorySegment argument, int count) throws SyscallException {
+        long r = syscallRaw(fdkit_h.SYS_io_uring_register(), fd, opcode, argument.address(), count, 0);
+        if (r < 0) throw new SyscallException("io_uring_register", "fd=" + fd + ", opcode=" + opcode, (int) -r);
         return (int) r;
     }
 
@@ -750,8 +758,8 @@ public final class Syscalls {
         return (int) ERRNO.get(callState, 0L);
     }
 
-    private static ErrnoException error(MemorySegment callState, String syscall, String arguments) {
-        return new ErrnoException(syscall, arguments, errno(callState));
+    private static SyscallException error(MemorySegment callState, String syscall, String arguments) {
+        return new SyscallException(syscall, arguments, errno(callState));
     }
 
     private static int invokeInt(MethodHandle handle, MemorySegment state, int a) {
@@ -833,6 +841,8 @@ public final class Syscalls {
     /**
      * Whether this JDK links critical downcalls that capture errno (JDK 24+; JDK 22/23 refuse the combination).
      * {@code -Dfdkit.linker.critical=false} links as on JDK 22/23 anyway, so that path is tested on a newer JDK.
+     * Read at class initialisation on purpose: the downcall handles are static finals (constant-folded on the
+     * hot path), linked once per JVM, so the choice cannot change later; a test of the other path uses a child JVM.
      */
     private static final class CriticalProbe {
         static final boolean AVAILABLE = !"false".equals(System.getProperty("fdkit.linker.critical")) && probe();

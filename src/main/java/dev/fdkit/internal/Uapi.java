@@ -17,7 +17,6 @@ public final class Uapi {
     public static final int CLD_STOPPED = fdkit_h.CLD_STOPPED();
     public static final int CLD_TRAPPED = fdkit_h.CLD_TRAPPED();
     public static final int CLOCK_MONOTONIC = fdkit_h.CLOCK_MONOTONIC();
-    public static final int EBUSY = fdkit_h.EBUSY();
     public static final int EFD_CLOEXEC = fdkit_h.EFD_CLOEXEC();
     public static final int EFD_NONBLOCK = fdkit_h.EFD_NONBLOCK();
     public static final int EFD_SEMAPHORE = fdkit_h.EFD_SEMAPHORE();

@@ -1,6 +1,5 @@
 package dev.fdkit.internal;
 
-import dev.fdkit.ErrnoException;
 import dev.fdkit.LeakGuard;
 import dev.fdkit.internal.linux.fdkit_h;
 import org.junit.jupiter.api.Test;
@@ -106,7 +105,7 @@ class FdTest {
                         try {
                             // A syscall on the number: it must still be our eventfd, never EBADF.
                             Syscalls.eventfdRead(n);
-                        } catch (ErrnoException e) {
+                        } catch (SyscallException e) {
                             failure.compareAndSet(null, e); // EBADF: a syscall ran on a closed number
                         } finally {
                             fd.release();
@@ -128,7 +127,7 @@ class FdTest {
         assertThatThrownBy(() -> new Fd(-1, "test")).isInstanceOf(IllegalArgumentException.class);
     }
 
-    private static Fd newEventFd() throws ErrnoException {
+    private static Fd newEventFd() throws SyscallException {
         return new Fd(Syscalls.eventfd(0, fdkit_h.EFD_CLOEXEC() | fdkit_h.EFD_NONBLOCK()), "test");
     }
 

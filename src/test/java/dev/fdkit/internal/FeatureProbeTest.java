@@ -1,7 +1,6 @@
 package dev.fdkit.internal;
 
 import dev.fdkit.Capability;
-import dev.fdkit.ErrnoException;
 import dev.fdkit.Feature;
 import dev.fdkit.LeakGuard;
 import dev.fdkit.Linux;
@@ -16,7 +15,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -53,7 +51,7 @@ class FeatureProbeTest {
 
     @Test
     void aFeatureIsUnavailableWheneverOneItNeedsIs() {
-        assertDependentsFollow(Linux.features());
+        assertDependentsFollow(Linux.features().stream().map(Capability::available).toList());
     }
 
     @Test
@@ -93,7 +91,7 @@ class FeatureProbeTest {
     }
 
     @Test
-    void availablePidfdOpenOpensAPidfdForThisProcess() throws ErrnoException {
+    void availablePidfdOpenOpensAPidfdForThisProcess() throws SyscallException {
         assumeTrue(Linux.has(Feature.PIDFD_OPEN), () -> "pidfd_open unavailable here: " + Linux.feature(Feature.PIDFD_OPEN).cause());
         int pidfd = Syscalls.pidfdOpen((int) ProcessHandle.current().pid(), 0);
         try {
@@ -116,17 +114,24 @@ class FeatureProbeTest {
     // ------------------------------------------------------------------ -Dfdkit.disable
 
     @Test
-    void disablePropertyTurnsAvailableFeaturesOffByDisplayOrEnumName() {
-        Set<Feature> asked = EnumSet.of(Feature.FUTEX_WAITV, Feature.CRITICAL_WITH_ERRNO);
-        assumeTrue(asked.stream().anyMatch(Linux::has), "neither futex_waitv nor critical+captureCallState is available here");
-        List<Capability> probed = withDisableProperty(" futex_waitv , critical_with_errno,no-such-feature", FeatureProbe::probeAll);
-        assertThat(probed).extracting(Capability::feature).containsExactly(Feature.values());
-        for (Capability c : probed) {
-            if (asked.contains(c.feature())) {
-                assertThat(c.available()).as("%s disabled", c.feature()).isFalse();
-                if (Linux.has(c.feature())) assertThat(c.cause()).contains("disabled by -D" + FeatureProbe.DISABLE_PROPERTY);
+    void featureAndFeatureIdListTheSameFeaturesInTheSameOrder() {
+        assertThat(List.of(Feature.values())).extracting(Feature::name).containsExactlyElementsOf(List.of(FeatureId.values()).stream().map(FeatureId::name).toList());
+        assertThat(List.of(Feature.values())).extracting(Feature::displayName).containsExactlyElementsOf(List.of(FeatureId.values()).stream().map(FeatureId::displayName).toList());
+    }
+
+    @Test
+    void disabledFeaturesAreReportedOffWithTheProperty() {
+        Set<FeatureId> asked = EnumSet.of(FeatureId.FUTEX_WAITV, FeatureId.CRITICAL_WITH_ERRNO);
+        assumeTrue(asked.stream().anyMatch(id -> Linux.has(Feature.valueOf(id.name()))), "neither futex_waitv nor critical+captureCallState is available here");
+        List<FeatureProbe.Answer> probed = FeatureProbe.probeAll(asked);
+        assertThat(probed).extracting(FeatureProbe.Answer::id).containsExactly(FeatureId.values());
+        for (FeatureProbe.Answer a : probed) {
+            boolean availableHere = Linux.has(Feature.valueOf(a.id().name()));
+            if (asked.contains(a.id())) {
+                assertThat(a.available()).as("%s disabled", a.id()).isFalse();
+                if (availableHere) assertThat(a.cause()).contains("disabled by -D" + FeatureProbe.DISABLE_PROPERTY);
             } else {
-                assertThat(c.available()).as("%s untouched", c.feature()).isEqualTo(Linux.has(c.feature()));
+                assertThat(a.available()).as("%s untouched", a.id()).isEqualTo(availableHere);
             }
         }
     }
@@ -135,38 +140,24 @@ class FeatureProbeTest {
     void disablingAFeatureAlsoDisablesWhatNeedsIt() {
         for (Feature base : DEPENDENTS.keySet()) {
             if (!Linux.has(base)) continue;
-            List<Capability> probed = withDisableProperty(base.displayName(), FeatureProbe::probeAll);
+            List<FeatureProbe.Answer> probed = FeatureProbe.probeAll(EnumSet.of(FeatureId.valueOf(base.name())));
             assertThat(probed.get(base.ordinal()).available()).as("%s disabled", base).isFalse();
-            assertDependentsFollow(probed);
+            assertDependentsFollow(probed.stream().map(FeatureProbe.Answer::available).toList());
         }
     }
 
     @Test
-    void emptyOrUnknownDisablePropertyDisablesNothing() {
-        for (String value : new String[] {"", " , ", "no_such_feature"}) {
-            List<Capability> probed = withDisableProperty(value, FeatureProbe::probeAll);
-            assertThat(probed).extracting(Capability::available).as("-D%s=%s", FeatureProbe.DISABLE_PROPERTY, value)
-                    .containsExactlyElementsOf(Linux.features().stream().map(Capability::available).toList());
-        }
+    void disablingNothingChangesNothing() {
+        assertThat(FeatureProbe.probeAll(Set.of())).extracting(FeatureProbe.Answer::available)
+                .containsExactlyElementsOf(Linux.features().stream().map(Capability::available).toList());
     }
 
-    private static void assertDependentsFollow(List<Capability> capabilities) {
+    private static void assertDependentsFollow(List<Boolean> available) {
         DEPENDENTS.forEach((base, dependents) -> {
-            if (capabilities.get(base.ordinal()).available()) return;
+            if (available.get(base.ordinal())) return;
             for (Feature d : dependents) {
-                assertThat(capabilities.get(d.ordinal()).available()).as("%s without %s", d, base).isFalse();
+                assertThat(available.get(d.ordinal())).as("%s without %s", d, base).isFalse();
             }
         });
-    }
-
-    private static <T> T withDisableProperty(String value, Supplier<T> action) {
-        String previous = System.getProperty(FeatureProbe.DISABLE_PROPERTY);
-        System.setProperty(FeatureProbe.DISABLE_PROPERTY, value);
-        try {
-            return action.get();
-        } finally {
-            if (previous == null) System.clearProperty(FeatureProbe.DISABLE_PROPERTY);
-            else System.setProperty(FeatureProbe.DISABLE_PROPERTY, previous);
-        }
     }
 }

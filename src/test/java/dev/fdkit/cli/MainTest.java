@@ -1,9 +1,8 @@
-package dev.fdkit.internal.cli;
+package dev.fdkit.cli;
 
 import dev.fdkit.LeakGuard;
 import dev.fdkit.Linux;
 import dev.fdkit.ProcessDescriptor;
-import dev.fdkit.internal.FeatureProbe;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -284,16 +283,16 @@ class MainTest {
     @Test
     void unknownNamesInTheDisablePropertyWarnOnStderr() {
         Linux.features(); // probed and cached before the property is set, so no other test sees it
-        String before = System.getProperty(FeatureProbe.DISABLE_PROPERTY);
-        System.setProperty(FeatureProbe.DISABLE_PROPERTY, "bogus,io_uring");
+        String before = System.getProperty(Linux.DISABLE_PROPERTY);
+        System.setProperty(Linux.DISABLE_PROPERTY, "bogus,io_uring");
         try {
             Result r = fdkit("features");
             assertThat(r.status()).isZero();
             assertThat(r.err()).startsWith("fdkit: warning: -Dfdkit.disable=bogus,io_uring: no feature named 'bogus'")
                     .doesNotContain("'io_uring'");
         } finally {
-            if (before == null) System.clearProperty(FeatureProbe.DISABLE_PROPERTY);
-            else System.setProperty(FeatureProbe.DISABLE_PROPERTY, before);
+            if (before == null) System.clearProperty(Linux.DISABLE_PROPERTY);
+            else System.setProperty(Linux.DISABLE_PROPERTY, before);
         }
         assertThat(fdkit("features").err()).isEmpty();
     }

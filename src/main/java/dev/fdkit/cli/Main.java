@@ -1,9 +1,8 @@
-package dev.fdkit.internal.cli;
+package dev.fdkit.cli;
 
 import dev.fdkit.Capability;
 import dev.fdkit.Feature;
 import dev.fdkit.Linux;
-import dev.fdkit.internal.FeatureProbe;
 
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -110,7 +109,7 @@ public final class Main {
                 out.print(usage(command));
                 return OK;
             }
-            warnAboutUnknownFeatureNames(System.getProperty(FeatureProbe.DISABLE_PROPERTY), err);
+            warnAboutUnknownFeatureNames(System.getProperty(Linux.DISABLE_PROPERTY), err);
             return switch (command) {
                 case "features" -> features(rest, out);
                 case "run" -> RunCommand.run(rest, in, out, err, catchSignals);
@@ -208,7 +207,7 @@ public final class Main {
         if (unknown.isEmpty()) return;
         String known = Arrays.stream(Feature.values()).map(Feature::displayName).collect(Collectors.joining(", "));
         err.printf("fdkit: warning: -D%s=%s: no feature named %s (ignored); known names: %s (or the Feature enum names, any case)%n",
-                FeatureProbe.DISABLE_PROPERTY, disableProperty,
+                Linux.DISABLE_PROPERTY, disableProperty,
                 unknown.stream().map(n -> "'" + n + "'").collect(Collectors.joining(", ")), known);
     }
 
@@ -219,9 +218,7 @@ public final class Main {
         for (String name : disableProperty.split(",")) {
             String n = name.trim();
             if (n.isEmpty()) continue;
-            boolean known = Arrays.stream(Feature.values())
-                    .anyMatch(f -> n.equalsIgnoreCase(f.name()) || n.equalsIgnoreCase(f.displayName()));
-            if (!known) unknown.add(n);
+            if (Feature.named(n).isEmpty()) unknown.add(n);
         }
         return unknown;
     }

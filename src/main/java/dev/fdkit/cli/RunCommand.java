@@ -1,4 +1,4 @@
-package dev.fdkit.internal.cli;
+package dev.fdkit.cli;
 
 import java.io.BufferedReader;
 import java.io.Console;

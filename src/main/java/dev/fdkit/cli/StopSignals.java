@@ -1,4 +1,4 @@
-package dev.fdkit.internal.cli;
+package dev.fdkit.cli;
 
 import sun.misc.Signal;
 import sun.misc.SignalHandler;

@@ -1,4 +1,4 @@
-package dev.fdkit.internal.cli;
+package dev.fdkit.cli;
 
 import dev.fdkit.ProcessDescriptor;
 

@@ -1,4 +1,4 @@
-package dev.fdkit.internal.cli;
+package dev.fdkit.cli;
 
 import dev.fdkit.ExitStatus;
 import dev.fdkit.Feature;
@@ -10,7 +10,6 @@ import dev.fdkit.SpawnOption;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
