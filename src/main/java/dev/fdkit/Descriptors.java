@@ -15,7 +15,8 @@ final class Descriptors {
      * fdkit's own Pollables: the switches below are exhaustive over them, so a new one cannot be forgotten.
      * It declares no {@code descriptor()}: an interface method is public, and the Fd must not show in the API.
      */
-    sealed interface Owned extends Pollable permits EventFd, ProcessSet, ProcessDescriptor, PipeReader, PipeWriter, ReadinessWait.Duplicate {
+    sealed interface Owned extends Pollable permits EventFd, ProcessSet, ProcessDescriptor, PipeReader, PipeWriter, OwnedDescriptor,
+            ReadinessWait.Duplicate {
     }
 
     /** The Fd of one of fdkit's own objects; null for a foreign Pollable. */
@@ -27,6 +28,7 @@ final class Descriptors {
             case ProcessDescriptor p -> p.descriptor();
             case PipeReader r -> r.descriptor();
             case PipeWriter w -> w.descriptor();
+            case OwnedDescriptor o -> o.descriptor();
             case ReadinessWait.Duplicate d -> d.descriptor();
         };
     }
@@ -45,6 +47,7 @@ final class Descriptors {
             case ProcessSet s -> false;
             case PipeReader r -> false;
             case PipeWriter w -> false;
+            case OwnedDescriptor o -> false;
             case ReadinessWait.Duplicate d -> false;
         };
     }

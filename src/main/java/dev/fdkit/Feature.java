@@ -29,7 +29,18 @@ public enum Feature {
     /** IORING_OP_FUTEX_WAIT / WAKE / WAITV, Linux 6.7. */
     IO_URING_FUTEX(FeatureId.IO_URING_FUTEX),
     /** Linker.Option.critical together with captureCallState, JDK 24. */
-    CRITICAL_WITH_ERRNO(FeatureId.CRITICAL_WITH_ERRNO);
+    CRITICAL_WITH_ERRNO(FeatureId.CRITICAL_WITH_ERRNO),
+    /**
+     * {@link SpawnOption#NEW_CGROUP}: cgroup v2 with cgroup.kill (Linux 5.14), and this JVM's own cgroup
+     * directory writable (delegated), so that fdkit can create a cgroup per child below it.
+     */
+    CGROUP_KILL(FeatureId.CGROUP_KILL),
+    /**
+     * clone3's CLONE_PIDFD_AUTOKILL and CLONE_AUTOREAP (Linux 7.1): the kernel's own kill-on-close and reaping.
+     * fdkit spawns through posix_spawn, which cannot pass clone3 flags, so this is never available: it says
+     * whether the kernel has them ({@link SpawnOption#KILL_ON_CLOSE} does the same in fdkit).
+     */
+    CLONE_PIDFD_AUTOKILL(FeatureId.CLONE_PIDFD_AUTOKILL);
 
     /** The probe's name for it: the syscall layer knows no public type. */
     private final FeatureId id;

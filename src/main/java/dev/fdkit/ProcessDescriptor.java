@@ -55,11 +55,17 @@ public final class ProcessDescriptor implements Descriptors.Owned, AutoCloseable
     private final Signaller signals;
     private final ChildPipes pipes;
     private final ProcessClose closing;
+    private final ControlGroup cgroup; // SpawnOption.NEW_CGROUP, else null
     private final Cleaner.Cleanable cleanable;
     private ProcessView view; // guarded by this; made by the first asProcess()
 
     /** The parts, none of which refers back here: the Cleaner closes a dropped descriptor as close() would. */
     ProcessDescriptor(ExitWatch watch, ChildPipes pipes, boolean killOnClose, boolean leadsGroup) {
+        this(watch, pipes, killOnClose, leadsGroup, null);
+    }
+
+    ProcessDescriptor(ExitWatch watch, ChildPipes pipes, boolean killOnClose, boolean leadsGroup, ControlGroup cgroup) {
+        this.cgroup = cgroup;
         this.watch = watch;
         this.pipes = pipes;
         this.signals = new Signaller(watch, leadsGroup);
@@ -348,6 +354,52 @@ public final class ProcessDescriptor implements Descriptors.Owned, AutoCloseable
      */
     public int killTree() {
         return signalTree(Uapi.SIGKILL);
+    }
+
+    /**
+     * The fresh cgroup this child was started in with {@link SpawnOption#NEW_CGROUP}: kill the whole tree with
+     * {@link ControlGroup#kill()}, know when it is gone from {@link ControlGroup#onEmpty()}. It outlives this
+     * descriptor's close().
+     *
+     * @return the cgroup, or empty for a process started without NEW_CGROUP (or not started by fdkit)
+     */
+    public Optional<ControlGroup> controlGroup() {
+        return Optional.ofNullable(cgroup);
+    }
+
+    // ------------------------------------------------------------------ descriptors of the process
+
+    /**
+     * Takes a copy of the process's descriptor {@code targetFd} with pidfd_getfd (Linux 5.6): the other side of
+     * {@link SpawnOption#passDescriptor}, e.g. a supervisor taking a worker's listening socket for a hand-over
+     * without downtime. The copy shares the open file description (offset, flags, socket state) with the
+     * process's descriptor; it is close-on-exec, and the caller owns it: close it.
+     * <p>
+     * Needs ptrace access to the process (PTRACE_MODE_ATTACH_REALCREDS): the same user and a process that has
+     * not made itself non-dumpable, or CAP_SYS_PTRACE; a Yama ptrace_scope of 1 also allows descendants only,
+     * 3 nothing at all.
+     *
+     * @param targetFd the descriptor number in the process, 0 or more
+     * @return the copy, owned by the caller
+     * @throws IllegalArgumentException      if {@code targetFd} is negative
+     * @throws ErrnoException                naming pidfd_getfd: EPERM without ptrace access, EBADF if the process
+     *                                       has no descriptor {@code targetFd}, ESRCH once it has exited, ENOSYS
+     *                                       before Linux 5.6
+     * @throws IllegalStateException         after close()
+     * @throws UnsupportedOperationException without pidfds
+     */
+    public OwnedDescriptor duplicateDescriptor(int targetFd) throws ErrnoException {
+        if (targetFd < 0) throw new IllegalArgumentException("targetFd must be >= 0, was " + targetFd);
+        watch.checkOpen();
+        Fd pidfd = descriptor();
+        int number = pidfd.acquire(); // IllegalStateException if close() won the race
+        try {
+            return new OwnedDescriptor(dev.fdkit.internal.Syscalls.pidfdGetfd(number, targetFd), "fd " + targetFd + " of pid " + watch.pid);
+        } catch (SyscallException e) {
+            throw ErrnoException.of(e);
+        } finally {
+            pidfd.release();
+        }
     }
 
     // ------------------------------------------------------------------ streams

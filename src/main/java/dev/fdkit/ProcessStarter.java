@@ -23,21 +23,39 @@ import java.util.concurrent.TimeoutException;
 final class ProcessStarter {
     private ProcessStarter() {}
 
-    static EnumSet<SpawnOption> optionSet(SpawnOption... options) {
-        Objects.requireNonNull(options, "options");
-        EnumSet<SpawnOption> opts = EnumSet.noneOf(SpawnOption.class);
-        for (int i = 0; i < options.length; i++) {
-            if (options[i] == null) throw new NullPointerException("options[" + i + "] is null");
-            opts.add(options[i]);
+    /** The options of one start: the flags, and the descriptors to pass in the order given. */
+    record Options(EnumSet<SpawnFlag> flags, List<PassedDescriptor> passed) {
+        boolean has(SpawnFlag flag) {
+            return flags.contains(flag);
         }
-        return opts;
+    }
+
+    static Options optionSet(SpawnOption... options) {
+        Objects.requireNonNull(options, "options");
+        EnumSet<SpawnFlag> flags = EnumSet.noneOf(SpawnFlag.class);
+        List<PassedDescriptor> passed = new ArrayList<>();
+        for (int i = 0; i < options.length; i++) {
+            switch (options[i]) {
+                case null -> throw new NullPointerException("options[" + i + "] is null");
+                case SpawnFlag flag -> flags.add(flag);
+                case PassedDescriptor pass -> {
+                    for (PassedDescriptor earlier : passed) {
+                        if (earlier.childFd() == pass.childFd()) {
+                            throw new IllegalArgumentException("options: childFd " + pass.childFd() + " must be passed at most once: " + earlier + ", " + pass);
+                        }
+                    }
+                    passed.add(pass);
+                }
+            }
+        }
+        return new Options(flags, List.copyOf(passed));
     }
 
     /**
      * Starts {@code builder} with {@code stdio}, which may already hold pipeline ends for 0 and 1 (those
      * redirects are then not applied); every descriptor in {@code stdio} is closed here, whatever happens.
      */
-    static ProcessDescriptor start(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException {
+    static ProcessDescriptor start(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException {
         try {
             return spawn(builder, opts, stdio);
         } catch (SyscallException e) {
@@ -49,11 +67,19 @@ final class ProcessStarter {
         }
     }
 
-    private static ProcessDescriptor spawn(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException, SyscallException {
+    private static ProcessDescriptor spawn(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException, SyscallException {
         Spawner.Request request = request(builder, opts, stdio);
+        ControlGroup cgroup = opts.has(SpawnFlag.NEW_CGROUP) ? ControlGroup.create() : null;
         FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
         spawned.begin();
-        Spawner.Child child = Spawner.spawn(request, Linux.has(Feature.PIDFD_OPEN));
+        Spawner.Child child;
+        try {
+            child = Spawner.spawn(request, Linux.has(Feature.PIDFD_OPEN));
+            if (cgroup != null) moveInto(cgroup, child);
+        } catch (IOException | SyscallException | RuntimeException e) {
+            if (cgroup != null) cgroup.discard(e);
+            throw e;
+        }
         if (spawned.shouldCommit()) {
             spawned.command = String.join(" ", request.argv());
             spawned.pid = child.pid();
@@ -67,10 +93,26 @@ final class ProcessStarter {
         } catch (RuntimeException e) { // unwatched, it would run unsupervised and end a zombie
             Spawner.killAndReap(child.pid(), e);
             if (pidfd != null) pidfd.fd.close();
+            if (cgroup != null) cgroup.discard(e); // empty unless the child forked already (then EBUSY, suppressed)
             throw e;
         }
-        boolean leadsGroup = opts.contains(SpawnOption.NEW_PROCESS_GROUP) || opts.contains(SpawnOption.NEW_SESSION);
-        return new ProcessDescriptor(watch, stdio.pipes(), opts.contains(SpawnOption.KILL_ON_CLOSE), leadsGroup);
+        if (cgroup != null) cgroup.watch(); // after the move: an empty cgroup counts as done
+        boolean leadsGroup = opts.has(SpawnFlag.NEW_PROCESS_GROUP) || opts.has(SpawnFlag.NEW_SESSION);
+        return new ProcessDescriptor(watch, stdio.pipes(), opts.has(SpawnFlag.KILL_ON_CLOSE), leadsGroup, cgroup);
+    }
+
+    /**
+     * Moves the child just spawned into its cgroup, first thing after the spawn (the window SpawnOption.NEW_CGROUP
+     * documents). If that fails the child would run outside what the caller asked for: it is killed and reaped.
+     */
+    private static void moveInto(ControlGroup cgroup, Spawner.Child child) throws ErrnoException {
+        try {
+            cgroup.adopt(child.pid());
+        } catch (ErrnoException | RuntimeException e) {
+            Spawner.killAndReap(child.pid(), e);
+            if (child.pidfd() >= 0) Stdio.closeQuietly(child.pidfd());
+            throw e;
+        }
     }
 
     private static long pipe2() throws ErrnoException {
@@ -82,7 +124,7 @@ final class ProcessStarter {
     }
 
     /** The builder's command, environment and directory, checked, and its redirects applied to {@code stdio}. */
-    private static Spawner.Request request(ProcessBuilder builder, EnumSet<SpawnOption> opts, Stdio stdio) throws IOException, SyscallException {
+    private static Spawner.Request request(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException, SyscallException {
         List<String> command = builder.command();
         for (int i = 0; i < command.size(); i++) {
             if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
@@ -99,12 +141,30 @@ final class ProcessStarter {
         if (!stdio.isSet(1)) stdio.redirect(1, builder.redirectOutput());
         if (builder.redirectErrorStream()) stdio.errorToOutput();
         else stdio.redirect(2, builder.redirectError());
+        int[] passFrom = new int[opts.passed().size()];
+        int[] passTo = new int[passFrom.length];
+        for (int i = 0; i < passFrom.length; i++) {
+            PassedDescriptor pass = opts.passed().get(i);
+            checkOpen(pass);
+            passFrom[i] = pass.parentFd();
+            passTo[i] = pass.childFd();
+        }
         return new Spawner.Request(argv, environment, directory, stdio.childFd,
-                opts.contains(SpawnOption.NEW_SESSION), opts.contains(SpawnOption.NEW_PROCESS_GROUP));
+                opts.has(SpawnFlag.NEW_SESSION), opts.has(SpawnFlag.NEW_PROCESS_GROUP), passFrom, passTo);
+    }
+
+    /** A closed source would fail posix_spawn with a bare EBADF: say which option is wrong instead. */
+    private static void checkOpen(PassedDescriptor pass) throws SyscallException {
+        try {
+            Syscalls.fcntl(pass.parentFd(), Uapi.F_GETFL, 0);
+        } catch (SyscallException e) {
+            if (e.errno() != dev.fdkit.internal.Errno.EBADF) throw e;
+            throw new IllegalArgumentException("options: " + pass + ": parentFd " + pass.parentFd() + " must be an open descriptor of this process", e);
+        }
     }
 
     /** {@link ProcessDescriptor#startPipeline}: each stage's stdout is the next one's stdin, through a pipe only the two children hold. */
-    static List<ProcessDescriptor> startPipeline(List<ProcessBuilder> builders, EnumSet<SpawnOption> opts) throws IOException {
+    static List<ProcessDescriptor> startPipeline(List<ProcessBuilder> builders, Options opts) throws IOException {
         int last = builders.size() - 1;
         for (int i = 0; i <= last; i++) {
             ProcessBuilder builder = builders.get(i);

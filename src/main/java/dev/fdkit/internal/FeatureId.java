@@ -17,7 +17,9 @@ public enum FeatureId {
     IO_URING("io_uring"),
     IO_URING_WAITID("io_uring WAITID"),
     IO_URING_FUTEX("io_uring FUTEX"),
-    CRITICAL_WITH_ERRNO("critical+captureCallState");
+    CRITICAL_WITH_ERRNO("critical+captureCallState"),
+    CGROUP_KILL("cgroup.kill"),
+    CLONE_PIDFD_AUTOKILL("CLONE_PIDFD_AUTOKILL");
 
     private final String displayName;
 

@@ -85,6 +85,13 @@ public final class FeatureProbe {
         } else {
             put(FeatureId.CRITICAL_WITH_ERRNO, false, "JDK " + Runtime.version().feature() + " cannot combine critical with captureCallState (JDK 24+)");
         }
+        CgroupFs.Probe cgroup = CgroupFs.probe();
+        put(FeatureId.CGROUP_KILL, cgroup.directory() != null, cgroup.cause());
+        // Probed by release, not by a call: no clone3 call can tell the flags apart without possibly creating a
+        // process (every check before that answers EINVAL alike), and fdkit could not use them anyway.
+        put(FeatureId.CLONE_PIDFD_AUTOKILL, false, kernelAtLeast(7, 1)
+                ? "kernel " + kernelRelease() + " >= 7.1 has it, but posix_spawn cannot pass clone3 flags; KILL_ON_CLOSE is fdkit's own"
+                : "kernel " + kernelRelease() + " is older than 7.1");
         List<Answer> all = new ArrayList<>();
         for (FeatureId f : FeatureId.values()) all.add(results.get(f));
         return List.copyOf(all);

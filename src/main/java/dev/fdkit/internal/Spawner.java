@@ -20,8 +20,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * posix_spawnp through FFM: no fork of the JVM, no helper executable. The child gets an empty signal
- * mask and default dispositions for every signal, and exactly descriptors 0-2 (as asked) plus nothing
- * else: everything fdkit opens is close-on-exec, and what the JVM opened without it is closed in the child.
+ * mask and default dispositions for every signal, and exactly descriptors 0-2 (as asked) plus those the
+ * request passes, nothing else: everything fdkit opens is close-on-exec, and what the JVM opened without it is closed in the child.
  * <p>
  * With glibc 2.39+ pidfd_spawnp returns the pidfd directly. Otherwise posix_spawnp is followed at once
  * by pidfd_open(pid). That is race-free: the child is ours and unreaped, and nothing else in the JVM
@@ -37,9 +37,16 @@ public final class Spawner {
      *                     {@link #INHERITED_ENVIRONMENT} for the JVM's own
      * @param directory    working directory, or null for ours
      * @param stdio        for descriptors 0, 1, 2: our descriptor to dup2 onto it, or -1 to inherit ours
+     * @param passFrom     our descriptors to hand to the child, each as {@code passTo} at the same index
+     * @param passTo       the child's numbers for them: 3 or more, each at most once
      */
     public record Request(List<String> argv, List<String> environment, String directory, int[] stdio,
-                          boolean newSession, boolean newProcessGroup) {}
+                          boolean newSession, boolean newProcessGroup, int[] passFrom, int[] passTo) {
+        /** A request that hands the child nothing above stderr. */
+        public Request(List<String> argv, List<String> environment, String directory, int[] stdio, boolean newSession, boolean newProcessGroup) {
+            this(argv, environment, directory, stdio, newSession, newProcessGroup, new int[0], new int[0]);
+        }
+    }
 
     /**
      * Marks a request for the JVM's environment ({@link System#getenv()}): its envp is built once, on first use,
@@ -138,12 +145,14 @@ public final class Spawner {
 
     private static void describe(Arena arena, Request request, MemorySegment actions, MemorySegment attributes, String program)
             throws SyscallException {
+        int parked = parkPassedDescriptors(request, actions, program);
         for (int target = 0; target < 3; target++) {
             int source = request.stdio()[target];
             // dup2 clears close-on-exec on the target; glibc 2.29+ also does so when source == target.
             if (source >= 0) check(fdkit_h.posix_spawn_file_actions_adddup2(actions, source, target), "posix_spawn_file_actions_adddup2", program);
         }
-        closeEverythingAboveStderr(actions, program);
+        int closeFrom = placePassedDescriptors(request, parked, actions, program);
+        closeEverythingAbove(closeFrom, actions, program);
         if (request.directory() != null) {
             check(fdkit_h.posix_spawn_file_actions_addchdir_np(actions, arena.allocateFrom(request.directory())),
                     "posix_spawn_file_actions_addchdir_np", program);
@@ -169,18 +178,62 @@ public final class Spawner {
     }
 
     /**
-     * Closes descriptors 3 and up in the child, after the dup2s onto 0-2. fdkit opens everything close-on-exec,
+     * The first step of handing descriptors to the child, before anything else touches its table: each source
+     * is copied to a fresh number above every source and target (as Go's forkExec does), so that no dup2 onto
+     * a target, nor onto 0-2, can overwrite a source still to be copied (ours 7 as its 3 and ours 3 as its 7).
+     * Returns that first fresh number; the copies are at it, it + 1, ... in request order.
+     */
+    private static int parkPassedDescriptors(Request request, MemorySegment actions, String program) throws SyscallException {
+        int[] from = request.passFrom();
+        if (from.length == 0) return -1;
+        int highest = 2;
+        for (int fd : from) highest = Math.max(highest, fd);
+        for (int fd : request.passTo()) highest = Math.max(highest, fd);
+        for (int fd : request.stdio()) highest = Math.max(highest, fd);
+        for (int i = 0; i < from.length; i++) {
+            check(fdkit_h.posix_spawn_file_actions_adddup2(actions, from[i], highest + 1 + i), "posix_spawn_file_actions_adddup2", program);
+        }
+        return highest + 1;
+    }
+
+    /**
+     * Moves the parked copies onto their targets (dup2 leaves them without close-on-exec) and closes the
+     * numbers between 3 and the highest target that are not targets. Returns the number above which
+     * everything is to be closed (the parked copies included).
+     */
+    private static int placePassedDescriptors(Request request, int parked, MemorySegment actions, String program) throws SyscallException {
+        int[] to = request.passTo();
+        if (to.length == 0) return 3;
+        int highestTarget = 2;
+        java.util.BitSet targets = new java.util.BitSet();
+        for (int i = 0; i < to.length; i++) {
+            check(fdkit_h.posix_spawn_file_actions_adddup2(actions, parked + i, to[i]), "posix_spawn_file_actions_adddup2", program);
+            targets.set(to[i]);
+            highestTarget = Math.max(highestTarget, to[i]);
+        }
+        // glibc ignores EBADF for a close action of a number that is not open
+        for (int fd = 3; fd < highestTarget; fd++) {
+            if (!targets.get(fd)) check(fdkit_h.posix_spawn_file_actions_addclose(actions, fd), "posix_spawn_file_actions_addclose", program);
+        }
+        for (int i = 0; i < to.length; i++) { // also closed by closefrom; listed for glibc without it, which lists only what is open here
+            check(fdkit_h.posix_spawn_file_actions_addclose(actions, parked + i), "posix_spawn_file_actions_addclose", program);
+        }
+        return highestTarget + 1;
+    }
+
+    /**
+     * Closes descriptors {@code lowest} (3, or just above the highest passed one) and up in the child, after the dup2s onto 0-2. fdkit opens everything close-on-exec,
      * but the JVM does not: java.io streams, class-path jars and /dev/random are open without O_CLOEXEC, and
      * posix_spawn (unlike the JDK's own launcher, which closes them) would hand them all to the child.
      * glibc 2.34+ has posix_spawn_file_actions_addclosefrom_np (close_range in the child). Before that, each
      * descriptor open now is closed one by one; glibc's spawn ignores EBADF for a close action, so one that is
      * closed meanwhile does no harm, but one opened by another thread after the listing is not covered.
      */
-    private static void closeEverythingAboveStderr(MemorySegment actions, String program) throws SyscallException {
+    private static void closeEverythingAbove(int lowest, MemorySegment actions, String program) throws SyscallException {
         if (ADDCLOSEFROM != null) {
             int error;
             try {
-                error = (int) ADDCLOSEFROM.invokeExact(actions, 3);
+                error = (int) ADDCLOSEFROM.invokeExact(actions, lowest);
             } catch (Throwable t) {
                 throw new AssertionError("posix_spawn_file_actions_addclosefrom_np failed", t);
             }
@@ -190,7 +243,7 @@ public final class Spawner {
         try (var entries = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
             for (Path entry : entries) {
                 int fd = Integer.parseInt(entry.getFileName().toString());
-                if (fd > 2) check(fdkit_h.posix_spawn_file_actions_addclose(actions, fd), "posix_spawn_file_actions_addclose", program);
+                if (fd >= lowest) check(fdkit_h.posix_spawn_file_actions_addclose(actions, fd), "posix_spawn_file_actions_addclose", program);
             }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot list /proc/self/fd to keep descriptors from the child", e);

@@ -448,6 +448,22 @@ public final class Syscalls {
         throw error(state, "pidfd_send_signal", "pidfd=" + pidfd + ", sig=" + signal + (flags == 0 ? "" : ", flags=0x" + Integer.toHexString(flags)));
     }
 
+    /**
+     * pidfd_getfd(2) through syscall(2), Linux 5.6: a close-on-exec duplicate, in this process, of descriptor
+     * {@code targetFd} of the process {@code pidfd} refers to. Needs ptrace access to it (EPERM otherwise).
+     */
+    public static int pidfdGetfd(int pidfd, int targetFd) throws SyscallException {
+        MemorySegment state = SCRATCH.get().callState;
+        long r;
+        try {
+            r = (long) ProcessCalls.SYSCALL4.invokeExact(state, (long) fdkit_h.SYS_pidfd_getfd(), (long) pidfd, (long) targetFd, 0L, 0L);
+        } catch (Throwable t) {
+            throw linkageFailure(t);
+        }
+        if (r < 0) throw error(state, "pidfd_getfd", "pidfd=" + pidfd + ", targetfd=" + targetFd);
+        return (int) r;
+    }
+
     /** kill(2): false when no such process exists (ESRCH). */
     public static boolean kill(int pid, int signal) throws SyscallException {
         MemorySegment state = SCRATCH.get().callState;
