@@ -40,7 +40,13 @@ public enum Feature {
      * fdkit spawns through posix_spawn, which cannot pass clone3 flags, so this is never available: it says
      * whether the kernel has them ({@link SpawnOption#KILL_ON_CLOSE} does the same in fdkit).
      */
-    CLONE_PIDFD_AUTOKILL(FeatureId.CLONE_PIDFD_AUTOKILL);
+    CLONE_PIDFD_AUTOKILL(FeatureId.CLONE_PIDFD_AUTOKILL),
+    /**
+     * fdkit's Flight Recorder events ({@code dev.fdkit.*}: process spawned and exited, poller stall, ring full,
+     * io_uring CQ overflow): the JVM has JDK Flight Recorder, so a recording ({@code -XX:StartFlightRecording},
+     * {@code jcmd JFR.start}) contains them; {@code jfr print --events 'dev.fdkit.*'} shows them.
+     */
+    JFR_EVENTS(FeatureId.JFR_EVENTS);
 
     /** The probe's name for it: the syscall layer knows no public type. */
     private final FeatureId id;

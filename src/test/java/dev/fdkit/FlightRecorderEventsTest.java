@@ -49,6 +49,14 @@ class FlightRecorderEventsTest {
     }
 
     @Test
+    void theProbeSaysWhetherTheEventsCanBeRecorded() throws Exception {
+        assertThat(Linux.feature(Feature.JFR_EVENTS).available()).as("this JVM records them (the tests below)").isTrue();
+        ScenarioJvm.Result without = ScenarioJvm.run(JfrFeatureScenario.class, java.time.Duration.ofSeconds(30), java.util.List.of("-XX:-FlightRecorder"));
+        assertThat(without.value("available")).isEqualTo("false");
+        assertThat(without.value("cause")).contains("without Flight Recorder");
+    }
+
+    @Test
     void aSpawnAndItsExitAreRecordedWithCommandPidStatusAndLatency() throws Exception {
         long pid;
         try (ProcessDescriptor p = ProcessDescriptor.start(new ProcessBuilder("sh", "-c", "exit 3"))) {

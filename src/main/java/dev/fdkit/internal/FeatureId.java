@@ -19,7 +19,8 @@ public enum FeatureId {
     IO_URING_FUTEX("io_uring FUTEX"),
     CRITICAL_WITH_ERRNO("critical+captureCallState"),
     CGROUP_KILL("cgroup.kill"),
-    CLONE_PIDFD_AUTOKILL("CLONE_PIDFD_AUTOKILL");
+    CLONE_PIDFD_AUTOKILL("CLONE_PIDFD_AUTOKILL"),
+    JFR_EVENTS("JFR events");
 
     private final String displayName;
 

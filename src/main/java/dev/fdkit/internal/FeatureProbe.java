@@ -92,6 +92,9 @@ public final class FeatureProbe {
         put(FeatureId.CLONE_PIDFD_AUTOKILL, false, kernelAtLeast(7, 1)
                 ? "kernel " + kernelRelease() + " >= 7.1 has it, but posix_spawn cannot pass clone3 flags; KILL_ON_CLOSE is fdkit's own"
                 : "kernel " + kernelRelease() + " is older than 7.1");
+        put(FeatureId.JFR_EVENTS, jdk.jfr.FlightRecorder.isAvailable(), jdk.jfr.FlightRecorder.isAvailable()
+                ? "Flight Recorder is available: a recording holds the dev.fdkit.* events (jfr print --events 'dev.fdkit.*')"
+                : "this JVM runs without Flight Recorder (-XX:-FlightRecorder, or a runtime image without it): no events");
         List<Answer> all = new ArrayList<>();
         for (FeatureId f : FeatureId.values()) all.add(results.get(f));
         return List.copyOf(all);
