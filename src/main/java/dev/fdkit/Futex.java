@@ -378,7 +378,8 @@ public final class Futex {
             throw new IllegalArgumentException("expected must have one value per futex: " + expected.length + " values for " + futexes.size() + " futexes");
         }
         for (int i = 0; i < futexes.size(); i++) {
-            Futex f = Objects.requireNonNull(futexes.get(i), "futexes[" + i + "]");
+            Futex f = futexes.get(i);
+            if (f == null) throw new NullPointerException("futexes[" + i + "]"); // built only when thrown: Uring checks every FutexWaitv
             if (!f.word.scope().isAlive()) throw new IllegalStateException("futexes[" + i + "]: memory is already closed");
         }
     }

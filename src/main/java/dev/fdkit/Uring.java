@@ -17,11 +17,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -36,7 +34,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@link Completion}: {@code cookie}, {@code obj} = the opcode, {@code res} = the CQE result (negative errno
  * on failure), {@code res2} = the CQE flags. {@link #submit(Op)} returns a future for it;
  * {@link #submit(Op, Consumer)} hands every completion of a multishot operation to a consumer;
- * {@link #submitAll(List)} submits a batch with one io_uring_enter.
+ * {@link #submitAll(List)} submits a batch with one io_uring_enter. These allocate a future per operation;
+ * {@link #submitWith(Op, CompletionHandler)} allocates nothing: it reports {@code (cookie, res, flags)} to a
+ * handler, the operation travelling in a reusable slot whose index and generation are the CQE's user_data.
  * <p>
  * The ring's descriptor is watched by a {@link Poller} (the shared one unless you pass yours), whose thread
  * reaps completions and completes the futures; {@link #fd()} exposes it for a host event loop. A full
@@ -146,7 +146,26 @@ public final class Uring implements Pollable, AutoCloseable {
      */
     public record FutexWaitv(List<Futex> futexes, int[] expected, long cookie) implements Op {}
 
+    /**
+     * Receives the completions of the operations submitted with {@link #submitWith(Op, CompletionHandler)}, on
+     * the reaping thread (the poller's, or whichever calls {@link #reap()}). Its parameters are primitives, and
+     * the slot that carried the operation is free again before it is called: nothing is allocated per completion.
+     */
+    @FunctionalInterface
+    public interface CompletionHandler {
+        /**
+         * One completion.
+         *
+         * @param cookie the operation's cookie, as submitted
+         * @param res    the CQE result: not negative on success, -errno on failure; -ECANCELED (-125) once
+         *               {@link #close()} has cancelled the operation, or given up waiting for the kernel to
+         * @param flags  the CQE flags: IORING_CQE_F_MORE (2) while a multishot operation has more to report
+         */
+        void onCompletion(long cookie, int res, int flags);
+    }
+
     private static final long CANCEL_ALL_COOKIE = Long.MIN_VALUE;
+    private static final CompletionHandler IGNORED = (cookie, res, flags) -> { };
     /**
      * Operations still in flight when a ring had to be closed: the kernel may write to their buffers yet.
      * Global and only growing on purpose: nothing tells user space when the kernel lets go of them, so their
@@ -158,42 +177,62 @@ public final class Uring implements Pollable, AutoCloseable {
     private final Poller.Registration registration;
     private final ReentrantLock submitLock = new ReentrantLock();
     private final ReentrantLock reapLock = new ReentrantLock();
-    private final Map<Long, Pending> inFlight = new ConcurrentHashMap<>();
+    /** The operations in flight; its monitor guards it. Lock order: submitLock or reapLock, then slots. */
+    private final UringSlots slots;
     private final AtomicLong internalCookies = new AtomicLong(Long.MIN_VALUE + 1);
     private final IoUringRing.CqeHandler onCqe = this::complete;
     private final boolean shared;
     private volatile boolean closed;
     private boolean ringClosed; // guarded by reapLock
 
-    /**
-     * What the kernel still uses for an operation: the buffers it writes, the descriptors it holds. It is
-     * also the close hook on its target descriptor (one object per op, no extra lambda).
-     */
-    private final class Pending implements Runnable {
+    /** The future API on top of the handler path: one per operation, as the future itself. */
+    private final class FutureHandler implements CompletionHandler {
+        final CompletableFuture<Completion> future = new PollerSafeFuture<>();
         final Op op;
-        final Long key; // op.cookie(), boxed once for the in-flight table
-        final int opcode;
-        final CompletableFuture<Completion> future;
         final Consumer<Completion> each; // multishot, else null
-        final MemorySegment memory; // kept reachable until the last completion
-        final Fd fd; // a use held until the last completion, or null
-        final int number; // fd's number while that use is held, else -1
 
-        Pending(Op op, int opcode, CompletableFuture<Completion> future, Consumer<Completion> each, MemorySegment memory, Fd fd, int number) {
+        FutureHandler(Op op, Consumer<Completion> each) {
             this.op = op;
-            this.key = op.cookie();
-            this.opcode = opcode;
-            this.future = future;
             this.each = each;
-            this.memory = memory;
-            this.fd = fd;
-            this.number = number;
         }
 
-        /** The target was closed: cancel, so the close(2) waiting for this op's use happens promptly. */
+        @Override
+        public void onCompletion(long cookie, int res, int flags) {
+            Completion completion = new Completion(cookie, opcode(op), res, Integer.toUnsignedLong(flags));
+            if (each != null) {
+                try {
+                    each.accept(completion);
+                } catch (RuntimeException e) {
+                    System.getLogger("dev.fdkit.Uring").log(System.Logger.Level.WARNING, "completion consumer threw", e);
+                }
+            }
+            if ((flags & Uapi.IORING_CQE_F_MORE) != 0) return;
+            if (closed && res == -Errno.ECANCELED) future.completeExceptionally(new IOException("Uring closed with the operation in flight"));
+            else future.complete(completion);
+        }
+    }
+
+    /**
+     * A slot's hook on its target descriptor, made once per slot: the target was closed, cancel its operation so
+     * the close(2) waiting for the operation's use happens promptly. The slot may hold another operation by the
+     * time it runs (the descriptor snapshots its hooks): only an operation whose own target is closed is cancelled.
+     */
+    private final class CloseHook implements Runnable {
+        private final int slot;
+
+        CloseHook(int slot) {
+            this.slot = slot;
+        }
+
         @Override
         public void run() {
-            cancelQuietly(op.cookie());
+            long cookie;
+            synchronized (slots) {
+                Fd fd = slots.inUse(slot) ? slots.fd(slot) : null;
+                if (fd == null || !fd.isClosed()) return;
+                cookie = slots.cookie(slot);
+            }
+            cancelQuietly(cookie);
         }
     }
 
@@ -205,6 +244,7 @@ public final class Uring implements Pollable, AutoCloseable {
         } catch (SyscallException e) {
             throw ErrnoException.unchecked(e);
         }
+        this.slots = new UringSlots(ring.sqEntries(), CloseHook::new);
         // The ring's own descriptor, level-triggered, not an eventfd registered with IORING_REGISTER_EVENTFD: a
         // completion that finds the CQ full is parked in the kernel's overflow list without signalling the eventfd
         // (the CQ tail did not move), so a reap that checked IORING_SQ_CQ_OVERFLOW just before the kernel set it
@@ -327,7 +367,9 @@ public final class Uring implements Pollable, AutoCloseable {
      * @return the number in flight, fdkit's internal ones (cancels, waits) included
      */
     public int inFlight() {
-        return inFlight.size();
+        synchronized (slots) {
+            return slots.size();
+        }
     }
 
     // ------------------------------------------------------------------ submitting
@@ -342,9 +384,9 @@ public final class Uring implements Pollable, AutoCloseable {
      * @throws UnsupportedOperationException if this kernel lacks the op's opcode
      */
     public CompletableFuture<Completion> submit(Op op) {
-        CompletableFuture<Completion> future = new PollerSafeFuture<>();
-        submit(op, future, null);
-        return future;
+        FutureHandler handler = new FutureHandler(Objects.requireNonNull(op, "op"), null);
+        submitWith(op, handler);
+        return handler.future;
     }
 
     /**
@@ -358,9 +400,35 @@ public final class Uring implements Pollable, AutoCloseable {
      * @throws UnsupportedOperationException if this kernel lacks the op's opcode
      */
     public CompletableFuture<Completion> submit(Op op, Consumer<Completion> each) {
-        CompletableFuture<Completion> future = new PollerSafeFuture<>();
-        submit(op, future, Objects.requireNonNull(each, "each"));
-        return future;
+        FutureHandler handler = new FutureHandler(Objects.requireNonNull(op, "op"), Objects.requireNonNull(each, "each"));
+        submitWith(op, handler);
+        return handler.future;
+    }
+
+    /**
+     * Submits {@code op} and calls {@code handler} with each of its completions, on the reaping thread: the path
+     * that allocates nothing per operation. The op is held in a reusable slot of the in-flight table until its last
+     * completion, the kernel's scratch memory (a Timeout's timespec, a Waitid's siginfo, a FutexWaitv's entries)
+     * is the slot's own, and the CQE's user_data names the slot, so an op record may be kept and submitted again
+     * once its last completion has come (records are immutable; its cookie must be free again by then).
+     * <p>
+     * The rules are {@link #submit(Op)}'s: the cookie is checked unique among operations in flight (through a
+     * preallocated table, without allocation), a closed target descriptor is refused, closing the target cancels
+     * the op. {@link #close()} cancels what is in flight: each handler still waiting is then called once with
+     * {@code res = -ECANCELED}. A handler runs on the reaping thread, like a Poller handler: an exception it
+     * throws is logged and does not stop reaping.
+     *
+     * @param op      the operation; not null
+     * @param handler called with every completion of the op (one, or several for a multishot PollAdd); not null
+     * @throws IllegalArgumentException      if an op breaks a rule of its record or its cookie is in flight
+     * @throws IllegalStateException         if this Uring or the op's target descriptor is closed
+     * @throws UnsupportedOperationException if this kernel lacks the op's opcode
+     */
+    public void submitWith(Op op, CompletionHandler handler) {
+        Objects.requireNonNull(handler, "handler");
+        long userData = register(op, handler);
+        enter(null, 1, userData);
+        cancelIfTargetClosed(userData);
     }
 
     /**
@@ -390,51 +458,45 @@ public final class Uring implements Pollable, AutoCloseable {
         Op[] batch = Objects.requireNonNull(ops, "ops").toArray(new Op[0]); // a snapshot: the list may change under us
         requireOpen();
         if (batch.length == 0) return List.of();
-        Pending[] pendings = new Pending[batch.length];
+        FutureHandler[] handlers = new FutureHandler[batch.length];
+        long[] userData = new long[batch.length];
         for (int i = 0; i < batch.length; i++) {
             try {
                 if (batch[i] == null) throw new NullPointerException("ops[" + i + "] is null");
-                pendings[i] = register(batch[i], new PollerSafeFuture<>(), null);
+                handlers[i] = new FutureHandler(batch[i], null);
+                userData[i] = register(batch[i], handlers[i]);
             } catch (RuntimeException e) {
-                forget(pendings, 0, i);
+                forget(userData, 0, i, 0);
                 throw rejected(batch, i, e);
             }
         }
-        enterAll(pendings);
-        List<CompletableFuture<Completion>> futures = new ArrayList<>(pendings.length);
-        for (Pending pending : pendings) {
-            cancelIfTargetClosed(pending);
-            futures.add(pending.future);
+        enter(userData, batch.length, 0);
+        List<CompletableFuture<Completion>> futures = new ArrayList<>(batch.length);
+        for (int i = 0; i < batch.length; i++) {
+            cancelIfTargetClosed(userData[i]);
+            futures.add(handlers[i].future);
         }
         return Collections.unmodifiableList(futures);
     }
 
-    private void submit(Op op, CompletableFuture<Completion> future, Consumer<Completion> each) {
-        Pending pending = register(op, future, each);
-        enterAll(pending);
-        cancelIfTargetClosed(pending);
-    }
-
     /**
-     * Fills an SQE for each of {@code pendings} and enters the kernel. On failure nothing the kernel has not
-     * taken stays behind: those SQEs are withdrawn from the SQ (a later enter would otherwise submit them,
-     * completing under cookies nobody waits for) and their registrations released; ops the kernel took (when
-     * the SQ filled up and had to be entered midway) stay in flight.
+     * Fills an SQE for each of {@code count} registered ops — {@code batch[i]}, or {@code single} when batch is
+     * null (one op needs no array) — and enters the kernel. On failure nothing the kernel has not taken stays
+     * behind: those SQEs are withdrawn from the SQ (a later enter would otherwise submit them, completing under
+     * user_data nobody waits for) and their slots released; ops the kernel took (when the SQ filled up and had
+     * to be entered midway) stay in flight.
      */
-    private void enterAll(Pending... pendings) {
+    private void enter(long[] batch, int count, long single) {
         int prepared = 0;
         submitLock.lock();
         try {
             requireOpen(); // again under the lock: close() sets `closed` under it and then unmaps the rings
-            for (Pending pending : pendings) {
-                prepareSqe(pending);
-                prepared++;
-            }
+            for (; prepared < count; prepared++) prepareSqe(batch == null ? single : batch[prepared]);
             enter();
         } catch (RuntimeException e) {
             // Not closed (we hold the lock close() sets it under): the rings are still mapped.
             int withdrawn = closed ? 0 : ring.withdrawUnsubmitted();
-            forget(pendings, Math.max(0, prepared - withdrawn), pendings.length);
+            forget(batch, Math.max(0, prepared - withdrawn), count, single);
             throw e;
         } finally {
             submitLock.unlock();
@@ -442,44 +504,54 @@ public final class Uring implements Pollable, AutoCloseable {
     }
 
     /**
-     * Checks {@code op}, holds a use of its target descriptor, enters it in the in-flight table and hooks
-     * the target's close; if the op is rejected, throws with none of that held.
+     * Checks {@code op}, holds a use of its target descriptor, takes a slot for it and hooks the target's
+     * close; returns the slot's user_data. If the op is rejected, throws with none of that held.
      */
-    private Pending register(Op op, CompletableFuture<Completion> future, Consumer<Completion> each) {
+    private long register(Op op, CompletionHandler handler) {
         Objects.requireNonNull(op, "op");
         if (op.cookie() == CANCEL_ALL_COOKIE) throw new IllegalArgumentException("cookie " + CANCEL_ALL_COOKIE + " is reserved");
         requireOpen();
         Fd fd = targetFd(op);
         int number = fd == null ? -1 : fd.acquire();
-        Pending pending;
+        long userData;
         try {
-            pending = new Pending(op, opcode(op), future, each, memoryFor(op), fd, number);
-        } catch (RuntimeException e) {
+            requireSupported(op);
+            validate(op);
+            synchronized (slots) {
+                userData = slots.claim(op, handler, fd, number);
+            }
+        } catch (RuntimeException | Error e) {
             if (fd != null) fd.release();
             throw e;
         }
-        if (inFlight.putIfAbsent(pending.key, pending) != null) {
+        if (userData == 0) {
             if (fd != null) fd.release();
             throw new IllegalArgumentException(alreadyInFlight(op.cookie()));
         }
-        if (fd != null && !fd.addCloseHook(pending)) { // closed since acquire(): nobody would ever cancel it
-            finish(pending);
+        if (fd != null && !fd.addCloseHook(closeHook(userData))) { // closed since acquire(): nobody would ever cancel it
+            forget(userData);
             throw fd.closedException();
         }
-        return pending;
+        return userData;
+    }
+
+    private Runnable closeHook(long userData) {
+        synchronized (slots) {
+            return slots.closeHook((int) userData);
+        }
     }
 
     /**
-     * Fills the next free SQE for {@code pending}, entering the kernel first while the SQ is full
-     * (everything prepared before is then with the kernel). Under submitLock. register() did everything
-     * that can fail, so prepare() only writes fields; should it throw all the same, the slot is given back,
-     * never left as a zeroed SQE (a NOP with cookie 0) for the next enter to submit.
+     * Fills the next free SQE for the op, entering the kernel first while the SQ is full (everything prepared
+     * before is then with the kernel). Under submitLock. register() did everything that can fail, so prepare()
+     * only writes fields; should it throw all the same, the slot is given back, never left as a zeroed SQE
+     * (a NOP with user_data 0) for the next enter to submit.
      */
-    private void prepareSqe(Pending pending) {
+    private void prepareSqe(long userData) {
         MemorySegment sqe;
         while ((sqe = ring.nextSqe()) == null) enter();
         try {
-            prepare(sqe, pending);
+            prepare(sqe, userData);
         } catch (RuntimeException | Error e) {
             ring.unclaimLastSqe();
             throw e;
@@ -487,13 +559,44 @@ public final class Uring implements Pollable, AutoCloseable {
     }
 
     /** A close of the target that ran its hook before the SQE reached the kernel cancelled nothing: cancel now. */
-    private void cancelIfTargetClosed(Pending pending) {
-        if (pending.fd != null && pending.fd.isClosed()) cancelQuietly(pending.op.cookie());
+    private void cancelIfTargetClosed(long userData) {
+        long cookie;
+        synchronized (slots) {
+            int slot = slots.slotOf(userData);
+            Fd fd = slot < 0 ? null : slots.fd(slot);
+            if (fd == null || !fd.isClosed()) return;
+            cookie = slots.cookie(slot);
+        }
+        cancelQuietly(cookie);
     }
 
-    /** Releases the registrations of ops that never reached the kernel. */
-    private void forget(Pending[] pendings, int from, int to) {
-        for (int i = from; i < to; i++) finish(pendings[i]);
+    /** Releases the slots of ops that never reached the kernel: {@code batch[from..to)}, or {@code single}. */
+    private void forget(long[] batch, int from, int to, long single) {
+        for (int i = from; i < to; i++) forget(batch == null ? single : batch[i]);
+    }
+
+    /**
+     * Frees the slot of {@code userData} without calling its handler and releases its descriptor, once: close()
+     * may race a submit failing on another thread. Returns whether this call freed it.
+     */
+    private boolean forget(long userData) {
+        Fd fd;
+        Runnable hook;
+        synchronized (slots) {
+            int slot = slots.slotOf(userData);
+            if (slot < 0) return false;
+            fd = slots.fd(slot);
+            hook = slots.closeHook(slot);
+            slots.release(slot);
+        }
+        releaseTarget(fd, hook);
+        return true;
+    }
+
+    private static void releaseTarget(Fd fd, Runnable hook) {
+        if (fd == null) return;
+        fd.removeCloseHook(hook);
+        fd.release();
     }
 
     /** {@code e} for {@code batch[index]}: the same type (it names the rule), the index in the message. */
@@ -541,32 +644,40 @@ public final class Uring implements Pollable, AutoCloseable {
                 Thread.onSpinWait();
                 continue;
             }
-            throw ErrnoException.unchecked(new SyscallException("io_uring_enter", "fd=" + ring.fd(), -r)); // enterAll withdraws what is left
+            throw ErrnoException.unchecked(new SyscallException("io_uring_enter", "fd=" + ring.fd(), -r)); // enter(..) withdraws what is left
         }
     }
 
     /**
-     * Fills {@code sqe} for the op, liburing-style (see IoUringPrep). Cannot fail: every value that needs
-     * computing or checking (a timeout's nanoseconds, a live futex word) was done by register().
+     * Fills {@code sqe} for the op in the slot, liburing-style (see IoUringPrep), the kernel's memory being the
+     * slot's scratch. Cannot fail: register() checked every value (a timeout, a live futex word).
      */
-    private static void prepare(MemorySegment sqe, Pending pending) {
-        int fd = pending.number;
-        switch (pending.op) {
-            case Nop n -> IoUringPrep.prepNop(sqe);
-            case PollAdd p when p.multishot() -> IoUringPrep.prepPollMultishot(sqe, fd, pollEvents(p.events()));
-            case PollAdd p -> IoUringPrep.prepPollAdd(sqe, fd, pollEvents(p.events()));
-            // offset -1: the descriptor's current position (eventfds and pipes have none)
-            case Read r -> IoUringPrep.prepRead(sqe, fd, r.buffer(), (int) Math.min(r.buffer().byteSize(), Integer.MAX_VALUE), -1L);
-            case Timeout t -> IoUringPrep.prepTimeout(sqe, pending.memory, 0, 0);
-            case Cancel c -> IoUringPrep.prepCancel64(sqe, c.targetCookie(), 0);
-            case Waitid w -> IoUringPrep.prepWaitid(sqe, Uapi.P_PIDFD, fd, pending.memory, Uapi.WEXITED | (w.reap() ? 0 : Uapi.WNOWAIT), 0);
-            case FutexWait f -> IoUringPrep.prepFutexWait(sqe, f.futex().word(), Integer.toUnsignedLong(f.expected()),
-                    Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
-            case FutexWake f -> IoUringPrep.prepFutexWake(sqe, f.futex().word(), f.count(),
-                    Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
-            case FutexWaitv v -> IoUringPrep.prepFutexWaitv(sqe, pending.memory, v.futexes().size(), 0);
+    private void prepare(MemorySegment sqe, long userData) {
+        synchronized (slots) {
+            int slot = slots.slotOf(userData);
+            int fd = slots.number(slot);
+            MemorySegment scratch = slots.scratch(slot);
+            switch (slots.op(slot)) {
+                case Nop n -> IoUringPrep.prepNop(sqe);
+                case PollAdd p when p.multishot() -> IoUringPrep.prepPollMultishot(sqe, fd, pollEvents(p.events()));
+                case PollAdd p -> IoUringPrep.prepPollAdd(sqe, fd, pollEvents(p.events()));
+                // offset -1: the descriptor's current position (eventfds and pipes have none)
+                case Read r -> IoUringPrep.prepRead(sqe, fd, r.buffer(), (int) Math.min(r.buffer().byteSize(), Integer.MAX_VALUE), -1L);
+                case Timeout t -> {
+                    IoUringRing.timespec(scratch, Durations.timeoutNanos(t.after(), "after"));
+                    IoUringPrep.prepTimeout(sqe, scratch, 0, 0);
+                }
+                // user_data 0 names no slot: the kernel answers -ENOENT, as for a cookie not in flight
+                case Cancel c -> IoUringPrep.prepCancel64(sqe, slots.userDataOf(c.targetCookie()), 0);
+                case Waitid w -> IoUringPrep.prepWaitid(sqe, Uapi.P_PIDFD, fd, scratch, Uapi.WEXITED | (w.reap() ? 0 : Uapi.WNOWAIT), 0);
+                case FutexWait f -> IoUringPrep.prepFutexWait(sqe, f.futex().word(), Integer.toUnsignedLong(f.expected()),
+                        Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
+                case FutexWake f -> IoUringPrep.prepFutexWake(sqe, f.futex().word(), f.count(),
+                        Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
+                case FutexWaitv v -> IoUringPrep.prepFutexWaitv(sqe, Futex.fillWaitv(slots.waitv(slot), v.futexes(), v.expected()), v.futexes().size(), 0);
+            }
+            IoUringPrep.setData64(sqe, userData);
         }
-        IoUringPrep.setData64(sqe, pending.op.cookie());
     }
 
     // ------------------------------------------------------------------ completing
@@ -599,37 +710,42 @@ public final class Uring implements Pollable, AutoCloseable {
         }
     }
 
-    private void complete(long cookie, int res, int flags) {
-        Pending pending = inFlight.get(cookie);
-        if (pending == null) return; // the close-time cancel-all, or a cancelled operation's late echo
-        Completion completion = new Completion(cookie, pending.opcode, res, Integer.toUnsignedLong(flags));
+    /**
+     * One completion for the slot {@code userData} names: frees the slot after the last one (so the handler may
+     * submit the same cookie again), then calls the handler. Once per user_data: a stale or foreign one is ignored.
+     */
+    private void complete(long userData, int res, int flags) {
         boolean more = (flags & Uapi.IORING_CQE_F_MORE) != 0;
-        if (!more) finish(pending);
-        if (pending.each != null) {
-            try {
-                pending.each.accept(completion);
-            } catch (RuntimeException e) {
-                System.getLogger("dev.fdkit.Uring").log(System.Logger.Level.WARNING, "completion consumer threw", e);
+        long cookie;
+        CompletionHandler handler;
+        Fd fd = null;
+        Runnable hook = null;
+        synchronized (slots) {
+            int slot = slots.slotOf(userData);
+            if (slot < 0) return; // the close-time cancel-all, or a cancelled operation's late echo
+            cookie = slots.cookie(slot);
+            handler = slots.handler(slot);
+            if (!more) {
+                fd = slots.fd(slot);
+                hook = slots.closeHook(slot);
+                slots.release(slot);
             }
         }
-        if (more) return;
-        if (closed && res == -Errno.ECANCELED) pending.future.completeExceptionally(new IOException("Uring closed with the operation in flight"));
-        else pending.future.complete(completion);
-    }
-
-    /** Forgets the operation and releases its descriptor, once: close() may race a submit failing on another thread. */
-    private void finish(Pending pending) {
-        if (!inFlight.remove(pending.key, pending)) return;
-        if (pending.fd != null) {
-            pending.fd.removeCloseHook(pending);
-            pending.fd.release();
+        releaseTarget(fd, hook);
+        try {
+            handler.onCompletion(cookie, res, flags);
+        } catch (RuntimeException e) {
+            System.getLogger("dev.fdkit.Uring").log(System.Logger.Level.WARNING, "completion handler threw", e);
         }
     }
 
     private void cancelQuietly(long cookie) {
-        if (closed || !inFlight.containsKey(cookie)) return;
+        if (closed) return;
+        synchronized (slots) {
+            if (slots.slotOfCookie(cookie) < 0) return;
+        }
         try {
-            submit(new Cancel(cookie, internalCookies.getAndIncrement()));
+            submitWith(new Cancel(cookie, internalCookies.getAndIncrement()), IGNORED);
         } catch (RuntimeException ignored) {
             // the operation finished meanwhile, or the ring is closing and cancels everything anyway
         }
@@ -710,8 +826,8 @@ public final class Uring implements Pollable, AutoCloseable {
     // ------------------------------------------------------------------ closing
 
     /**
-     * Cancels every operation in flight (their futures fail with an IOException), stops reaping, unmaps the
-     * rings and closes the descriptors. Idempotent.
+     * Cancels every operation in flight (their futures fail with an IOException; handlers get -ECANCELED), stops
+     * reaping, unmaps the rings and closes the descriptors. Idempotent.
      */
     @Override
     public void close() {
@@ -725,16 +841,24 @@ public final class Uring implements Pollable, AutoCloseable {
         }
         drainInFlight();
         registration.cancel();
-        IOException closedError = new IOException("Uring closed with the operation in flight");
-        for (Pending pending : inFlight.values()) {
-            synchronized (NEVER_FREED) {
-                // The kernel may still write into its memory. Not the Pending itself: it would keep this Uring reachable.
-                NEVER_FREED.add(pending.op);
-                if (pending.memory != null) NEVER_FREED.add(pending.memory);
+        long[] left;
+        int count = 0;
+        synchronized (slots) {
+            left = new long[slots.size()];
+            for (int slot = 0; slot < slots.capacity(); slot++) {
+                if (!slots.inUse(slot)) continue;
+                left[count++] = slots.userData(slot);
+                synchronized (NEVER_FREED) {
+                    NEVER_FREED.add(slots.op(slot)); // the kernel may still write into its memory
+                }
             }
-            finish(pending);
-            pending.future.completeExceptionally(closedError);
+            if (count > 0) {
+                synchronized (NEVER_FREED) {
+                    NEVER_FREED.addAll(slots.memory()); // and into the slots' scratch; not the slots: they keep this Uring reachable
+                }
+            }
         }
+        for (int i = 0; i < count; i++) complete(left[i], -Errno.ECANCELED, 0);
         // No submit touches the SQ any more (they all check `closed` under submitLock, set above); a reap()
         // on another thread must not touch the CQ while it is unmapped: reapLock. Not both locks at once:
         // reaping runs completion callbacks, which may submit (and get IllegalStateException) under reapLock.
@@ -749,7 +873,7 @@ public final class Uring implements Pollable, AutoCloseable {
 
     /** Asks the kernel to cancel everything and reaps until nothing is in flight (at most about a second). */
     private void drainInFlight() {
-        if (inFlight.isEmpty()) return;
+        if (inFlight() == 0) return;
         submitLock.lock();
         try {
             MemorySegment sqe;
@@ -761,7 +885,7 @@ public final class Uring implements Pollable, AutoCloseable {
             submitLock.unlock();
         }
         long deadline = System.nanoTime() + 1_000_000_000L;
-        while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
+        while (inFlight() > 0 && System.nanoTime() < deadline) {
             if (reap() == 0) Thread.onSpinWait();
         }
     }
@@ -776,11 +900,12 @@ public final class Uring implements Pollable, AutoCloseable {
 
     @Override
     public String toString() {
-        return "Uring(sq=" + ring.sqEntries() + ", cq=" + ring.cqEntries() + ", inFlight=" + inFlight.size() + (closed ? ", closed" : "") + ")";
+        return "Uring(sq=" + ring.sqEntries() + ", cq=" + ring.cqEntries() + ", inFlight=" + inFlight() + (closed ? ", closed" : "") + ")";
     }
 
     // ------------------------------------------------------------------ per-op details
 
+    /** The opcode a completion reports as {@code obj}. */
     private static int opcode(Op op) {
         return switch (op) {
             case Nop n -> Uapi.IORING_OP_NOP;
@@ -788,17 +913,25 @@ public final class Uring implements Pollable, AutoCloseable {
             case Read r -> Uapi.IORING_OP_READ;
             case Timeout t -> Uapi.IORING_OP_TIMEOUT;
             case Cancel c -> Uapi.IORING_OP_ASYNC_CANCEL;
-            case Waitid w -> requireOp(Feature.IO_URING_WAITID, Uapi.FDKIT_IORING_OP_WAITID);
-            case FutexWait f -> requireOp(Feature.IO_URING_FUTEX, Uapi.FDKIT_IORING_OP_FUTEX_WAIT);
-            case FutexWake f -> requireOp(Feature.IO_URING_FUTEX, Uapi.FDKIT_IORING_OP_FUTEX_WAKE);
-            case FutexWaitv f -> requireOp(Feature.IO_URING_FUTEX, Uapi.FDKIT_IORING_OP_FUTEX_WAITV);
+            case Waitid w -> Uapi.FDKIT_IORING_OP_WAITID;
+            case FutexWait f -> Uapi.FDKIT_IORING_OP_FUTEX_WAIT;
+            case FutexWake f -> Uapi.FDKIT_IORING_OP_FUTEX_WAKE;
+            case FutexWaitv f -> Uapi.FDKIT_IORING_OP_FUTEX_WAITV;
         };
     }
 
-    private static int requireOp(Feature feature, int opcode) {
+    /** Refuses an op whose opcode this kernel lacks (they all came after io_uring itself). */
+    private static void requireSupported(Op op) {
+        Feature feature = switch (op) {
+            case Waitid w -> Feature.IO_URING_WAITID;
+            case FutexWait f -> Feature.IO_URING_FUTEX;
+            case FutexWake f -> Feature.IO_URING_FUTEX;
+            case FutexWaitv f -> Feature.IO_URING_FUTEX;
+            default -> null;
+        };
+        if (feature == null) return;
         Capability c = Linux.feature(feature);
         if (!c.available()) throw new UnsupportedOperationException(feature.displayName() + " is unavailable: " + c.cause());
-        return opcode;
     }
 
     /** The descriptor the kernel will use, held for the operation's lifetime; null if none. */
@@ -815,47 +948,35 @@ public final class Uring implements Pollable, AutoCloseable {
         throw new IllegalArgumentException("target must be an EventFd or a ProcessDescriptor, was " + target);
     }
 
-    /** Memory the kernel reads or writes for the operation, validated and filled here, before an SQE is taken. */
-    private static MemorySegment memoryFor(Op op) {
-        return switch (op) {
+    /** Checks what the kernel will be given, before a slot or an SQE is taken; allocates nothing. */
+    private static void validate(Op op) {
+        switch (op) {
             case PollAdd p -> {
                 if (p.events() == 0 || (p.events() & ~(Poller.READABLE | Poller.WRITABLE | Poller.HANGUP)) != 0) {
                     throw new IllegalArgumentException("events must combine Poller.READABLE, WRITABLE, HANGUP; was 0x" + Integer.toHexString(p.events()));
                 }
-                yield null;
             }
             case Read r -> {
                 MemorySegment b = Objects.requireNonNull(r.buffer(), "buffer");
                 if (!b.isNative() || b.isReadOnly() || b.byteSize() == 0) throw new IllegalArgumentException("buffer must be native, writable and non-empty");
-                yield b;
             }
-            case Timeout t -> {
-                long nanos = Durations.timeoutNanos(t.after(), "after");
-                MemorySegment timespec = IoUringRing.allocateTimespec();
-                IoUringRing.timespec(timespec, nanos);
-                yield timespec;
-            }
+            case Timeout t -> Durations.timeoutNanos(t.after(), "after");
             case Waitid w -> {
                 if (w.reap() && w.process().isChild()) {
                     throw new IllegalArgumentException("reap must be false for a process fdkit started (pid " + w.process().pid()
                             + "): its ProcessDescriptor reaps it and keeps its exit status, which a second reaper would take from it;"
                             + " use reap = false, exitOf(process) or process.onExit()");
                 }
-                yield Syscalls.allocateSiginfo();
             }
-            case FutexWait f -> {
-                requireLiveWord(f.futex());
-                yield null;
-            }
+            case FutexWait f -> requireLiveWord(f.futex());
             case FutexWake f -> {
                 requireLiveWord(f.futex());
                 if (f.count() < 1) throw new IllegalArgumentException("count must be at least 1, was " + f.count());
-                yield null;
             }
-            case FutexWaitv v -> waitvEntries(v);
-            case Nop n -> null;
-            case Cancel c -> null;
-        };
+            case FutexWaitv v -> Futex.checkWaitv(Objects.requireNonNull(v.futexes(), "futexes"), Objects.requireNonNull(v.expected(), "expected"));
+            case Nop n -> { }
+            case Cancel c -> { }
+        }
     }
 
     /** The kernel gets only the word's address: one whose memory is closed may already hold something else. */
@@ -863,14 +984,6 @@ public final class Uring implements Pollable, AutoCloseable {
         Objects.requireNonNull(futex, "futex");
         if (!futex.word().scope().isAlive()) throw new IllegalStateException("futex: memory is already closed");
     }
-
-    private static MemorySegment waitvEntries(FutexWaitv v) {
-        List<Futex> futexes = Objects.requireNonNull(v.futexes(), "futexes");
-        int[] expected = Objects.requireNonNull(v.expected(), "expected");
-        Futex.checkWaitv(futexes, expected);
-        return Futex.fillWaitv(Syscalls.allocateFutexWaitv(futexes.size()), futexes, expected);
-    }
-
 
     private static int pollEvents(int events) {
         int e = 0;

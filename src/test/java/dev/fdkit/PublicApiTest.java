@@ -89,6 +89,7 @@ class PublicApiTest {
                     Map.entry(Poller.Trigger.class, Poller.Trigger.LEVEL),
                     Map.entry(CompletionRing.Handler.class, (CompletionRing.Handler) (c, o, r, r2) -> { }),
                     Map.entry(Poller.Handler.class, (Poller.Handler) (r, events) -> { }),
+                    Map.entry(Uring.CompletionHandler.class, (Uring.CompletionHandler) (cookie, res, flags) -> { }),
                     Map.entry(int.class, 2), Map.entry(long.class, 0L), Map.entry(boolean.class, false)));
             List<String> unnamed = new ArrayList<>();
             int calls = 0;

@@ -7,6 +7,7 @@ import dev.fdkit.internal.linux.io_sqring_offsets;
 import dev.fdkit.internal.linux.io_uring_cqe;
 import dev.fdkit.internal.linux.io_uring_params;
 import dev.fdkit.internal.linux.io_uring_sqe;
+import dev.fdkit.internal.linux.siginfo_t;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -35,6 +36,7 @@ public final class IoUringRing implements AutoCloseable {
     private final MemorySegment sqRing;
     private final MemorySegment cqRing; // the same mapping as sqRing with IORING_FEAT_SINGLE_MMAP
     private final MemorySegment sqes;
+    private final MemorySegment[] sqeSlots; // one slice per SQE, made once: nextSqe() allocates nothing
     private final long sqHead, sqTail, sqFlags, sqArray;
     private final int sqMask, sqEntries;
     private final long cqHead, cqTail, cqes;
@@ -75,6 +77,8 @@ public final class IoUringRing implements AutoCloseable {
             this.sqRing = mappedSq;
             this.cqRing = mappedCq;
             this.sqes = Syscalls.mmapShared(fd, SQE_SIZE * sqEntries, fdkit_h.IORING_OFF_SQES(), "IORING_OFF_SQES");
+            this.sqeSlots = new MemorySegment[sqEntries];
+            for (int i = 0; i < sqEntries; i++) sqeSlots[i] = sqes.asSlice(i * SQE_SIZE, SQE_SIZE);
             this.sqHead = io_sqring_offsets.head(sqOff);
             this.sqTail = io_sqring_offsets.tail(sqOff);
             this.sqFlags = io_sqring_offsets.flags(sqOff);
@@ -115,7 +119,7 @@ public final class IoUringRing implements AutoCloseable {
         int head = (int) INT.getAcquire(sqRing, sqHead);
         if (localSqTail - head >= sqEntries) return null;
         int index = localSqTail & sqMask;
-        MemorySegment sqe = sqes.asSlice(index * SQE_SIZE, SQE_SIZE);
+        MemorySegment sqe = sqeSlots[index];
         sqe.fill((byte) 0);
         sqRing.set(JAVA_INT, sqArray + SQ_ARRAY_ENTRY * index, index);
         localSqTail++;
@@ -184,9 +188,17 @@ public final class IoUringRing implements AutoCloseable {
         }
     }
 
-    /** Room for one struct __kernel_timespec, alive while the caller keeps it. */
-    public static MemorySegment allocateTimespec() {
-        return Arena.ofAuto().allocate(__kernel_timespec.layout());
+    /** Per-operation scratch: room for a struct __kernel_timespec or a siginfo_t, whichever is larger, 8-aligned. */
+    private static final long SCRATCH_BYTES = (Math.max(__kernel_timespec.layout().byteSize(), siginfo_t.layout().byteSize()) + 7) & ~7L;
+
+    /** {@code count} scratch slots in one allocation, alive while a slice of it is reachable. */
+    public static MemorySegment allocateScratch(int count) {
+        return Arena.ofAuto().allocate(SCRATCH_BYTES * count, 8);
+    }
+
+    /** Scratch slot {@code index} of a chunk from {@link #allocateScratch}. */
+    public static MemorySegment scratchSlot(MemorySegment chunk, int index) {
+        return chunk.asSlice(SCRATCH_BYTES * index, SCRATCH_BYTES);
     }
 
     /** Writes a struct __kernel_timespec of {@code nanos} into {@code timespec}. */
