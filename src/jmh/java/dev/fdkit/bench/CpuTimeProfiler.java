@@ -18,7 +18,10 @@ import java.util.Map;
 
 /**
  * JMH profiler {@code -prof dev.fdkit.bench.CpuTimeProfiler}: the CPU time (user + system) the benchmark's
- * worker threads spent per operation, as the secondary metric {@code cpu.time.norm} in ns/op.
+ * worker threads and fdkit's own threads ({@code fdkit-poller}, {@code fdkit-reaper}...) spent per operation,
+ * as the secondary metric {@code cpu.time.norm} in ns/op: work moved from the measured thread to the poller
+ * still counts, so moving it never looks like a gain. (A poller thread that ended during the iteration, after a
+ * hand-off, is not counted.)
  * <p>
  * Wall-clock time per op also counts the time other processes held the CPU, so on a shared machine it
  * scatters; thread CPU time does not (it still includes what the benchmark pays for caches others cooled).
@@ -31,7 +34,7 @@ public final class CpuTimeProfiler implements InternalProfiler {
 
     @Override
     public String getDescription() {
-        return "CPU time of the JMH worker threads per operation";
+        return "CPU time of the JMH worker threads and fdkit's threads per operation";
     }
 
     @Override
@@ -52,11 +55,11 @@ public final class CpuTimeProfiler implements InternalProfiler {
         return List.of(new ScalarResult("cpu.time.norm", perOp, "ns/op", AggregationPolicy.AVG));
     }
 
-    /** Thread id → CPU ns of every live JMH worker thread (named "...-jmh-worker-N"). */
+    /** Thread id → CPU ns of every live JMH worker thread (named "...-jmh-worker-N") and fdkit thread ("fdkit-..."). */
     private static Map<Long, Long> workerCpuTimes() {
         Map<Long, Long> times = new HashMap<>();
         for (ThreadInfo info : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
-            if (info == null || !info.getThreadName().contains("jmh-worker")) continue;
+            if (info == null || !(info.getThreadName().contains("jmh-worker") || info.getThreadName().startsWith("fdkit-"))) continue;
             long t = THREADS.getThreadCpuTime(info.getThreadId());
             if (t >= 0) times.put(info.getThreadId(), t);
         }

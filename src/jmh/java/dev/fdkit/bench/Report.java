@@ -188,7 +188,7 @@ public final class Report {
                 .append("when the noise straddles it. \"Best / best\" ")
                 .append("divides fdkit's best JMH iteration by the baseline's best iteration or run: like with like, and ")
                 .append("less sensitive to other load on the machine. \"CPU\": thread CPU time (user + system) per op — ")
-                .append("JMH's worker threads (dev.fdkit.bench.CpuTimeProfiler) and the C loop's thread (CLOCK_THREAD_CPUTIME_ID, ")
+                .append("JMH's worker threads plus fdkit's own (the poller: work moved there still counts; dev.fdkit.bench.CpuTimeProfiler) and the C loop's thread (CLOCK_THREAD_CPUTIME_ID, ")
                 .append("best run) — which does not count time other processes held the CPU; on a quiet machine it is ")
                 .append("close to the wall time.\n\n");
         md.append("| Row | fdkit | Baseline | Baseline score | fdkit / baseline | Best / best | CPU: fdkit / baseline | Target | Met |\n");
