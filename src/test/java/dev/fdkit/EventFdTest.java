@@ -149,7 +149,7 @@ class EventFdTest {
                     signalled.completeExceptionally(t);
                 }
             });
-            awaitParked(writer);
+            Processes.awaitParked(writer);
             assertThat(signalled).as("signal(1) on a full counter must wait").isNotDone();
             assertThat(e.read()).isEqualTo(EventFd.MAX_COUNT);
             assertThat(signalled).succeedsWithin(WAIT);
@@ -167,7 +167,7 @@ class EventFdTest {
                 outcome.set(t);
             }
         });
-        awaitParked(reader);
+        Processes.awaitParked(reader);
         return reader;
     }
 
@@ -182,7 +182,7 @@ class EventFdTest {
                 outcome.set(t);
             }
         });
-        awaitParked(writer);
+        Processes.awaitParked(writer);
         return writer;
     }
 
@@ -306,7 +306,7 @@ class EventFdTest {
             }
         });
         reader.start();
-        awaitParked(reader);
+        Processes.awaitParked(reader);
         assertThat(result).isNotDone();
         e.signal(7);
         assertThat(result).succeedsWithin(WAIT).isEqualTo(7L);
@@ -325,7 +325,7 @@ class EventFdTest {
                     outcome.set(t);
                 }
             });
-            awaitParked(reader);
+            Processes.awaitParked(reader);
             reader.interrupt();
             reader.join(WAIT.toMillis());
             assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
@@ -481,7 +481,7 @@ class EventFdTest {
                         outcome.set(t);
                     }
                 });
-                awaitParked(reader);
+                Processes.awaitParked(reader);
                 e.signal(5);
                 assertThat(reader.join(WAIT)).as("reader woke").isTrue();
                 assertThat(outcome.get()).isEqualTo(5L);
@@ -510,7 +510,7 @@ class EventFdTest {
                         // not interrupted here
                     }
                 });
-                awaitParked(writer);
+                Processes.awaitParked(writer);
                 assertThat(e.read()).isEqualTo(-2L); // 2^64-2, the full counter: room again
                 assertThat(writer.join(WAIT)).as("writer woke").isTrue();
                 assertThat(writable).succeedsWithin(WAIT).isEqualTo(Poller.WRITABLE);
@@ -533,8 +533,7 @@ class EventFdTest {
         assertThat(reader.join(WAIT)).as("reader woke").isTrue();
         assertThat(outcome.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         assertThat(mine.isActive()).as("closing cancels the user's registration").isFalse();
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (LeakGuard.openDescriptors().getOrDefault(eventfds, 0) != before && System.nanoTime() < deadline) Thread.sleep(5);
+        Processes.awaitCondition(WAIT, () -> LeakGuard.openDescriptors().getOrDefault(eventfds, 0) == before);
         assertThat(LeakGuard.openDescriptors().getOrDefault(eventfds, 0)).as("eventfd descriptors after close").isEqualTo(before);
     }
 
@@ -577,15 +576,5 @@ class EventFdTest {
             if (colon > 0) info.put(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
         }
         return info;
-    }
-
-    /** Waits until {@code thread} is parked (WAITING or TIMED_WAITING), as a blocked fdkit call is. */
-    static void awaitParked(Thread thread) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (thread.getState() != Thread.State.WAITING && thread.getState() != Thread.State.TIMED_WAITING) {
-            if (System.nanoTime() > deadline) throw new AssertionError(thread + " did not block; state " + thread.getState());
-            if (!thread.isAlive() && thread.getState() == Thread.State.TERMINATED) throw new AssertionError(thread + " ended instead of blocking");
-            Thread.sleep(1);
-        }
     }
 }

@@ -171,9 +171,7 @@ public final class FallbackScenario {
 
         long reapers = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("fdkit-reaper")).count();
         checkEquals(1L, reapers, "one fallback reaper thread");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        List<Long> zombies;
-        while (!(zombies = Processes.zombieChildren()).isEmpty() && System.nanoTime() < deadline) Thread.sleep(10);
+        List<Long> zombies = Processes.zombieChildrenAfter(Duration.ofSeconds(2));
         checkEquals(List.of(), zombies, "no zombie children");
     }
 }

@@ -600,11 +600,10 @@ class FutexTest {
                     ready.await(0, Duration.ofMillis(100));
                 }
                 // Only the child waits on WORD: a wake that reports 1 reached it in the other JVM.
-                while (word.wake(1) == 0) {
-                    assertThat(child.process.isAlive()).as("child alive; output: %s", child.output()).isTrue();
-                    assertThat(System.nanoTime()).as("child waiting on the word in time").isLessThan(deadline);
-                    Thread.sleep(1);
-                }
+                boolean wokeIt = Processes.awaitCondition(Duration.ofNanos(deadline - System.nanoTime()),
+                        () -> word.wake(1) != 0 || !child.process.isAlive());
+                assertThat(child.process.isAlive()).as("child alive; output: %s", child.output()).isTrue();
+                assertThat(wokeIt).as("child waiting on the word in time").isTrue();
                 word.set(FutexPeer.NEW_VALUE);
                 word.wakeAll();
                 assertThat(child.process.waitFor(30, TimeUnit.SECONDS)).as("child exited; output: %s", child.output()).isTrue();

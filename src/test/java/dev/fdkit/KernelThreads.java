@@ -54,14 +54,34 @@ final class KernelThreads {
     }
 
     /** Waits until {@link #sleepsIn} holds, failing after {@code timeout}. */
-    static void awaitSleepingIn(int tid, int number, long arg1, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!sleepsIn(tid, number, arg1)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("thread " + tid + " did not block in syscall " + number + " on 0x" + Long.toHexString(arg1));
-            }
-            Thread.sleep(1);
+    static void awaitSleepingIn(int tid, int number, long arg1, Duration timeout) {
+        if (!Processes.awaitCondition(timeout, () -> sleepsIn(tid, number, arg1))) {
+            throw new AssertionError("thread " + tid + " did not block in syscall " + number + " on 0x" + Long.toHexString(arg1));
         }
+    }
+
+    /**
+     * Whether a thread of this process named {@code name} (as the kernel keeps it: its first 15 characters) sleeps
+     * inside some syscall: for a thread whose Java stack already shows the downcall, that it reached the kernel.
+     */
+    static boolean namedThreadSleepsInASyscall(String name) {
+        String comm = name.length() > 15 ? name.substring(0, 15) : name;
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    if (!Files.readString(task.resolve("comm")).strip().equals(comm)) continue;
+                    String call = Files.readString(task.resolve("syscall")).trim();
+                    if (call.isEmpty() || !Character.isDigit(call.charAt(0))) continue; // "running", or -1 (not in a syscall)
+                    String stat = Files.readString(task.resolve("stat"));
+                    if (stat.charAt(stat.lastIndexOf(')') + 2) == 'S') return true;
+                } catch (NoSuchFileException e) {
+                    // that thread has ended
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return false;
     }
 
     /** A platform thread running one blocking call, with its kernel thread id and its result. */
@@ -96,17 +116,14 @@ final class KernelThreads {
 
         /** Waits until this thread sleeps in syscall {@code number} on {@code arg1}. */
         Waiter<T> awaitSleepingIn(int number, long arg1) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!sleepsIn(tid, number, arg1)) {
-                if (result.isDone()) {
-                    Throwable failure = result.isCompletedExceptionally() ? result.exceptionNow() : null;
-                    throw new AssertionError(thread.getName() + " returned instead of blocking in syscall " + number + ": "
-                            + (failure != null ? failure : result.resultNow()), failure);
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError(thread.getName() + " did not block in syscall " + number + " on 0x" + Long.toHexString(arg1));
-                }
-                Thread.sleep(1);
+            Processes.awaitCondition(Duration.ofSeconds(10), () -> result.isDone() || sleepsIn(tid, number, arg1));
+            if (result.isDone()) {
+                Throwable failure = result.isCompletedExceptionally() ? result.exceptionNow() : null;
+                throw new AssertionError(thread.getName() + " returned instead of blocking in syscall " + number + ": "
+                        + (failure != null ? failure : result.resultNow()), failure);
+            }
+            if (!sleepsIn(tid, number, arg1)) {
+                throw new AssertionError(thread.getName() + " did not block in syscall " + number + " on 0x" + Long.toHexString(arg1));
             }
             return this;
         }

@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -54,11 +55,8 @@ public final class LeakGuard implements BeforeAllCallback, AfterAllCallback {
     @Override
     public void afterAll(ExtensionContext context) throws InterruptedException {
         Baseline before = context.getStore(NAMESPACE).remove(context.getRequiredTestClass(), Baseline.class);
-        long deadline = System.currentTimeMillis() + GRACE_MILLIS;
-        String leaks;
-        while ((leaks = leaks(before)) != null && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-        }
+        Processes.awaitCondition(Duration.ofMillis(GRACE_MILLIS), () -> leaks(before) == null);
+        String leaks = leaks(before);
         if (leaks != null) throw new AssertionError(context.getDisplayName() + " leaked: " + leaks);
     }
 

@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static dev.fdkit.EventFdTest.awaitParked;
+import static dev.fdkit.Processes.awaitParked;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -92,11 +92,15 @@ class PollerTest {
     void handlerNeverRunsAfterCancelReturnsWhileAnotherThreadPolls() throws Exception {
         AtomicInteger lateRuns = new AtomicInteger();
         AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger pollRounds = new AtomicInteger();
         AtomicReference<Throwable> pollFailure = new AtomicReference<>();
         try (Poller poller = Poller.open()) {
             Thread polling = Thread.ofPlatform().name("polling").start(() -> {
                 try {
-                    while (!stop.get()) poller.poll(Duration.ofMillis(5));
+                    while (!stop.get()) {
+                        poller.poll(Duration.ofMillis(5));
+                        pollRounds.incrementAndGet();
+                    }
                 } catch (Throwable t) {
                     pollFailure.set(t);
                 }
@@ -122,7 +126,9 @@ class PollerTest {
                     }
                 }
             } finally {
-                Thread.sleep(20); // let stale events reach the polling thread
+                // two whole poll rounds after the last cancel: any stale event has reached the polling thread
+                int rounds = pollRounds.get();
+                Processes.awaitCondition(WAIT, () -> pollRounds.get() >= rounds + 2 || !polling.isAlive());
                 stop.set(true);
                 poller.wakeup();
                 polling.join();
@@ -285,7 +291,7 @@ class PollerTest {
                 CompletableFuture<Void> loop = CompletableFuture.runAsync(() -> {
                     while (!closed.get()) poller.poll(Duration.ofMillis(1));
                 }, NEW_THREAD);
-                if (i % 2 == 0) Thread.sleep(0, 50_000);
+                if (i % 2 == 0) Thread.sleep(0, 50_000); // not a wait: varies where close lands in the loop (before or during polls)
                 poller.close();
                 closed.set(true);
                 assertThat(loop).succeedsWithin(WAIT);
@@ -721,18 +727,21 @@ class PollerTest {
      * Waits until some thread is inside Poller's epoll_wait downcall (its Java stack shows
      * {@code Syscalls.epollWait}) and returns it. The shared poller's thread is ignored.
      */
-    private static Thread awaitThreadInEpollWait() throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
+    private static Thread awaitThreadInEpollWait() {
+        AtomicReference<Thread> found = new AtomicReference<>();
+        boolean reached = Processes.awaitCondition(WAIT, () -> {
             for (var entry : Thread.getAllStackTraces().entrySet()) {
-                if (entry.getKey().getName().equals("fdkit-poller")) continue;
-                if (Arrays.stream(entry.getValue()).anyMatch(f -> f.getClassName().equals(Syscalls.class.getName()) && f.getMethodName().equals("epollWait"))) {
-                    Thread.sleep(10); // from the Java frame into the kernel
-                    return entry.getKey();
+                Thread t = entry.getKey();
+                if (t.getName().equals("fdkit-poller")) continue;
+                if (Arrays.stream(entry.getValue()).anyMatch(f -> f.getClassName().equals(Syscalls.class.getName()) && f.getMethodName().equals("epollWait"))
+                        && KernelThreads.namedThreadSleepsInASyscall(t.getName())) { // from the Java frame into the kernel
+                    found.set(t);
+                    return true;
                 }
             }
-            Thread.sleep(1);
-        }
-        throw new AssertionError("no thread reached epoll_wait");
+            return false;
+        });
+        if (!reached) throw new AssertionError("no thread reached epoll_wait");
+        return found.get();
     }
 }

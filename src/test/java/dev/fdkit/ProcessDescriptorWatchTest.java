@@ -208,7 +208,7 @@ class ProcessDescriptorWatchTest {
                     parked.complete(t);
                 }
             });
-            EventFdTest.awaitParked(waiter);
+            Processes.awaitParked(waiter);
             p.close();
             assertThat(await(parked, 10)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed before the process exited");
             assertThat(p.toString()).contains("pid=" + jdk.pid()).contains("closed");
@@ -314,11 +314,7 @@ class ProcessDescriptorWatchTest {
         Process parent = new ProcessBuilder("/bin/sh", "-c", "sleep 0.1 & echo $!; exec sleep 3").start();
         long pid = Long.parseLong(new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.UTF_8)).readLine().strip());
         try (ProcessDescriptor zombie = ProcessDescriptor.open(pid)) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (Processes.stat(pid).state() != 'Z') {
-                assertThat(System.nanoTime()).as("became a zombie").isLessThan(deadline);
-                Thread.sleep(10);
-            }
+            assertThat(Processes.awaitCondition(Duration.ofSeconds(5), () -> Processes.stat(pid).state() == 'Z')).as("became a zombie").isTrue();
             assertThat(zombie.isAlive()).isFalse();
             assertThat(zombie.signal(SIGTERM)).as("exited, if not yet reaped: nothing to signal").isFalse();
             assertThat(zombie.kill()).isFalse();
@@ -437,11 +433,12 @@ class ProcessDescriptorWatchTest {
     void grandchildHoldingStdoutDoesNotDelayOnExit() throws Exception {
         ProcessBuilder pb = sh("sleep 5 & exit 7").redirectInput(Redirect.PIPE);
         try (ProcessDescriptor p = ProcessDescriptor.start(pb, SpawnOption.NEW_PROCESS_GROUP)) {
-            CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> {
+            CompletableFuture<byte[]> stdout = new CompletableFuture<>();
+            Thread reader = Thread.ofPlatform().name("stdout-reader").start(() -> {
                 try {
-                    return p.stdout().readAllBytes();
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    stdout.complete(p.stdout().readAllBytes());
+                } catch (Throwable t) {
+                    stdout.completeExceptionally(t);
                 }
             });
             long start = System.nanoTime();
@@ -449,7 +446,7 @@ class ProcessDescriptorWatchTest {
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
             assertThat(status.kind()).isEqualTo(ExitStatus.Kind.EXITED);
             assertThat(status.code()).isEqualTo(7);
-            Thread.sleep(100);
+            Processes.awaitParked(reader); // still reading after the exit
             assertThat(stdout).as("the sleeping grandchild still holds the pipe").isNotDone();
             // clean up: SIGKILL to the whole group (its leader is gone, the grandchild is still in it)
             assertThat(Syscalls.kill((int) -p.pid(), SIGKILL)).isTrue();
@@ -461,7 +458,8 @@ class ProcessDescriptorWatchTest {
     void killWhileAnotherThreadReadsStdoutEndsTheReadWithEof() throws Exception {
         try (ProcessDescriptor p = ProcessDescriptor.start(sh("echo started; exec sleep 30"))) {
             CountDownLatch started = new CountDownLatch(1);
-            CompletableFuture<String> reader = CompletableFuture.supplyAsync(() -> {
+            CompletableFuture<String> reader = new CompletableFuture<>();
+            Thread reading = Thread.ofPlatform().name("stdout-reader").start(() -> {
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
                 byte[] buffer = new byte[64];
                 try {
@@ -469,13 +467,13 @@ class ProcessDescriptorWatchTest {
                         out.write(buffer, 0, n);
                         started.countDown();
                     }
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    reader.complete(out.toString(StandardCharsets.UTF_8));
+                } catch (Throwable t) {
+                    reader.completeExceptionally(t);
                 }
-                return out.toString(StandardCharsets.UTF_8);
             });
             assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
-            Thread.sleep(50); // the reader is blocked in read again
+            Processes.awaitParked(reading); // in read again
             p.kill();
             assertThat(await(reader, 5)).isEqualTo("started\n");
             assertThat(await(p.onExit(), 5).signal()).isEqualTo(SIGKILL);
@@ -497,7 +495,7 @@ class ProcessDescriptorWatchTest {
             }
         });
         assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
-        Thread.sleep(50);
+        Processes.awaitParked(reader); // in read again
         p.close();
         reader.join(5000);
         assertThat(reader.isAlive()).as("reader still blocked after close").isFalse();
@@ -571,15 +569,16 @@ class ProcessDescriptorWatchTest {
             Collector c = new Collector();
             p.stdoutPublisher().subscribe(c);
             Flow.Subscription s = await(c.subscription, 5);
+            // "nothing is delivered": no state to wait for, so a bounded pause gives a wrong delivery time to happen
             Thread.sleep(200);
             assertThat(c.chunks.get()).as("no demand, no data").isZero();
             s.request(1);
             waitUntil(() -> c.chunks.get() >= 1);
-            Thread.sleep(300);
+            Thread.sleep(300); // no second chunk: a negative check, as above
             assertThat(c.chunks.get()).as("request(1) delivers exactly one chunk").isEqualTo(1);
             s.request(2);
             waitUntil(() -> c.chunks.get() >= 3);
-            Thread.sleep(300);
+            Thread.sleep(300); // no fourth chunk: a negative check, as above
             assertThat(c.chunks.get()).isEqualTo(3);
             assertThat(p.isAlive()).as("blocked on the full pipe, not finished").isTrue();
             s.request(Long.MAX_VALUE);
@@ -635,7 +634,7 @@ class ProcessDescriptorWatchTest {
                     read.completeExceptionally(t);
                 }
             });
-            EventFdTest.awaitParked(reader); // blocked in read(): the stream owns the pipe
+            Processes.awaitParked(reader); // blocked in read(): the stream owns the pipe
             Recorder late = new Recorder();
             p.stdoutPublisher().subscribe(late);
             assertThat(await(late.signals, 5)).isEqualTo(List.of("onSubscribe", "onError"));
@@ -709,10 +708,6 @@ class ProcessDescriptorWatchTest {
     }
 
     private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("condition not met within 5 s");
-            Thread.sleep(5);
-        }
+        if (!Processes.awaitCondition(Duration.ofSeconds(5), condition)) throw new AssertionError("condition not met within 5 s");
     }
 }

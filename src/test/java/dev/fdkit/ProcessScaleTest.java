@@ -132,7 +132,7 @@ class ProcessScaleTest {
                 Syscalls.WaitResult r = Syscalls.waitid(fdkit_h.P_PIDFD(), fd, options | fdkit_h.WNOHANG(), false);
                 if (r != null) return r;
                 if (System.nanoTime() > deadline) throw new AssertionError("no state change within 5 s (options 0x" + Integer.toHexString(options) + ")");
-                Thread.sleep(2);
+                Thread.sleep(2); // WNOHANG polled: a blocking waitid would hang a failing test; the pause paces the polls
             }
         } finally {
             p.descriptor().release();
@@ -242,7 +242,7 @@ class ProcessScaleTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!exit.isDone() && System.nanoTime() < deadline) {
             System.gc(); // the Cleaner closes a descriptor nobody references: pdfork's close-on-last-reference
-            Thread.sleep(20);
+            Thread.sleep(20); // paces the full GCs of this bounded loop; the wait itself is on the exit
         }
         ExitStatus status = await(exit, 1);
         assertThat(status.kind()).isEqualTo(ExitStatus.Kind.KILLED);
@@ -258,7 +258,7 @@ class ProcessScaleTest {
         // the poller reaps each at exit; the Cleaner closes the pidfds once the descriptors are collected
         while (System.nanoTime() < deadline && (pids.stream().anyMatch(pid -> Processes.stat(pid) != null) || fdCount() != fds)) {
             System.gc();
-            Thread.sleep(50);
+            Thread.sleep(50); // paces the full GCs of this bounded loop; the wait itself is on /proc and the fd count
         }
         assertThat(pids).allSatisfy(pid -> assertThat(Processes.stat(pid)).as("pid " + pid + " reaped").isNull());
         assertThat(zombieChildrenAfter(Duration.ZERO)).isEmpty();

@@ -133,7 +133,7 @@ class ProcessSetTest {
             Thread loop = Thread.ofPlatform().start(() -> host.poll(WAIT));
             assertThat(entered.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
             Thread closer = Thread.ofPlatform().start(set::close);
-            EventFdTest.awaitParked(closer); // in the registration's cancel, waiting for the running handler
+            Processes.awaitParked(closer); // in the registration's cancel, waiting for the running handler
             release.countDown();
             closer.join(WAIT.toMillis());
             loop.join(WAIT.toMillis());
@@ -264,14 +264,14 @@ class ProcessSetTest {
         ProcessDescriptor p = startBlocked(set);
         AtomicReference<Object> got = new AtomicReference<>();
         Thread waiter = Thread.ofVirtual().start(() -> got.set(await(set, WAIT)));
-        EventFdTest.awaitParked(waiter);
+        Processes.awaitParked(waiter);
         p.stdin().close();
         waiter.join(WAIT.toMillis());
         assertThat(got.get()).isInstanceOf(Optional.class).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.OPTIONAL).isPresent();
         p.close();
 
         Thread atClose = Thread.ofVirtual().start(() -> got.set(await(set, Duration.ofDays(1))));
-        EventFdTest.awaitParked(atClose);
+        Processes.awaitParked(atClose);
         set.close();
         atClose.join(WAIT.toMillis());
         assertThat(got.get()).as("a waiter parked at close() returns empty").isEqualTo(Optional.empty());
@@ -284,7 +284,7 @@ class ProcessSetTest {
             startBlocked(set);
             AtomicReference<Object> got = new AtomicReference<>();
             Thread waiter = Thread.ofVirtual().start(() -> got.set(await(set, Duration.ofDays(1))));
-            EventFdTest.awaitParked(waiter);
+            Processes.awaitParked(waiter);
             waiter.interrupt();
             waiter.join(WAIT.toMillis());
             assertThat(got.get()).isInstanceOf(InterruptedException.class);

@@ -164,19 +164,6 @@ class ProcessViewSideBySideTest {
         return pipes;
     }
 
-    /**
-     * Waits (bounded) until {@code t} is blocked: parked, in a JNI call such as the JDK's read(2), or in one of fdkit's
-     * FFM downcalls (a platform thread's waitFor polls the pidfd: RUNNABLE, with no native frame on its stack).
-     */
-    private static void awaitBlocked(Thread t) {
-        assertThat(Processes.awaitCondition(Duration.ofSeconds(10), () -> {
-            if (t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING) return true;
-            StackTraceElement[] stack = t.getStackTrace();
-            return stack.length > 0 && (stack[0].isNativeMethod()
-                    || java.util.Arrays.stream(stack).anyMatch(f -> f.getClassName().equals("dev.fdkit.internal.Syscalls")));
-        })).as("%s blocked", t).isTrue();
-    }
-
     @FunctionalInterface
     private interface ThrowingRunnable {
         void run() throws Exception;
@@ -428,8 +415,8 @@ class ProcessViewSideBySideTest {
                     Thread reader = Thread.ofPlatform().start(() -> read.complete(outcome(() -> p.getInputStream().read())));
                     CompletableFuture<String> waited = new CompletableFuture<>();
                     Thread waiter = Thread.ofPlatform().start(() -> waited.complete(outcome(p::waitFor)));
-                    awaitBlocked(reader);
-                    awaitBlocked(waiter);
+                    Processes.awaitBlocked(reader);
+                    Processes.awaitBlocked(waiter);
                     p.getInputStream().close();
                     // Did the read end while the child lives? Seeing that it did not needs a bound: half a second for the JDK.
                     boolean readEnded = outcome(() -> read.get(s.fdkit ? 10_000 : 500, TimeUnit.MILLISECONDS)).equals("ok");

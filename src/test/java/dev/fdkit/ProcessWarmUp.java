@@ -29,7 +29,7 @@ final class ProcessWarmUp implements BeforeAllCallback {
         if (Linux.has(Feature.IO_URING)) Uring.shared();
         Thread.ofVirtual().start(() -> {
             try {
-                Thread.sleep(1);
+                Thread.sleep(1); // not a wait: a timed park is what starts the delay scheduler (above)
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

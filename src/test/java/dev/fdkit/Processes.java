@@ -35,6 +35,36 @@ public final class Processes {
 
     private Processes() {}
 
+    /** Waits (at most 10 s) until {@code thread} is parked (WAITING or TIMED_WAITING), as a blocked fdkit call is. */
+    static void awaitParked(Thread thread) {
+        awaitThread(thread, "park", () -> isParked(thread));
+    }
+
+    /**
+     * Waits (at most 10 s) until {@code thread} is blocked: parked, in a JNI call such as the JDK's read(2), or in one
+     * of fdkit's FFM downcalls — RUNNABLE then, with no native frame on its stack, so a dev.fdkit.internal.Syscalls
+     * frame is what tells.
+     */
+    static void awaitBlocked(Thread thread) {
+        awaitThread(thread, "block", () -> {
+            if (isParked(thread)) return true;
+            StackTraceElement[] stack = thread.getStackTrace();
+            return stack.length > 0 && (stack[0].isNativeMethod()
+                    || java.util.Arrays.stream(stack).anyMatch(f -> f.getClassName().equals("dev.fdkit.internal.Syscalls")));
+        });
+    }
+
+    private static boolean isParked(Thread thread) {
+        Thread.State state = thread.getState();
+        return state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING;
+    }
+
+    private static void awaitThread(Thread thread, String verb, java.util.function.BooleanSupplier blocked) {
+        if (awaitCondition(Duration.ofSeconds(10), () -> blocked.getAsBoolean() || thread.getState() == Thread.State.TERMINATED)
+                && thread.getState() != Thread.State.TERMINATED) return;
+        throw new AssertionError(thread + (thread.getState() == Thread.State.TERMINATED ? " ended instead of blocking" : " did not " + verb + "; state " + thread.getState()));
+    }
+
     static final int SIGHUP = 1;
     static final int SIGINT = 2;
     static final int SIGKILL = 9;
@@ -92,13 +122,10 @@ public final class Processes {
 
     /** Waits (at most 10 s) until {@code pid} is gone or a zombie; false if it is still running then. */
     static boolean awaitGone(long pid) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        for (;;) {
+        return awaitCondition(Duration.ofSeconds(10), () -> {
             Stat s = stat(pid);
-            if (s == null || s.state() == 'Z') return true;
-            if (System.nanoTime() > deadline) return false;
-            Thread.sleep(5);
-        }
+            return s == null || s.state() == 'Z';
+        });
     }
 
     /** The thread id of this JVM's Reference Handler: a thread, not the main one, that lives as long as the JVM. */
@@ -148,10 +175,8 @@ public final class Processes {
      * (for java.lang.Process children used as non-children here) reaps asynchronously.
      */
     static List<Long> zombieChildrenAfter(Duration grace) throws InterruptedException {
-        long deadline = System.nanoTime() + grace.toNanos();
-        List<Long> zombies;
-        while (!(zombies = zombieChildren()).isEmpty() && System.nanoTime() < deadline) Thread.sleep(10);
-        return zombies;
+        awaitCondition(grace, () -> zombieChildren().isEmpty());
+        return zombieChildren();
     }
 
     /** Open descriptors of this JVM (jar files left out, as LeakGuard counts them). */
@@ -161,10 +186,8 @@ public final class Processes {
 
     /** The descriptor count once it has settled back to {@code expected}, or whatever it is after 2 s. */
     static int fdCountSettlingTo(int expected) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-        int n;
-        while ((n = fdCount()) != expected && System.nanoTime() < deadline) Thread.sleep(10);
-        return n;
+        awaitCondition(Duration.ofSeconds(2), () -> fdCount() == expected);
+        return fdCount();
     }
 
     static String readAll(InputStream in) throws IOException {

@@ -776,7 +776,8 @@ class UringTest {
             CompletableFuture<Completion> timeout = driven.submit(new Uring.Timeout(Duration.ofMillis(20), 1));
             timeout.whenComplete((c, t) -> completedOn.set(Thread.currentThread()));
 
-            Thread.sleep(100);
+            // the kernel has posted the completion (the ring polls readable), yet the future waits for a poll
+            assertThat(Syscalls.poll(driven.fd(), fdkit_h.POLLIN(), (int) TimeUnit.SECONDS.toMillis(WAIT_SECONDS))).as("completion posted").isEqualTo(1);
             assertThat(timeout).as("nobody reaps until the poller is polled").isNotDone();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
             while (!timeout.isDone() && System.nanoTime() < deadline) own.poll(Duration.ofSeconds(1));

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -114,10 +115,8 @@ public final class VirtualThreadScenario {
         List<Integer> rings = ioUringDescriptors();
         if (rings.size() != 1) throw new IllegalStateException("expected the shared ring alone, found io_uring fds " + rings);
         Path fdinfo = Path.of("/proc/self/fdinfo/" + rings.getFirst());
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        long seen;
-        while ((seen = sqHead(fdinfo)) < n && System.nanoTime() < deadline) Thread.sleep(5);
-        return seen;
+        Processes.awaitCondition(Duration.ofMillis(timeoutMillis), () -> sqHead(fdinfo) >= n);
+        return sqHead(fdinfo);
     }
 
     private static long sqHead(Path fdinfo) {

@@ -89,13 +89,9 @@ class VirtualThreadWaitTest {
 
         // inFlight() counts the wait before io_uring_enter hands it to the kernel: wake until it is there.
         // (The word stays 0: changing it first would let a late submission end in VALUE_MISMATCH.)
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        int woken = 0;
-        while (woken == 0 && System.nanoTime() < deadline) {
-            woken = futex.wake(1);
-            if (woken == 0) Thread.sleep(1);
-        }
-        assertThat(woken).isEqualTo(1);
+        int[] woken = {0};
+        Processes.awaitCondition(WAIT, () -> (woken[0] = futex.wake(1)) != 0);
+        assertThat(woken[0]).isEqualTo(1);
         assertThat(waiter.join(WAIT)).isTrue();
         assertThat(result.get()).isEqualTo(Futex.WaitResult.WOKEN);
         assertThat(Uring.shared().inFlight()).isEqualTo(before);
@@ -137,8 +133,7 @@ class VirtualThreadWaitTest {
     }
 
     private static void awaitInFlight(int count) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (Uring.shared().inFlight() < count && System.nanoTime() < deadline) Thread.sleep(1);
+        Processes.awaitCondition(WAIT, () -> Uring.shared().inFlight() >= count);
         assertThat(Uring.shared().inFlight()).as("operations in flight on the shared ring").isEqualTo(count);
     }
 }
