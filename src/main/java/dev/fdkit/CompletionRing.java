@@ -707,7 +707,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         if (wait != null) {
             CompletableFuture<Completion> cancel = Uring.shared().cancel(cookie); // should it not have reached the futex yet
             // The shared poller's thread completes both; wait for them (nothing of ours left in flight) unless that is us.
-            if (!Poller.isSharedLoopThread()) {
+            if (!SharedLoop.isLoopThread()) {
                 cancel.exceptionally(e -> null).join();
                 wait.exceptionally(e -> null).join();
             }
