@@ -137,6 +137,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>
  * After {@link #close()} every method but {@code close}, {@code toString}, {@code capacity} and
  * {@code memory} throws IllegalStateException("CompletionRing is closed").
+ * <p>
+ * Its parts: {@code RingSegment} (one segment's memory, claim and publish) and {@code RingFile} (the file and
+ * its lock protocol). Its length is mostly this comment: the protocol a C peer implements belongs in the
+ * public documentation, next to the public API that keeps it.
  */
 public final class CompletionRing implements Pollable, AutoCloseable {
     /** Handler for {@link #drain}: receives the fields, allocation-free. */

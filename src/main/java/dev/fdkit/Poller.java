@@ -45,8 +45,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * is in epoll_wait or running handlers: once {@code cancel()} returns, that registration's handler is not
  * running and never runs again. Closing a registered fdkit object cancels its registrations.
  * <p>
- * Its parts: {@link PollerRegistration} (a registration's state), {@link RegistrationTable} (slots and tokens),
- * {@link PollBatch} (one epoll_wait's events) and {@link SharedLoop} (the shared loop's hand-off).
+ * Its parts: {@code PollerRegistration} (a registration's state), {@code RegistrationTable} (slots and tokens),
+ * {@code PollBatch} (one epoll_wait's events) and {@code SharedLoop} (the shared loop's hand-off). What is
+ * left is the public API and the epoll set; its length is mostly that API's documentation (the threading
+ * contract above is one job with the code that keeps it).
  */
 public final class Poller implements Pollable, AutoCloseable {
     /** Readable (EPOLLIN). */
@@ -422,7 +424,7 @@ public final class Poller implements Pollable, AutoCloseable {
         return millis > Integer.MAX_VALUE ? -1 : (int) millis;
     }
 
-    /** One interest of one descriptor in this poller; its state lives in a {@link PollerRegistration}. */
+    /** One interest of one descriptor in this poller; its state lives in a {@code PollerRegistration}. */
     public final class Registration {
         private final PollerRegistration impl;
 
