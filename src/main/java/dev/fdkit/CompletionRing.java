@@ -1,16 +1,11 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Durations;
-import dev.fdkit.internal.Errno;
-import dev.fdkit.internal.SyscallException;
-import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.Uapi;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -20,7 +15,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static dev.fdkit.CompletionRingLayout.*;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -143,6 +137,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>
  * After {@link #close()} every method but {@code close}, {@code toString}, {@code capacity} and
  * {@code memory} throws IllegalStateException("CompletionRing is closed").
+ * <p>
+ * Its parts: {@code RingSegment} (one segment's memory, claim and publish) and {@code RingFile} (the file and
+ * its lock protocol). Its length is mostly this comment: the protocol a C peer implements belongs in the
+ * public documentation, next to the public API that keeps it.
  */
 public final class CompletionRing implements Pollable, AutoCloseable {
     /** Handler for {@link #drain}: receives the fields, allocation-free. */
@@ -167,11 +165,10 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     private final Arena arena;
     private final MemorySegment memory; // the first segment: its armed and doorbell words are the ring's
-    private final int fd; // the ring file, kept open to map what a grow adds; -1 for allocate()
+    private final RingFile file; // null for allocate()
     private final String name; // the file, for messages
-    private MemorySegment mapping; // the longest mapping of the file so far; under lock
-    private volatile Segment producer; // the newest segment this object knows of: offers claim there first
-    private volatile Segment consumer; // the oldest segment that may still hold records: drains start there
+    private volatile RingSegment producer; // the newest segment this object knows of: offers claim there first
+    private volatile RingSegment consumer; // the oldest segment that may still hold records: drains start there
     private final EventFd doorbellFd;
     private final Futex doorbell;
     private final long id; // what `armed` holds when this object's eventfd is the doorbell
@@ -181,12 +178,11 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     private CompletableFuture<Completion> listening; // the FUTEX_WAIT for other mappings' rings, or null; under lock
     private long listeningCookie; // under lock
 
-    /** A ring of {@code segments} (the first one first, in {@code mapping} for a file), the last the newest. */
-    private CompletionRing(Arena arena, int fd, String name, MemorySegment mapping, Segment... segments) {
+    /** A ring of {@code segments} (the first one first: the file's start for a file), the last the newest. */
+    private CompletionRing(Arena arena, RingFile file, String name, RingSegment... segments) {
         this.arena = arena;
-        this.fd = fd;
+        this.file = file;
         this.name = name;
-        this.mapping = mapping;
         for (int i = 1; i < segments.length; i++) segments[i - 1].next = segments[i];
         this.memory = segments[0].memory;
         this.consumer = segments[0];
@@ -220,8 +216,8 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     public static CompletionRing allocate(int capacity) {
         checkCapacity(capacity);
         Arena arena = Arena.ofShared();
-        Segment segment = allocateSegment(arena, capacity, 0);
-        return new CompletionRing(arena, -1, "memory", null, segment);
+        RingSegment segment = RingSegment.allocate(arena, capacity, 0);
+        return new CompletionRing(arena, null, "memory", segment);
     }
 
     /**
@@ -239,21 +235,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     public static CompletionRing create(Path file, int capacity) throws IOException {
         checkCapacity(capacity);
         Objects.requireNonNull(file, "file");
-        long size = byteSize(capacity);
-        return mapLocked(file, Uapi.O_CREAT, (fd, arena) -> {
-            if (!Syscalls.flock(fd, Uapi.LOCK_EX | Uapi.LOCK_NB)) {
-                throw new IOException(file + " is in use: another CompletionRing or peer, in this or another process, has it mapped"
-                        + " (it holds the shared flock); create() would truncate it under them. Close every mapping first, or open() it");
-            }
-            Syscalls.ftruncate(fd, 0); // then every byte of the new ring reads zero, whatever the file held
-            Syscalls.ftruncate(fd, size);
-            MemorySegment memory = Syscalls.mmapFile(fd, size, arena, file.toString());
-            initialize(memory, capacity, 0);
-            // Now others may map it. Converting a flock is atomic in current kernels; where it is not, a
-            // create() slipping in between takes the exclusive lock, we fail here and touch nothing more.
-            if (!Syscalls.flock(fd, Uapi.LOCK_SH | Uapi.LOCK_NB)) throw new IOException(file + ": another create() took the file while this one initialised it");
-            return new CompletionRing(arena, fd, file.toString(), memory, new Segment(memory, capacity, 0, 0));
-        });
+        return onFile(RingFile.create(file, capacity));
     }
 
     /**
@@ -269,53 +251,14 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      */
     public static CompletionRing open(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        return mapLocked(file, 0, (fd, arena) -> {
-            if (!Syscalls.flock(fd, Uapi.LOCK_SH | Uapi.LOCK_NB)) {
-                throw new IOException(file + " is being created (its creator holds the exclusive flock): try again once it has been created");
-            }
-            // Only a grow changes the size now (create needs the exclusive lock), and it links a segment only
-            // after extending the file: every segment the chain names lies within this size.
-            long size = Syscalls.lseek(fd, 0, Uapi.SEEK_END);
-            long[] chain = checkChain(file, fd, size); // offset, capacity, offset, capacity...
-            MemorySegment mapping = Syscalls.mmapFile(fd, size, arena, file.toString());
-            Segment[] segments = new Segment[chain.length / 2];
-            for (int i = 0; i < segments.length; i++) {
-                long offset = chain[2 * i];
-                int capacity = (int) chain[2 * i + 1];
-                segments[i] = new Segment(mapping.asSlice(offset, byteSize(capacity)), capacity, i, offset);
-            }
-            return new CompletionRing(arena, fd, file.toString(), mapping, segments);
-        });
+        return onFile(RingFile.open(file));
     }
 
-    /** Maps a ring through a descriptor of {@code file}: after {@link #mapLocked}'s open; the ring keeps the descriptor. */
-    @FunctionalInterface
-    private interface Mapper {
-        CompletionRing map(int fd, Arena arena) throws IOException, SyscallException;
-    }
-
-    /**
-     * Opens {@code file} read-write and lets {@code mapper} lock and map it; the ring keeps the descriptor (to
-     * map what a grow adds), which a failure closes. Failures name the file.
-     */
-    private static CompletionRing mapLocked(Path file, int flags, Mapper mapper) throws IOException {
-        int fd;
+    private static CompletionRing onFile(RingFile file) {
         try {
-            fd = Syscalls.open(file.toString(), Uapi.O_RDWR | flags, 0666);
-        } catch (SyscallException e) {
-            if (e.errno() != Errno.ENOENT) throw ErrnoException.of(e); // its message names the file
-            throw (IOException) new NoSuchFileException(file.toString()).initCause(ErrnoException.of(e));
-        }
-        Arena arena = Arena.ofShared();
-        try {
-            return mapper.map(fd, arena);
-        } catch (SyscallException e) {
-            arena.close();
-            closeQuietly(fd);
-            throw ErrnoException.of(e, file.toString());
-        } catch (IOException | RuntimeException e) {
-            arena.close();
-            closeQuietly(fd);
+            return new CompletionRing(file.arena(), file, file.name(), file.segments());
+        } catch (RuntimeException e) { // no eventfd (EMFILE)
+            file.abandon();
             throw e;
         }
     }
@@ -328,66 +271,6 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             event.commit();
         }
         return false;
-    }
-
-    private static void closeQuietly(int fd) {
-        try {
-            Syscalls.close(fd);
-        } catch (SyscallException ignored) {
-            // after a failure to map: that failure is what matters
-        }
-    }
-
-    /**
-     * Walks {@code file}'s segments from offset 0 with pread(2), checking each header and that the file ends
-     * where the last segment does; returns their offsets and capacities, in pairs.
-     */
-    private static long[] checkChain(Path file, int fd, long size) throws IOException, SyscallException {
-        if (size < HEADER_LENGTH) throw new IOException(file + " is not a completion ring: " + size + " bytes, less than its " + HEADER_LENGTH + "-byte header");
-        long[] chain = new long[8];
-        int segments = 0;
-        try (Arena scratch = Arena.ofConfined()) {
-            MemorySegment header = scratch.allocate(HEADER_LENGTH, 8);
-            for (long offset = 0; ; segments++) {
-                long read = offset + HEADER_LENGTH <= size ? Syscalls.pread(fd, header, HEADER_LENGTH, offset) : 0;
-                String where = offset == 0 ? file.toString() : file + ", segment " + segments + " at offset " + offset;
-                if (read < HEADER_LENGTH) throw new IOException(where + ": the segment's header ends the file after " + Math.max(0, size - offset) + " bytes");
-                String problem = headerProblem(header, segments);
-                if (problem != null) throw new IOException(where + problem);
-                int capacity = header.get(JAVA_INT, CAPACITY_OFFSET);
-                long next = header.get(JAVA_LONG, NEXT_OFFSET);
-                long end = offset + byteSize(capacity);
-                if (segments * 2 + 2 > chain.length) chain = java.util.Arrays.copyOf(chain, chain.length * 2);
-                chain[2 * segments] = offset;
-                chain[2 * segments + 1] = capacity;
-                // A grow that has claimed the newest segment may have extended the file already.
-                if (next == NEWEST ? end != size : end > size) {
-                    throw new IOException(where + ": capacity " + capacity + " needs " + byteSize(capacity) + " bytes, but the file size is " + (size - offset));
-                }
-                if (next == NEWEST || next == GROWING) return java.util.Arrays.copyOf(chain, 2 * segments + 2);
-                if (next != segmentAfter(offset, capacity)) {
-                    throw new IOException(where + ": next segment at offset " + next + ", the protocol puts it at " + segmentAfter(offset, capacity));
-                }
-                offset = next;
-            }
-        }
-    }
-
-    /** What is wrong with a segment's {@code header} (as ": ..." to follow its name), or null if it is generation {@code generation} of a ring. */
-    private static String headerProblem(MemorySegment header, int generation) {
-        int magic = header.get(JAVA_INT, MAGIC_OFFSET);
-        int version = header.get(JAVA_INT, VERSION_OFFSET);
-        int capacity = header.get(JAVA_INT, CAPACITY_OFFSET);
-        int recordSize = header.get(JAVA_INT, RECORD_SIZE_OFFSET);
-        int actualGeneration = header.get(JAVA_INT, GENERATION_OFFSET);
-        if (magic != MAGIC) return " is not a completion ring (magic 0x" + Integer.toHexString(magic) + ")";
-        if (version != VERSION) return ": ring version " + version + ", this fdkit reads version " + VERSION;
-        if (recordSize != RECORD_LENGTH) return ": record size " + recordSize + ", this fdkit reads " + RECORD_LENGTH + "-byte records";
-        // The same rule as create(): with one slot, a producer finds a published, unconsumed slot's
-        // sequence equal to its own position and overwrites it, and the consumer never sees it again.
-        if (!isValidCapacity(capacity)) return ": capacity " + capacity + " is not a power of two between 2 and 2^26";
-        if (actualGeneration != generation) return ": generation " + actualGeneration + " where the chain has " + generation;
-        return null;
     }
 
     /**
@@ -408,7 +291,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
     public int size() {
         requireOpen();
         long size = 0;
-        for (Segment s = consumer; ; s = next(s)) {
+        for (RingSegment s = consumer; ; s = next(s)) {
             long tail = s.lvTail();
             size += Math.max(0, (tail & ~MOVED) - s.lvHead());
             if (tail >= 0) return (int) Math.min(size, Integer.MAX_VALUE);
@@ -417,7 +300,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     /** No producer has claimed a slot the consumer has not consumed: the arming side of the Dekker pair in offer(). */
     private boolean nothingClaimed() {
-        for (Segment s = consumerSegment(); ; s = next(s)) {
+        for (RingSegment s = consumerSegment(); ; s = next(s)) {
             long tail = s.lvTail(); // after the caller's store to armed: claims in any segment, moved bit included
             if ((tail & ~MOVED) != s.lvHead()) return false;
             if (tail >= 0) return true; // the newest segment: a producer that claims after this sees armed
@@ -431,7 +314,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      */
     public boolean isEmpty() {
         requireOpen();
-        for (Segment s = consumerSegment(); ; s = next(s)) {
+        for (RingSegment s = consumerSegment(); ; s = next(s)) {
             long head = s.lvHead();
             if (s.lvSequence(head) == head + 1) return false;
             if (!s.drainedAt(head)) return true;
@@ -453,7 +336,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      */
     public boolean offer(long cookie, long obj, long res, long res2) {
         requireOpen();
-        Segment s = producer;
+        RingSegment s = producer;
         long position;
         for (;;) {
             position = s.lvTail();
@@ -519,7 +402,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         requireOpen();
         Objects.requireNonNull(handler, "handler");
         if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, was " + limit);
-        Segment s = consumer;
+        RingSegment s = consumer;
         long head = s.lvHead();
         int consumed = 0;
         while (consumed < limit) {
@@ -707,7 +590,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         if (wait != null) {
             CompletableFuture<Completion> cancel = Uring.shared().cancel(cookie); // should it not have reached the futex yet
             // The shared poller's thread completes both; wait for them (nothing of ours left in flight) unless that is us.
-            if (!Poller.isSharedLoopThread()) {
+            if (!SharedLoop.isLoopThread()) {
                 cancel.exceptionally(e -> null).join();
                 wait.exceptionally(e -> null).join();
             }
@@ -715,13 +598,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         while (waiters.get() > 0) Thread.yield(); // woken above, on their way out (yield: they may need our carrier)
         doorbellFd.close();
         arena.close();
-        if (fd >= 0) {
-            try {
-                Syscalls.close(fd); // the last reference to the open file description: the flock goes with it
-            } catch (SyscallException e) {
-                throw new java.io.UncheckedIOException(ErrnoException.of(e, name));
-            }
-        }
+        if (file != null) file.close();
     }
 
     @Override
@@ -758,10 +635,10 @@ public final class CompletionRing implements Pollable, AutoCloseable {
      *                                  then the ring is as it was
      */
     public void grow(int newCapacity) throws IOException {
-        if (!isValidCapacity(newCapacity)) throw new IllegalArgumentException("newCapacity must be a power of two between 2 and 2^26, was " + newCapacity);
+        if (!RingSegment.isValidCapacity(newCapacity)) throw new IllegalArgumentException("newCapacity must be a power of two between 2 and 2^26, was " + newCapacity);
         synchronized (lock) {
             requireOpen();
-            Segment newest = producer;
+            RingSegment newest = producer;
             while (newest.lvTail() < 0) newest = next(newest);
             if (newCapacity <= newest.capacity) {
                 throw new IllegalArgumentException("newCapacity must be larger than the capacity, " + newest.capacity + ", was " + newCapacity);
@@ -769,9 +646,9 @@ public final class CompletionRing implements Pollable, AutoCloseable {
             if (!newest.casNext(NEWEST, GROWING)) {
                 throw new IllegalStateException("CompletionRing is being grown through another mapping of " + name + ": try again once that grow is done");
             }
-            Segment grown;
+            RingSegment grown;
             try {
-                grown = fd < 0 ? allocateSegment(arena, newCapacity, newest.generation + 1) : appendSegment(newest, newCapacity);
+                grown = file == null ? RingSegment.allocate(arena, newCapacity, newest.generation + 1) : file.append(newest, newCapacity);
             } catch (IOException | RuntimeException | Error e) {
                 newest.soNext(NEWEST); // the ring is as it was: the next grow may try again
                 throw e;
@@ -783,78 +660,38 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         }
     }
 
-    /**
-     * Adds a segment after {@code newest} to the ring file: extends the file first (nobody maps beyond its old
-     * end, so no one can fault), maps it whole again, initialises the segment. On failure the file is as it was.
-     */
-    private Segment appendSegment(Segment newest, int capacity) throws IOException {
-        long oldEnd = newest.offset + byteSize(newest.capacity);
-        long offset = segmentAfter(newest.offset, newest.capacity);
-        long end = offset + byteSize(capacity);
-        try {
-            Syscalls.ftruncate(fd, end);
-            MemorySegment memory = mapTo(end).asSlice(offset, byteSize(capacity));
-            initialize(memory, capacity, newest.generation + 1);
-            return new Segment(memory, capacity, newest.generation + 1, offset);
-        } catch (SyscallException e) {
-            try {
-                Syscalls.ftruncate(fd, oldEnd); // safe: beyond oldEnd there is no segment yet, and so no mapping
-            } catch (SyscallException undone) {
-                e.addSuppressed(undone);
-            }
-            throw ErrnoException.of(e, name + ": growing the ring to " + capacity + " records");
-        }
-    }
-
-    /** The file mapped at least up to {@code end} (a new mapping of the whole file if the last is shorter); under lock. */
-    private MemorySegment mapTo(long end) throws SyscallException {
-        if (mapping.byteSize() < end) mapping = Syscalls.mmapFile(fd, end, arena, name);
-        return mapping;
-    }
-
     /** The segment after {@code s}, which a grow has linked (s's tail has MOVED): for a file mapped if need be. */
-    private Segment next(Segment s) {
-        Segment next = s.next;
+    private RingSegment next(RingSegment s) {
+        RingSegment next = s.next;
         return next != null ? next : mapNext(s);
     }
 
     /** {@link #next} for a segment a grow through another mapping replaced: maps the new one, once per mapping. */
-    private Segment mapNext(Segment s) {
+    private RingSegment mapNext(RingSegment s) {
         synchronized (lock) {
             requireOpen();
             if (s.next != null) return s.next;
             long link = s.laNext(); // acquire: the grower initialised the segment before linking it
-            String where = name + ", segment " + (s.generation + 1) + " at offset " + link;
-            if (fd < 0 || link != segmentAfter(s.offset, s.capacity)) {
+            if (file == null || link != segmentAfter(s.offset, s.capacity)) {
                 throw new IllegalStateException(name + ": segment " + s.generation + " is closed to producers but links "
                         + link + ", not a segment at " + segmentAfter(s.offset, s.capacity) + ": a peer broke the grow protocol");
             }
-            try {
-                // The grower extended the file before linking: its size covers the whole new segment.
-                MemorySegment file = mapTo(Math.max(link + HEADER_LENGTH, Syscalls.lseek(fd, 0, Uapi.SEEK_END)));
-                String problem = headerProblem(file.asSlice(link, HEADER_LENGTH), s.generation + 1);
-                if (problem != null) throw new IllegalStateException(where + problem);
-                int capacity = file.get(JAVA_INT, link + CAPACITY_OFFSET);
-                if (link + byteSize(capacity) > file.byteSize()) throw new IllegalStateException(where + ": capacity " + capacity + " goes beyond the file's end");
-                Segment next = new Segment(file.asSlice(link, byteSize(capacity)), capacity, s.generation + 1, link);
-                s.next = next;
-                return next;
-            } catch (SyscallException e) {
-                throw new java.io.UncheckedIOException(ErrnoException.of(e, where));
-            }
+            RingSegment next = file.mapNext(s, link);
+            s.next = next;
+            return next;
         }
     }
 
     /** {@link #next} for offer(), which also makes it this object's newest segment for the next offers. */
-    private Segment nextForProducers(Segment s) {
-        Segment next = next(s);
+    private RingSegment nextForProducers(RingSegment s) {
+        RingSegment next = next(s);
         if (producer == s) producer = next; // a racing producer may store an older one: the next offer walks on again
         return next;
     }
 
     /** The segment the next record to consume is in: past every replaced segment the consumer has drained. */
-    private Segment consumerSegment() {
-        Segment s = consumer;
+    private RingSegment consumerSegment() {
+        RingSegment s = consumer;
         while (s.drainedAt(s.lvHead())) s = next(s);
         consumer = s; // monotonic enough: an older one (from a racing snapshot) is walked past again
         return s;
@@ -877,143 +714,8 @@ public final class CompletionRing implements Pollable, AutoCloseable {
         return (long) LONG.getAndSet(memory, ARMED_OFFSET, armed);
     }
 
-    /**
-     * One segment: the ring as version 3 had it, plus {@code next} and the moved bit. Producers and the
-     * consumer reach its fields through the accessors below, memory order in the name.
-     */
-    private static final class Segment {
-        private static final VarHandle HEAD_CACHE;
-
-        static {
-            try {
-                HEAD_CACHE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Segment.class, "headCache", long.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
-
-        final MemorySegment memory; // header at 0
-        final int capacity;
-        final long mask;
-        final long sequences; // offset of slot 0's sequence
-        final int generation;
-        final long offset; // in the ring file; -1 in allocated memory
-        final long link; // what the previous segment's `next` holds: the offset, or the address
-        volatile Segment next; // once linked: set before MOVED by a grow through this object, else when first followed
-        @SuppressWarnings("unused") // through HEAD_CACHE: a head the producers of this mapping saw, never above the real one
-        private long headCache;
-
-        Segment(MemorySegment memory, int capacity, int generation, long offset) {
-            this.memory = memory;
-            this.capacity = capacity;
-            this.mask = capacity - 1;
-            this.sequences = sequenceOffset(capacity, 0);
-            this.generation = generation;
-            this.offset = offset;
-            this.link = offset >= 0 ? offset : memory.address();
-        }
-
-        /** Fills the claimed slot of {@code position} and publishes it. */
-        void write(long position, long cookie, long obj, long res, long res2) {
-            long record = recordOffset(position & mask);
-            memory.set(JAVA_LONG, record + COOKIE_OFFSET, cookie);
-            memory.set(JAVA_LONG, record + OBJ_OFFSET, obj);
-            memory.set(JAVA_LONG, record + RES_OFFSET, res);
-            memory.set(JAVA_LONG, record + RES2_OFFSET, res2);
-            soSequence(position, position + 1); // release: the record's fields before the sequence that publishes them
-        }
-
-        /** Whether the consumer at {@code head} has consumed every position a grow left in this segment. */
-        boolean drainedAt(long head) {
-            long tail = lvTail();
-            return tail < 0 && (tail & ~MOVED) == head;
-        }
-
-        long lvTail() {
-            return (long) LONG.getVolatile(memory, TAIL_OFFSET);
-        }
-
-        boolean casTail(long expected, long claimed) {
-            return LONG.compareAndSet(memory, TAIL_OFFSET, expected, claimed);
-        }
-
-        void setMoved() {
-            LONG.getAndBitwiseOr(memory, TAIL_OFFSET, MOVED);
-        }
-
-        long lvHead() {
-            return (long) LONG.getVolatile(memory, HEAD_OFFSET);
-        }
-
-        long laHead() {
-            return (long) LONG.getAcquire(memory, HEAD_OFFSET);
-        }
-
-        void soHead(long head) {
-            LONG.setRelease(memory, HEAD_OFFSET, head);
-        }
-
-        long laHeadCache() {
-            return (long) HEAD_CACHE.getAcquire(this);
-        }
-
-        void soHeadCache(long head) {
-            HEAD_CACHE.setRelease(this, head);
-        }
-
-        long lvSequence(long position) {
-            return (long) LONG.getVolatile(memory, sequences + (position & mask) * SEQUENCE_LENGTH);
-        }
-
-        long laSequence(long position) {
-            return (long) LONG.getAcquire(memory, sequences + (position & mask) * SEQUENCE_LENGTH);
-        }
-
-        void soSequence(long position, long sequence) {
-            LONG.setRelease(memory, sequences + (position & mask) * SEQUENCE_LENGTH, sequence);
-        }
-
-        long laNext() {
-            return (long) LONG.getAcquire(memory, NEXT_OFFSET);
-        }
-
-        boolean casNext(long expected, long next) {
-            return LONG.compareAndSet(memory, NEXT_OFFSET, expected, next);
-        }
-
-        void soNext(long next) {
-            LONG.setRelease(memory, NEXT_OFFSET, next);
-        }
-    }
-
-    // ------------------------------------------------------------------ layout
-
-    /** A segment of {@code capacity} slots in memory of {@code arena}, initialised. */
-    private static Segment allocateSegment(Arena arena, int capacity, int generation) {
-        MemorySegment memory = arena.allocate(byteSize(capacity), 4096);
-        initialize(memory, capacity, generation);
-        return new Segment(memory, capacity, generation, -1);
-    }
-
-    private static void initialize(MemorySegment memory, int capacity, int generation) {
-        memory.asSlice(0, HEADER_LENGTH).fill((byte) 0);
-        memory.set(JAVA_INT, VERSION_OFFSET, VERSION);
-        memory.set(JAVA_INT, CAPACITY_OFFSET, capacity);
-        memory.set(JAVA_INT, RECORD_SIZE_OFFSET, RECORD_LENGTH);
-        memory.set(JAVA_INT, GENERATION_OFFSET, generation);
-        for (long i = 0; i < capacity; i++) memory.set(JAVA_LONG, sequenceOffset(capacity, i), i);
-        // The magic last: a reader that skips the lock protocol sees no ring rather than half of one.
-        VarHandle.fullFence();
-        memory.set(JAVA_INT, MAGIC_OFFSET, MAGIC);
-        VarHandle.fullFence();
-    }
-
-    private static boolean isValidCapacity(int capacity) {
-        return capacity >= 2 && Integer.bitCount(capacity) == 1 && capacity <= (1 << 26);
-    }
-
     private static void checkCapacity(int capacity) {
-        if (!isValidCapacity(capacity)) {
+        if (!RingSegment.isValidCapacity(capacity)) {
             throw new IllegalArgumentException("capacity must be a power of two between 2 and 2^26, was " + capacity);
         }
     }

@@ -279,7 +279,7 @@ final class ExitWatch implements FallbackReaper.Target {
      * the deadline has passed, or the look finds nothing although the pidfd is readable (left to the poller).
      */
     private void pollPidfd(int number, long deadline) throws InterruptedException {
-        Poller.beforeBlocking(); // on the shared poller's loop thread: hand the loop on before blocking it
+        SharedLoop.beforeBlocking(); // on the shared poller's loop thread: hand the loop on before blocking it
         while (lvPhase() == WATCHING) {
             if (Thread.interrupted()) throw new InterruptedException();
             long remaining = deadline - System.nanoTime();

@@ -196,7 +196,7 @@ public final class Futex {
      * @throws UncheckedIOException  if the wait fails otherwise, with the failure (an ErrnoException) as its cause
      */
     public WaitResult await(int expected) {
-        Poller.beforeBlocking();
+        SharedLoop.beforeBlocking();
         Uring uring = uringForThisThread();
         if (uring != null) return awaitThroughUring(uring, expected, -1);
         return waitResult(Syscalls.futexRaw(word, WAIT | privateFlag, expected, MemorySegment.NULL, MemorySegment.NULL, 0), "FUTEX_WAIT");
@@ -213,7 +213,7 @@ public final class Futex {
      */
     public WaitResult await(int expected, Duration timeout) {
         long nanos = Durations.timeoutNanos(timeout, "timeout");
-        Poller.beforeBlocking();
+        SharedLoop.beforeBlocking();
         Uring uring = uringForThisThread();
         if (uring != null) return awaitThroughUring(uring, expected, nanos);
         return waitResult(Syscalls.futexRaw(word, WAIT | privateFlag, expected, Syscalls.futexTimeout(nanos), MemorySegment.NULL, 0), "FUTEX_WAIT");
@@ -268,7 +268,7 @@ public final class Futex {
         if (clock != null && deadlineNanos < 0) throw new IllegalArgumentException("deadlineNanos must not be negative, was " + deadlineNanos);
         int op = Uapi.FUTEX_WAIT_BITSET | privateFlag | (clock == Clock.REALTIME ? Uapi.FUTEX_CLOCK_REALTIME : 0);
         MemorySegment timeout = clock == null ? MemorySegment.NULL : Syscalls.futexTimeout(deadlineNanos);
-        Poller.beforeBlocking();
+        SharedLoop.beforeBlocking();
         return waitResult(Syscalls.futexRaw(word, op, expected, timeout, MemorySegment.NULL, bitset), "FUTEX_WAIT_BITSET");
     }
 
@@ -292,7 +292,7 @@ public final class Futex {
         long deadline = timeout == null ? -1 : Durations.deadline(System.nanoTime(), Durations.timeoutNanos(timeout, "timeout"));
         if (!Linux.has(Feature.FUTEX_WAITV)) throw new UnsupportedOperationException("futex_waitv: " + Linux.feature(Feature.FUTEX_WAITV).cause());
         MemorySegment entries = fillWaitv(Syscalls.futexWaitvEntries(), futexes, expected);
-        Poller.beforeBlocking();
+        SharedLoop.beforeBlocking();
         for (;;) {
             long r = Syscalls.futexWaitvRaw(entries, futexes.size(), Syscalls.futexTimeout(deadline), Uapi.CLOCK_MONOTONIC);
             if (r >= 0) return new Woken(WaitResult.WOKEN, (int) r);

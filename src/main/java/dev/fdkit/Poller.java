@@ -9,12 +9,8 @@ import dev.fdkit.internal.Uapi;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantLock;
 
 
@@ -48,6 +44,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link Registration#cancel()} and {@link #close()} are safe from any thread, also while another thread
  * is in epoll_wait or running handlers: once {@code cancel()} returns, that registration's handler is not
  * running and never runs again. Closing a registered fdkit object cancels its registrations.
+ * <p>
+ * Its parts: {@code PollerRegistration} (a registration's state), {@code RegistrationTable} (slots and tokens),
+ * {@code PollBatch} (one epoll_wait's events) and {@code SharedLoop} (the shared loop's hand-off). What is
+ * left is the public API and the epoll set; its length is mostly that API's documentation (the threading
+ * contract above is one job with the code that keeps it).
  */
 public final class Poller implements Pollable, AutoCloseable {
     /** Readable (EPOLLIN). */
@@ -81,29 +82,17 @@ public final class Poller implements Pollable, AutoCloseable {
         void onReady(Registration registration, int events);
     }
 
-    private static final System.Logger LOG = System.getLogger("dev.fdkit.Poller");
-    private static final int MAX_EVENTS = 512;
-    private static final long WAKEUP_TOKEN = -1L;
+    static final long WAKEUP_TOKEN = -1L; // epoll data of the wakeup eventfd
 
     private final Fd epoll;
     private final EventFd wakeup;
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
-    private final Batch batch = new Batch(); // what poll() fills; the shared poller's loop threads have their own
+    private final PollBatch batch = new PollBatch(this); // what poll() fills; the shared poller's loop threads have their own
     private final ReentrantLock pollLock = new ReentrantLock();
+    private final RegistrationTable table = new RegistrationTable();
+    private final Runnable ensureOpen = this::ensureOpen;
     private final boolean shared;
     private volatile boolean closed;
-    /** The shared poller's batch whose thread runs the loop now; another one once a callback blocked (see class comment). */
-    private static volatile Batch sharedLoop;
-
-    // Registrations by slot; epoll data carries (sequence << 32 | slot), so a stale event for a slot that
-    // has been reused since never reaches the new registration.
-    private final ReentrantLock tableLock = new ReentrantLock();
-    private volatile AtomicReferenceArray<Registration> slots = new AtomicReferenceArray<>(64);
-    private int[] freeSlots = new int[0];
-    private int freeCount;
-    private int nextUnusedSlot;
-    private int liveCount;
-    private int sequence;
 
     private Poller(boolean shared) {
         try {
@@ -154,9 +143,8 @@ public final class Poller implements Pollable, AutoCloseable {
         if (sharedPoller == null) {
             Poller p = new Poller(true);
             try {
-                p.startLoop(p.batch);
+                SharedLoop.start(p.batch);
             } catch (Throwable t) { // OutOfMemoryError: no thread can be created (RLIMIT_NPROC, clone3 refused)
-                sharedLoop = null;
                 p.epoll.close();
                 p.wakeup.close();
                 throw t;
@@ -197,15 +185,6 @@ public final class Poller implements Pollable, AutoCloseable {
         return sharedPoller;
     }
 
-    /** On a poll of the hosted shared poller: the caller runs the loop, unless a blocking wait handed it to a thread. */
-    private boolean hostLoop() {
-        Batch loop = sharedLoop;
-        if (loop != null && loop != batch) return false; // an fdkit-poller thread runs it now
-        batch.thread = Thread.currentThread();
-        sharedLoop = batch; // after `thread`: beforeBlocking on this thread finds the loop it runs
-        return true;
-    }
-
     /**
      * Registers a level-triggered interest; see {@link #register(Pollable, int, Trigger, Handler)}.
      *
@@ -241,11 +220,11 @@ public final class Poller implements Pollable, AutoCloseable {
         Objects.requireNonNull(handler, "handler");
         checkInterest(events);
         ensureOpen();
-        Registration registration = new Registration(target, trigger, handler, events);
-        allocateSlot(registration);
+        PollerRegistration registration = new PollerRegistration(this, target, trigger, handler, events);
+        table.add(registration, ensureOpen);
         int fd = registration.acquireTarget();
         if (fd < 0) {
-            freeSlot(registration);
+            table.remove(registration);
             registration.closeDuplicate();
             throw new IllegalStateException(target + " is closed");
         }
@@ -253,22 +232,23 @@ public final class Poller implements Pollable, AutoCloseable {
             epollCtl(Uapi.EPOLL_CTL_ADD, fd, registration.epollEvents(events), registration.token);
         } catch (SyscallException | IllegalStateException e) { // IllegalStateException: this poller was closed
             registration.releaseTarget();
-            freeSlot(registration);
+            table.remove(registration);
             registration.closeDuplicate();
             throw e instanceof SyscallException failure ? ErrnoException.unchecked(failure) : (IllegalStateException) e;
         }
         registration.releaseTarget();
-        if (registration.owned != null && !registration.owned.addCloseHook(registration.closeHook)) {
+        if (!registration.hookTargetClose()) {
             registration.cancel();
             throw new IllegalStateException(target + " is closed");
         }
         if (closed) { // close() ran meanwhile and may have cancelled this registration before it was added
             registration.cancel();
-            if (registration.owned != null) registration.owned.removeCloseHook(registration.closeHook); // added after that cancel
+            registration.unhookTargetClose(); // added after that cancel
             throw new IllegalStateException("Poller is closed");
         }
-        return registration;
+        return registration.api();
     }
+
 
     /**
      * Waits up to {@code timeout} for ready registrations and runs their handlers on this thread.
@@ -301,27 +281,6 @@ public final class Poller implements Pollable, AutoCloseable {
         if (shared && !hosted) throw new IllegalStateException("the shared poller is driven by its own thread; use Poller.open() or Poller.hostShared() to poll yourself");
     }
 
-    /** Whether the caller runs the shared poller's loop now, and so must never wait for its own work. */
-    static boolean isSharedLoopThread() {
-        return loopOfThisThread() != null;
-    }
-
-    /** The shared poller's batch if the caller runs its loop now, else null. */
-    private static Batch loopOfThisThread() {
-        Batch loop = sharedLoop;
-        return loop != null && loop.thread == Thread.currentThread() ? loop : null;
-    }
-
-    /**
-     * Called by every blocking fdkit wait before it blocks: on the shared poller's loop thread, hands the loop
-     * to a new thread first (see the class comment). Anywhere else: nothing, one volatile read.
-     */
-    static void beforeBlocking() {
-        Batch loop = loopOfThisThread();
-        if (loop != null) loop.handOff();
-        else FallbackReaper.beforeBlocking(); // without pidfds, exit callbacks run on the reaper's thread
-    }
-
     /** Makes a poll in progress (or the next one) return promptly. */
     public void wakeup() {
         if (closed || !wakeupPending.compareAndSet(false, true)) return;
@@ -341,13 +300,9 @@ public final class Poller implements Pollable, AutoCloseable {
      * @return the registrations added and not yet cancelled
      */
     public int registrations() {
-        tableLock.lock();
-        try {
-            return liveCount;
-        } finally {
-            tableLock.unlock();
-        }
+        return table.size();
     }
+
 
     /**
      * Cancels every registration (their handlers never run after this returns, except one that is running
@@ -360,7 +315,7 @@ public final class Poller implements Pollable, AutoCloseable {
         if (shared) throw new IllegalStateException("the shared poller cannot be closed");
         if (closed) return;
         closed = true;
-        for (Registration r : liveRegistrations()) r.cancel();
+        for (PollerRegistration r : table.live()) r.cancel();
         wakeupPending.set(true);
         wakeup.signalIfOpen(1);
         pollLock.lock(); // a poll in progress has noticed `closed` and left
@@ -377,201 +332,36 @@ public final class Poller implements Pollable, AutoCloseable {
         return "Poller(fd=" + epoll.number() + ", registrations=" + registrations() + (closed ? ", closed" : "") + ")";
     }
 
-    // ------------------------------------------------------------------ polling
-
-    /** The shared poller's loop, on a new thread that takes over {@code batch}: until it hands the loop on. */
-    private void startLoop(Batch batch) {
-        Thread thread = Thread.ofPlatform().daemon().name("fdkit-poller").unstarted(() -> runLoop(batch));
-        batch.thread = thread;
-        sharedLoop = batch; // before start: a blocking callback on the new thread must find itself here
-        thread.start();
-    }
-
-    private void runLoop(Batch batch) {
-        while (sharedLoop == batch) {
-            try {
-                if (batch.isDone()) batch.fill(-1);
-                batch.dispatch();
-            } catch (Throwable t) {
-                LOG.log(System.Logger.Level.ERROR, "fdkit poller loop failed; continuing", t);
-            }
-        }
-    }
-
-    /**
-     * On the loop thread, in a callback about to block: a new thread takes over the loop with the events of
-     * this batch not dispatched yet; this thread finishes its callback and ends. The blocked registration, if
-     * level-triggered, leaves epoll until its handler returns.
-     */
-    private void handOff(Batch blocked) {
-        Batch rest = blocked.takeRest();
-        try {
-            startLoop(rest);
-        } catch (Throwable t) { // no thread to be had (RLIMIT_NPROC): the loop stays here and waits with the callback
-            blocked.putBack(rest);
-            sharedLoop = blocked;
-            LOG.log(System.Logger.Level.WARNING, "fdkit poller: no thread to hand the loop to while a callback blocks", t);
-            return;
-        }
-        if (blocked.dispatching != null) blocked.dispatching.muteWhileBlocked();
-    }
-
     private int pollOnce(int timeoutMillis) {
         if (!pollLock.tryLock()) {
             if (closed) return 0; // close() holds the lock while it releases the descriptors: not a second poller
             throw new IllegalStateException("another thread is already polling this poller");
         }
         try {
-            if (closed || shared && !hostLoop()) return 0;
+            if (closed || shared && !SharedLoop.hostLoop(batch)) return 0;
             return batch.fill(timeoutMillis) ? batch.dispatch() : 0;
         } finally {
             pollLock.unlock();
         }
     }
 
-    /**
-     * One epoll_wait's events, decoded, and how far dispatching has gone: a thread's unit of work. Its rest
-     * moves to a new thread when a callback blocks on the shared poller (see {@link #handOff}).
-     */
-    private final class Batch {
-        private final MemorySegment events = Syscalls.allocateEpollEvents(MAX_EVENTS);
-        private final long[] tokens = new long[MAX_EVENTS];
-        private final int[] masks = new int[MAX_EVENTS];
-        private int next;
-        private int count;
-        Thread thread; // the shared poller's thread dispatching it; set before that thread starts
-        Registration dispatching; // whose handler runs now, on this batch's thread
+    // ------------------------------------------------------------------ for its parts
 
-        boolean isDone() {
-            return next == count;
-        }
-
-        void handOff() {
-            Poller.this.handOff(this);
-        }
-
-        /** epoll_wait into this batch; false if the epoll descriptor is closed. */
-        boolean fill(int timeoutMillis) {
-            int epfd = epoll.tryAcquire();
-            if (epfd < 0) return false;
-            int ready;
-            try {
-                ready = Syscalls.epollWait(epfd, events, MAX_EVENTS, timeoutMillis);
-            } catch (SyscallException e) {
-                throw ErrnoException.unchecked(e);
-            } finally {
-                epoll.release();
-            }
-            for (int i = 0; i < ready; i++) {
-                tokens[i] = Syscalls.epollEventData(events, i);
-                masks[i] = Syscalls.epollEventMask(events, i);
-            }
-            next = 0;
-            count = ready;
-            return true;
-        }
-
-        /** Runs the handlers of the events left, in order; returns how many ran. */
-        int dispatch() {
-            int handled = 0;
-            while (next < count && !closed) {
-                int i = next++;
-                long token = tokens[i];
-                if (token == WAKEUP_TOKEN) {
-                    // Consume the signal first, then allow the next one: cleared first, a wakeup() in between
-                    // would find the flag clear, signal, and have that signal read here, leaving the flag set
-                    // with no signal behind it, so every later wakeup() did nothing. In this order a wakeup()
-                    // in between finds the flag still set and is absorbed by this poll, which is returning.
-                    wakeup.tryReadValue();
-                    wakeupPending.set(false);
-                    continue;
-                }
-                Registration r = slots.get((int) token);
-                if (r == null || r.token != token) continue;
-                dispatching = r;
-                try {
-                    if (r.dispatch(fromEpoll(masks[i]))) handled++;
-                } finally {
-                    dispatching = null;
-                }
-            }
-            return handled;
-        }
-
-        /** A new batch holding the events not dispatched yet; this one is done once its current handler returns. */
-        Batch takeRest() {
-            Batch rest = new Batch();
-            int left = count - next;
-            System.arraycopy(tokens, next, rest.tokens, 0, left);
-            System.arraycopy(masks, next, rest.masks, 0, left);
-            rest.count = left;
-            count = next;
-            return rest;
-        }
-
-        /** Undoes {@link #takeRest()}: its events are this batch's again. */
-        void putBack(Batch rest) {
-            count = next + rest.count;
-        }
-    }
-
-    // ------------------------------------------------------------------ slots
-
-    private void allocateSlot(Registration r) {
-        tableLock.lock();
+    /** epoll_wait into {@code events}; -1 if the epoll descriptor is closed. */
+    int epollWait(MemorySegment events, int maxEvents, int timeoutMillis) {
+        int epfd = epoll.tryAcquire();
+        if (epfd < 0) return -1;
         try {
-            ensureOpen();
-            int slot;
-            if (freeCount > 0) {
-                slot = freeSlots[--freeCount];
-            } else {
-                slot = nextUnusedSlot++;
-                if (slot == slots.length()) {
-                    AtomicReferenceArray<Registration> bigger = new AtomicReferenceArray<>(slot * 2);
-                    for (int i = 0; i < slot; i++) bigger.set(i, slots.get(i));
-                    slots = bigger;
-                }
-            }
-            r.token = ((long) (++sequence & 0x7fff_ffff) << 32) | slot;
-            slots.set(slot, r);
-            liveCount++;
+            return Syscalls.epollWait(epfd, events, maxEvents, timeoutMillis);
+        } catch (SyscallException e) {
+            throw ErrnoException.unchecked(e);
         } finally {
-            tableLock.unlock();
+            epoll.release();
         }
     }
-
-    private void freeSlot(Registration r) {
-        tableLock.lock();
-        try {
-            int slot = (int) r.token;
-            if (slots.get(slot) != r) return;
-            slots.set(slot, null);
-            if (freeCount == freeSlots.length) freeSlots = java.util.Arrays.copyOf(freeSlots, Math.max(16, freeCount * 2));
-            freeSlots[freeCount++] = slot;
-            liveCount--;
-        } finally {
-            tableLock.unlock();
-        }
-    }
-
-    private List<Registration> liveRegistrations() {
-        tableLock.lock();
-        try {
-            List<Registration> live = new ArrayList<>(liveCount);
-            for (int i = 0; i < nextUnusedSlot; i++) {
-                Registration r = slots.get(i);
-                if (r != null) live.add(r);
-            }
-            return live;
-        } finally {
-            tableLock.unlock();
-        }
-    }
-
-    // ------------------------------------------------------------------ helpers
 
     /** epoll_ctl under a use of the epoll descriptor, so a concurrent close() cannot release its number meanwhile. */
-    private void epollCtl(int op, int fd, int events, long data) throws SyscallException {
+    void epollCtl(int op, int fd, int events, long data) throws SyscallException {
         int epfd = epoll.tryAcquire();
         if (epfd < 0) throw new IllegalStateException("Poller is closed");
         try {
@@ -579,6 +369,42 @@ public final class Poller implements Pollable, AutoCloseable {
         } finally {
             epoll.release();
         }
+    }
+
+    /** EPOLL_CTL_DEL for a cancelled registration, unless the poller is closed already. */
+    void removeIfOpen(int fd) {
+        int epfd = epoll.tryAcquire();
+        if (epfd < 0) return;
+        try {
+            Syscalls.epollCtl(epfd, Uapi.EPOLL_CTL_DEL, fd, 0, 0);
+        } catch (SyscallException e) {
+            // ENOENT: a foreign descriptor was closed first and the kernel dropped it. Nothing to undo.
+        } finally {
+            epoll.release();
+        }
+    }
+
+    /** The loop read {@link #WAKEUP_TOKEN}: a {@link #wakeup()} reached it. */
+    void consumeWakeup() {
+        // Consume the signal first, then allow the next one: cleared first, a wakeup() in between
+        // would find the flag clear, signal, and have that signal read here, leaving the flag set
+        // with no signal behind it, so every later wakeup() did nothing. In this order a wakeup()
+        // in between finds the flag still set and is absorbed by this poll, which is returning.
+        wakeup.tryReadValue();
+        wakeupPending.set(false);
+    }
+
+    PollerRegistration registration(long token) {
+        return table.get(token);
+    }
+
+    /** A cancelled registration gives its slot back. */
+    void forget(PollerRegistration r) {
+        table.remove(r);
+    }
+
+    boolean isClosed() {
+        return closed;
     }
 
     private void ensureOpen() {
@@ -598,41 +424,12 @@ public final class Poller implements Pollable, AutoCloseable {
         return millis > Integer.MAX_VALUE ? -1 : (int) millis;
     }
 
-    private static int fromEpoll(int epollEvents) {
-        int events = 0;
-        if ((epollEvents & Uapi.EPOLLIN) != 0) events |= READABLE;
-        if ((epollEvents & Uapi.EPOLLOUT) != 0) events |= WRITABLE;
-        if ((epollEvents & (Uapi.EPOLLHUP | Uapi.EPOLLRDHUP)) != 0) events |= HANGUP;
-        if ((epollEvents & Uapi.EPOLLERR) != 0) events |= ERROR;
-        return events;
-    }
-
-    /** One interest of one descriptor in this poller. */
+    /** One interest of one descriptor in this poller; its state lives in a {@code PollerRegistration}. */
     public final class Registration {
-        private final Pollable target;
-        private final Fd owned; // null for a foreign Pollable
-        private final Fd registered; // what epoll holds: owned, or for a ProcessDescriptor a duplicate of its pidfd
-        private final int foreignFd;
-        private final Trigger trigger;
-        private final Handler handler;
-        private final ReentrantLock dispatchLock = new ReentrantLock();
-        private final Runnable closeHook = () -> cancel(true);
-        private final AtomicBoolean cancelled = new AtomicBoolean();
-        // Events that arrived while the handler ran on another thread (one that blocked: see the class comment).
-        private final AtomicInteger pendingEvents = new AtomicInteger();
-        private volatile boolean muted; // out of epoll while its level-triggered handler blocks; set under dispatchLock
-        private volatile int interest;
-        long token;
+        private final PollerRegistration impl;
 
-        private Registration(Pollable target, Trigger trigger, Handler handler, int events) {
-            this.target = target;
-            this.owned = Descriptors.of(target);
-            this.registered = Descriptors.watchedByFdkit(target) ? duplicate(owned) : owned;
-            this.foreignFd = owned == null ? target.fd() : -1;
-            if (owned == null && foreignFd < 0) throw new IllegalArgumentException("target.fd() must be an open descriptor (0 or more), was " + foreignFd + " for " + target);
-            this.trigger = trigger;
-            this.handler = handler;
-            this.interest = events;
+        Registration(PollerRegistration impl) {
+            this.impl = impl;
         }
 
         /**
@@ -641,7 +438,7 @@ public final class Poller implements Pollable, AutoCloseable {
          * @return the target passed to register
          */
         public Pollable target() {
-            return target;
+            return impl.target();
         }
 
         /**
@@ -659,7 +456,7 @@ public final class Poller implements Pollable, AutoCloseable {
          * @return the current interest set, as last given to register or rearm
          */
         public int events() {
-            return interest;
+            return impl.events();
         }
 
         /**
@@ -668,12 +465,12 @@ public final class Poller implements Pollable, AutoCloseable {
          * @return false once cancelled, explicitly or by closing the target or the poller
          */
         public boolean isActive() {
-            return !cancelled.get();
+            return impl.isActive();
         }
 
         /** Re-arms a ONE_SHOT registration (or changes the events of any registration) after it fired. */
         public void rearm() {
-            modify(interest);
+            impl.modify(impl.events());
         }
 
         /**
@@ -685,24 +482,7 @@ public final class Poller implements Pollable, AutoCloseable {
          */
         public void rearm(int events) {
             checkInterest(events);
-            modify(events);
-        }
-
-        private void modify(int events) {
-            if (cancelled.get()) throw new IllegalStateException("registration is cancelled");
-            int fd = acquireTarget();
-            if (fd < 0) throw new IllegalStateException(target + " is closed");
-            try {
-                interest = events;
-                epollCtl(Uapi.EPOLL_CTL_MOD, fd, epollEvents(events), token);
-            } catch (SyscallException e) {
-                // ENOENT when a concurrent cancel() took the descriptor out after the check above
-                if (cancelled.get()) throw new IllegalStateException("registration is cancelled");
-                if (muted) return; // out of epoll while its handler blocks: it rejoins with `interest`
-                throw ErrnoException.unchecked(e);
-            } finally {
-                releaseTarget();
-            }
+            impl.modify(events);
         }
 
         /**
@@ -710,154 +490,12 @@ public final class Poller implements Pollable, AutoCloseable {
          * handler) and never runs again. Idempotent.
          */
         public void cancel() {
-            cancel(false);
-        }
-
-        /**
-         * @param closing true when called by the target's Fd.close(): the number is still ours (close
-         *                holds a use while its hooks run) although tryAcquire already fails
-         */
-        private void cancel(boolean closing) {
-            if (!cancelled.compareAndSet(false, true)) return;
-            if (owned != null && !closing) owned.removeCloseHook(closeHook);
-            boolean borrowed = !(closing && registered == owned); // closing: owned's number is still ours, unacquired
-            int fd = borrowed ? acquireTarget() : owned.number();
-            if (fd >= 0) {
-                int epfd = epoll.tryAcquire();
-                try {
-                    if (epfd >= 0) Syscalls.epollCtl(epfd, Uapi.EPOLL_CTL_DEL, fd, 0, 0);
-                } catch (SyscallException e) {
-                    // ENOENT: a foreign descriptor was closed first and the kernel dropped it. Nothing to undo.
-                } finally {
-                    if (epfd >= 0) epoll.release();
-                    if (borrowed) releaseTarget();
-                }
-            }
-            if (!dispatchLock.isHeldByCurrentThread()) {
-                if (dispatchLock.isLocked()) beforeBlocking(); // a handler running on another thread: wait for it
-                dispatchLock.lock();
-                dispatchLock.unlock();
-            }
-            closeDuplicate();
-            freeSlot(this);
-        }
-
-        /**
-         * A duplicate of a descriptor fdkit watches itself ({@link Descriptors#watchedByFdkit}), closed with the
-         * registration: the user's interest and fdkit's then never collide (EEXIST).
-         */
-        private static Fd duplicate(Fd descriptor) {
-            try {
-                Fd d = descriptor.duplicate("registration of " + descriptor);
-                return d != null ? d : descriptor; // closed: register() reports it
-            } catch (SyscallException e) {
-                throw ErrnoException.unchecked(e);
-            }
-        }
-
-        void closeDuplicate() {
-            if (registered != owned) registered.close();
-        }
-
-        /**
-         * Runs the handler for {@code events}, or leaves them to the thread running it already: that happens
-         * only while a handler blocks on a thread that handed the loop on, and that thread runs them once its
-         * handler returns. Returns whether the handler ran here.
-         */
-        boolean dispatch(int events) {
-            boolean ran = false;
-            int ready = events;
-            for (;;) {
-                if (!dispatchLock.tryLock()) {
-                    if (ready != 0) pendingEvents.getAndAccumulate(ready, (a, b) -> a | b);
-                    ready = 0;
-                    // Taken again after storing: then the holder has unlocked, and may have looked at
-                    // pendingEvents before our store, so they are ours to run. Failed: it looks after unlocking.
-                    if (!dispatchLock.tryLock()) return ran;
-                }
-                try {
-                    if (pendingEvents.get() != 0) ready |= pendingEvents.getAndSet(0);
-                    if (ready != 0 && !cancelled.get()) {
-                        ran = true;
-                        runHandler(ready);
-                    }
-                    ready = 0;
-                } finally {
-                    if (muted) rejoinEpoll();
-                    dispatchLock.unlock();
-                }
-                if (pendingEvents.get() == 0) return ran;
-            }
-        }
-
-        private void runHandler(int events) {
-            FdkitEvents.PollerStall stall = new FdkitEvents.PollerStall();
-            stall.begin();
-            try {
-                handler.onReady(this, events);
-            } catch (Throwable t) {
-                LOG.log(System.Logger.Level.WARNING, "handler of " + target + " threw", t);
-            }
-            stall.end();
-            if (stall.shouldCommit()) {
-                stall.registration = toString();
-                stall.commit();
-            }
-        }
-
-        /** The handler is about to block on the loop thread (under dispatchLock): level-triggered, it leaves epoll meanwhile. */
-        void muteWhileBlocked() {
-            if (trigger != Trigger.LEVEL || muted || cancelled.get()) return;
-            int fd = acquireTarget();
-            if (fd < 0) return;
-            try {
-                epollCtl(Uapi.EPOLL_CTL_DEL, fd, 0, 0);
-                muted = true;
-            } catch (SyscallException | IllegalStateException e) {
-                // gone already (closed or cancelled): nothing to mute
-            } finally {
-                releaseTarget();
-            }
-        }
-
-        /** Under dispatchLock, after a muted handler returned: back into epoll, unless cancel() ran meanwhile. */
-        private void rejoinEpoll() {
-            muted = false;
-            if (cancelled.get()) return;
-            int fd = acquireTarget();
-            if (fd < 0) return;
-            try {
-                epollCtl(Uapi.EPOLL_CTL_ADD, fd, epollEvents(interest), token);
-                // cancel() sets `cancelled` before its EPOLL_CTL_DEL: seen clear here, its DEL comes after our ADD
-                if (cancelled.get()) epollCtl(Uapi.EPOLL_CTL_DEL, fd, 0, 0);
-            } catch (SyscallException | IllegalStateException e) {
-                LOG.log(System.Logger.Level.WARNING, "could not re-register " + target + " after its handler blocked", e);
-            } finally {
-                releaseTarget();
-            }
-        }
-
-        int acquireTarget() {
-            return registered != null ? registered.tryAcquire() : foreignFd;
-        }
-
-        void releaseTarget() {
-            if (registered != null) registered.release();
-        }
-
-        int epollEvents(int events) {
-            int e = 0;
-            if ((events & READABLE) != 0) e |= Uapi.EPOLLIN;
-            if ((events & WRITABLE) != 0) e |= Uapi.EPOLLOUT;
-            if ((events & HANGUP) != 0) e |= Uapi.EPOLLRDHUP;
-            if (trigger == Trigger.EDGE) e |= Uapi.EPOLLET;
-            if (trigger == Trigger.ONE_SHOT) e |= Uapi.EPOLLONESHOT;
-            return e;
+            impl.cancel();
         }
 
         @Override
         public String toString() {
-            return "Registration(" + target + ", events=0x" + Integer.toHexString(interest) + ", " + trigger + (isActive() ? "" : ", cancelled") + ")";
+            return impl.toString();
         }
     }
 }

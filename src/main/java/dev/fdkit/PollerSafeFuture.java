@@ -14,19 +14,19 @@ import java.util.concurrent.TimeoutException;
 final class PollerSafeFuture<T> extends CompletableFuture<T> {
     @Override
     public T get() throws InterruptedException, ExecutionException {
-        if (!isDone()) Poller.beforeBlocking();
+        if (!isDone()) SharedLoop.beforeBlocking();
         return super.get();
     }
 
     @Override
     public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-        if (!isDone()) Poller.beforeBlocking();
+        if (!isDone()) SharedLoop.beforeBlocking();
         return super.get(timeout, unit);
     }
 
     @Override
     public T join() {
-        if (!isDone()) Poller.beforeBlocking();
+        if (!isDone()) SharedLoop.beforeBlocking();
         return super.join();
     }
 

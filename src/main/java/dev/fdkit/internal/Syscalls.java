@@ -53,6 +53,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * pidfd_*, waitid (for its fifth, rusage argument), futex and io_uring go through the variadic
  * {@code syscall(2)} with SYS_* numbers from the generated bindings, so glibc older than 2.36 works.
  * Every variadic argument is passed as a 64-bit value: glibc reads each one with va_arg(long).
+ * <p>
+ * Why it is long: its one job is the table of downcalls and the errno/EINTR contract above, which hold only
+ * if every native call goes through this one class; split, the contract would live in several places.
  */
 public final class Syscalls {
     private Syscalls() {}
