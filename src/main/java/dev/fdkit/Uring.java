@@ -47,6 +47,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * IOException. Where io_uring is unavailable (kernel, {@code kernel.io_uring_disabled}, seccomp) {@link #open}
  * throws UnsupportedOperationException with the probe's cause, and fdkit's own blocking methods use their
  * epoll/poller paths.
+ * <p>
+ * Why this class is long (about 1,000 lines, a third of them documentation): its one job is the object model of a
+ * ring, and that model's public API is the nine op records, each with its rules, plus the three ways to submit
+ * (future, consumer, allocation-free handler); the slots, SQE preparation and ring memory are in UringSlots,
+ * IoUringPrep and IoUringRing.
  */
 public final class Uring implements Pollable, AutoCloseable {
 
