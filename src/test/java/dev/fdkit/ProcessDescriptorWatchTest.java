@@ -569,16 +569,17 @@ class ProcessDescriptorWatchTest {
             Collector c = new Collector();
             p.stdoutPublisher().subscribe(c);
             Flow.Subscription s = await(c.subscription, 5);
-            // "nothing is delivered": no state to wait for, so a bounded pause gives a wrong delivery time to happen
-            Thread.sleep(200);
+            // Each check of "nothing more is delivered" waits until the child is blocked on a full pipe: the data
+            // is there to read, so a delivery without demand would have had every chance to happen.
+            assertThat(Processes.awaitBlockedWritingPipe(p.pid())).as("the child filled the pipe").isTrue();
             assertThat(c.chunks.get()).as("no demand, no data").isZero();
             s.request(1);
             waitUntil(() -> c.chunks.get() >= 1);
-            Thread.sleep(300); // no second chunk: a negative check, as above
+            assertThat(Processes.awaitBlockedWritingPipe(p.pid())).as("the child filled the pipe again").isTrue();
             assertThat(c.chunks.get()).as("request(1) delivers exactly one chunk").isEqualTo(1);
             s.request(2);
             waitUntil(() -> c.chunks.get() >= 3);
-            Thread.sleep(300); // no fourth chunk: a negative check, as above
+            assertThat(Processes.awaitBlockedWritingPipe(p.pid())).as("the child filled the pipe again").isTrue();
             assertThat(c.chunks.get()).isEqualTo(3);
             assertThat(p.isAlive()).as("blocked on the full pipe, not finished").isTrue();
             s.request(Long.MAX_VALUE);

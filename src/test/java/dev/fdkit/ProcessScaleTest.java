@@ -125,15 +125,19 @@ class ProcessScaleTest {
 
     /** waitid(P_PIDFD) for a stop or continue, polled with WNOHANG so that a failure cannot hang the test. */
     private static Syscalls.WaitResult waitidPidfd(ProcessDescriptor p, int options) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         int fd = p.descriptor().acquire();
         try {
-            for (;;) {
-                Syscalls.WaitResult r = Syscalls.waitid(fdkit_h.P_PIDFD(), fd, options | fdkit_h.WNOHANG(), false);
-                if (r != null) return r;
-                if (System.nanoTime() > deadline) throw new AssertionError("no state change within 5 s (options 0x" + Integer.toHexString(options) + ")");
-                Thread.sleep(2); // WNOHANG polled: a blocking waitid would hang a failing test; the pause paces the polls
-            }
+            java.util.concurrent.atomic.AtomicReference<Syscalls.WaitResult> result = new java.util.concurrent.atomic.AtomicReference<>();
+            boolean changed = Processes.awaitCondition(Duration.ofSeconds(5), () -> {
+                try {
+                    result.set(Syscalls.waitid(fdkit_h.P_PIDFD(), fd, options | fdkit_h.WNOHANG(), false));
+                } catch (dev.fdkit.internal.SyscallException e) {
+                    throw new AssertionError(e);
+                }
+                return result.get() != null;
+            });
+            if (!changed) throw new AssertionError("no state change within 5 s (options 0x" + Integer.toHexString(options) + ")");
+            return result.get();
         } finally {
             p.descriptor().release();
         }
@@ -239,11 +243,11 @@ class ProcessScaleTest {
     @Test
     void aDroppedKillOnCloseDescriptorKillsItsChildWhenCollected() throws Exception {
         CompletableFuture<ExitStatus> exit = ProcessDescriptor.start(plain("sleep", "30"), SpawnOption.KILL_ON_CLOSE).onExit();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!exit.isDone() && System.nanoTime() < deadline) {
-            System.gc(); // the Cleaner closes a descriptor nobody references: pdfork's close-on-last-reference
-            Thread.sleep(20); // paces the full GCs of this bounded loop; the wait itself is on the exit
-        }
+        // the Cleaner closes a descriptor nobody references: pdfork's close-on-last-reference
+        Processes.awaitCondition(Duration.ofSeconds(10), () -> {
+            System.gc();
+            return exit.isDone();
+        });
         ExitStatus status = await(exit, 1);
         assertThat(status.kind()).isEqualTo(ExitStatus.Kind.KILLED);
         assertThat(status.signal()).isEqualTo(SIGKILL);
@@ -254,12 +258,11 @@ class ProcessScaleTest {
         int fds = fdCount();
         List<Long> pids = new ArrayList<>();
         for (int i = 0; i < 20; i++) pids.add(ProcessDescriptor.start(plain("sleep", "0.1")).pid()); // never closed
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         // the poller reaps each at exit; the Cleaner closes the pidfds once the descriptors are collected
-        while (System.nanoTime() < deadline && (pids.stream().anyMatch(pid -> Processes.stat(pid) != null) || fdCount() != fds)) {
+        Processes.awaitCondition(Duration.ofSeconds(10), () -> {
             System.gc();
-            Thread.sleep(50); // paces the full GCs of this bounded loop; the wait itself is on /proc and the fd count
-        }
+            return pids.stream().noneMatch(pid -> Processes.stat(pid) != null) && fdCount() == fds;
+        });
         assertThat(pids).allSatisfy(pid -> assertThat(Processes.stat(pid)).as("pid " + pid + " reaped").isNull());
         assertThat(zombieChildrenAfter(Duration.ZERO)).isEmpty();
         assertThat(fdCount()).isEqualTo(fds);

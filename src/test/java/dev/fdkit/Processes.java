@@ -35,6 +35,20 @@ public final class Processes {
 
     private Processes() {}
 
+    /**
+     * Waits (at most 10 s) until {@code pid} sleeps in the kernel writing to a full pipe (/proc/PID/wchan: pipe_write, or
+     * anon_pipe_write on newer kernels): its output is waiting to be read, and it writes no more until someone reads.
+     */
+    static boolean awaitBlockedWritingPipe(long pid) {
+        return awaitCondition(Duration.ofSeconds(10), () -> {
+            try {
+                return Files.readString(Path.of("/proc/" + pid + "/wchan")).contains("pipe_write");
+            } catch (IOException gone) {
+                return false;
+            }
+        });
+    }
+
     /** Waits (at most 10 s) until {@code thread} is parked (WAITING or TIMED_WAITING), as a blocked fdkit call is. */
     static void awaitParked(Thread thread) {
         awaitThread(thread, "park", () -> isParked(thread));
