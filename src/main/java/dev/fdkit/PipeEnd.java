@@ -4,15 +4,16 @@ import dev.fdkit.internal.Fd;
 import dev.fdkit.internal.SyscallException;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 
 /**
  * What {@link PipeReader} and {@link PipeWriter} share: our non-blocking end of a child's pipe, its readiness
  * wait on the shared poller, and one syscall on it at a time under a use of the descriptor.
  */
 final class PipeEnd {
-    /** One syscall on the descriptor's number. */
+    /** One syscall on the descriptor's number and a buffer; non-capturing, so a read or write allocates nothing. */
     interface Call {
-        long on(int number) throws SyscallException;
+        long on(int number, MemorySegment buffer, long length) throws SyscallException;
     }
 
     final Fd fd;
@@ -26,11 +27,11 @@ final class PipeEnd {
     }
 
     /** {@code call} under a use of the descriptor, so that a concurrent close cannot hand its number to another file. */
-    long call(Call call) throws IOException {
+    long call(Call call, MemorySegment buffer, long length) throws IOException {
         int number = fd.tryAcquire();
         if (number < 0) throw closed();
         try {
-            return call.on(number);
+            return call.on(number, buffer, length);
         } catch (SyscallException e) {
             throw ErrnoException.of(e);
         } finally {

@@ -93,7 +93,7 @@ final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Pu
     /** The bytes in the pipe now (FIONREAD): a read of that many returns at once. 0 at end of stream. */
     @Override
     public int available() throws IOException {
-        return (int) end.call(Syscalls::bytesReadable);
+        return (int) end.call((number, unused, none) -> Syscalls.bytesReadable(number), null, 0);
     }
 
     @Override
@@ -105,7 +105,7 @@ final class PipeReader extends InputStream implements Descriptors.Owned, Flow.Pu
 
     /** Bytes read into {@code into}, 0 at end of stream, -1 when nothing is available now. */
     private long readChunk(MemorySegment into, int max) throws IOException {
-        return end.call(number -> Syscalls.read(number, into, max));
+        return end.call(Syscalls::read, into, max);
     }
 
     // ------------------------------------------------------------------ Flow.Publisher

@@ -66,7 +66,7 @@ final class PipeWriter extends OutputStream implements Descriptors.Owned {
     }
 
     private long writeChunk(int length) throws IOException {
-        return end.call(number -> Syscalls.write(number, buffer, length));
+        return end.call(Syscalls::write, buffer, length);
     }
 
     @Override
