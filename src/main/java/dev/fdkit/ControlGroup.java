@@ -172,7 +172,7 @@ public final class ControlGroup {
         } catch (SyscallException e) { // the kernel's answer to the value (EBUSY, EINVAL) is the error that matters
             throw new ErrnoException("write", "\"" + path + "\", \"" + value + "\"", e.errno());
         } finally {
-            Stdio.closeQuietly(fd); // a close of a kernfs file reports nothing the write did not
+            Syscalls.closeQuietly(fd); // a close of a kernfs file reports nothing the write did not
         }
     }
 

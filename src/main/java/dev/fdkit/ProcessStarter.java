@@ -110,7 +110,7 @@ final class ProcessStarter {
             cgroup.adopt(child.pid());
         } catch (ErrnoException | RuntimeException e) {
             Spawner.killAndReap(child.pid(), e);
-            if (child.pidfd() >= 0) Stdio.closeQuietly(child.pidfd());
+            if (child.pidfd() >= 0) Syscalls.closeQuietly(child.pidfd());
             throw e;
         }
     }
@@ -193,7 +193,7 @@ final class ProcessStarter {
             }
             return started;
         } catch (IOException | RuntimeException e) {
-            Stdio.closeQuietly(nextStdin);
+            Syscalls.closeQuietly(nextStdin);
             for (ProcessDescriptor p : started) {
                 try (p) {
                     p.kill();

@@ -101,11 +101,11 @@ final class RingFile {
             return mapper.map(fd, arena);
         } catch (SyscallException e) {
             arena.close();
-            closeQuietly(fd);
+            Syscalls.closeQuietly(fd);
             throw ErrnoException.of(e, file.toString());
         } catch (IOException | RuntimeException e) {
             arena.close();
-            closeQuietly(fd);
+            Syscalls.closeQuietly(fd);
             throw e;
         }
     }
@@ -127,7 +127,7 @@ final class RingFile {
     /** Undoes create or open for a ring that could not be made of it: unmaps and closes the descriptor. */
     void abandon() {
         arena.close();
-        closeQuietly(fd);
+        Syscalls.closeQuietly(fd);
     }
 
     /** After the ring's memory is unmapped: the last reference to the open file description, so the flock goes with it. */
@@ -182,14 +182,6 @@ final class RingFile {
     private MemorySegment mapTo(long end) throws SyscallException {
         if (mapping.byteSize() < end) mapping = Syscalls.mmapFile(fd, end, arena, name);
         return mapping;
-    }
-
-    private static void closeQuietly(int fd) {
-        try {
-            Syscalls.close(fd);
-        } catch (SyscallException ignored) {
-            // after a failure to map: that failure is what matters
-        }
     }
 
     /**

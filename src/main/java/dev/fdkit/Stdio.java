@@ -76,7 +76,7 @@ final class Stdio {
 
     void closeChildEnds() {
         for (int i = 0; i < 3; i++) {
-            closeQuietly(childEndsToClose[i]);
+            Syscalls.closeQuietly(childEndsToClose[i]);
             childEndsToClose[i] = NONE;
         }
     }
@@ -84,17 +84,9 @@ final class Stdio {
     void closeAll() {
         closeChildEnds();
         for (int i = 0; i < 3; i++) {
-            closeQuietly(ourPipeEnd[i]);
+            Syscalls.closeQuietly(ourPipeEnd[i]);
             ourPipeEnd[i] = NONE;
         }
     }
 
-    static void closeQuietly(int fd) {
-        if (fd == NONE) return;
-        try {
-            Syscalls.close(fd);
-        } catch (SyscallException ignored) {
-            // cleanup after a failed spawn: the original error is what matters
-        }
-    }
 }

@@ -69,7 +69,7 @@ public final class FeatureProbe {
                 probePidfd(pid, selfPidfd);
             }
         } finally {
-            if (selfPidfd >= 0) closeQuietly(selfPidfd);
+            if (selfPidfd >= 0) Syscalls.closeQuietly(selfPidfd);
         }
         if (Syscalls.hasSymbol("pidfd_spawnp")) {
             put(FeatureId.PIDFD_SPAWNP, true, "glibc " + glibcVersion() + " exports pidfd_spawnp");
@@ -107,7 +107,7 @@ public final class FeatureProbe {
     private void probePidfd(int pid, int selfPidfd) {
         int pidfd = selfPidfd >= 0 ? selfPidfd : NEVER_OPEN;
         try {
-            closeQuietly(Syscalls.pidfdOpen(pid, fdkit_h.PIDFD_NONBLOCK()));
+            Syscalls.closeQuietly(Syscalls.pidfdOpen(pid, fdkit_h.PIDFD_NONBLOCK()));
             put(FeatureId.PIDFD_NONBLOCK, true, "pidfd_open(self, PIDFD_NONBLOCK) succeeded");
         } catch (SyscallException e) { // the flags are checked before a descriptor is allocated
             putFailed(FeatureId.PIDFD_NONBLOCK, "pidfd_open(self, PIDFD_NONBLOCK)", e.errno(), "5.10");
@@ -208,7 +208,7 @@ public final class FeatureProbe {
                 put(FeatureId.IO_URING_WAITID, waitid, waitid ? "IORING_REGISTER_PROBE lists it" : "not in IORING_REGISTER_PROBE (Linux 6.7+)");
                 put(FeatureId.IO_URING_FUTEX, futex, futex ? "IORING_REGISTER_PROBE lists them" : "not in IORING_REGISTER_PROBE (Linux 6.7+)");
             } finally {
-                closeQuietly((int) fd);
+                Syscalls.closeQuietly((int) fd);
             }
         }
     }
@@ -267,14 +267,6 @@ public final class FeatureProbe {
             return Files.readAllLines(Path.of("/proc/sys/kernel/io_uring_disabled")).get(0).trim();
         } catch (IOException e) {
             return null;
-        }
-    }
-
-    private static void closeQuietly(int fd) {
-        try {
-            Syscalls.close(fd);
-        } catch (SyscallException ignored) {
-            // probe descriptors: nothing to recover
         }
     }
 

@@ -257,6 +257,19 @@ public final class Syscalls {
         if (invokeInt(FileCalls.CLOSE, state, fd) < 0 && errno(state) != Errno.EINTR) throw error(state, "close", "fd=" + fd);
     }
 
+    /**
+     * close(2) where a failure has nothing to report: cleanup after another error (which is what matters), or a
+     * descriptor only opened to look at something. A negative {@code fd} (none) is skipped.
+     */
+    public static void closeQuietly(int fd) {
+        if (fd < 0) return;
+        try {
+            close(fd);
+        } catch (SyscallException ignored) {
+            // see above: nothing to recover, nobody to tell
+        }
+    }
+
     /** pipe2(2): returns {@code (read end) | (write end) << 32}. */
     public static long pipe2(int flags) throws SyscallException {
         Scratch scratch = SCRATCH.get();
