@@ -217,13 +217,6 @@ public final class IoUringRing implements AutoCloseable {
         return ((int) INT.getAcquire(sqRing, sqFlags) & fdkit_h.IORING_SQ_CQ_OVERFLOW()) != 0;
     }
 
-    /** IORING_REGISTER_EVENTFD: the eventfd is signalled on every posted completion. */
-    public void registerEventFd(int eventFd) throws SyscallException {
-        MemorySegment arg = Arena.ofAuto().allocate(JAVA_INT);
-        arg.set(JAVA_INT, 0, eventFd);
-        Syscalls.ioUringRegister(fd, fdkit_h.IORING_REGISTER_EVENTFD(), arg, 1);
-    }
-
     @Override
     public void close() throws SyscallException {
         unmapQuietly(sqes);

@@ -641,11 +641,6 @@ public final class Syscalls {
 
     private static final long FUTEX_WAITV_SIZE = futex_waitv.layout().byteSize();
 
-    /** Room for one siginfo_t (IORING_OP_WAITID writes it), kept alive by the caller while the kernel may write it. */
-    public static MemorySegment allocateSiginfo() {
-        return Arena.ofAuto().allocate(siginfo_t.layout());
-    }
-
     /** Room for {@code count} struct futex_waitv, kept alive by the caller while the kernel may read it. */
     public static MemorySegment allocateFutexWaitv(int count) {
         return Arena.ofAuto().allocate(futex_waitv.layout(), count);
@@ -746,13 +741,6 @@ public final class Syscalls {
         } catch (Throwable t) {
             throw linkageFailure(t);
         }
-    }
-
-    /** io_uring_register(2). */
-    public static int ioUringRegister(int fd, int opcode, MemorySegment argument, int count) throws SyscallException {
-        long r = syscallRaw(fdkit_h.SYS_io_uring_register(), fd, opcode, argument.address(), count, 0);
-        if (r < 0) throw new SyscallException("io_uring_register", "fd=" + fd + ", opcode=" + opcode, (int) -r);
-        return (int) r;
     }
 
     // ---------------------------------------------------------------- helpers
