@@ -265,6 +265,7 @@ public final class CompletionRing implements Pollable, AutoCloseable {
 
     /** offer()'s answer for a full ring, recorded as a JFR event where a recording wants it. */
     private static boolean refuseFull(int capacity) {
+        if (!FdkitEvents.recorderStarted()) return false;
         FdkitEvents.RingFull event = new FdkitEvents.RingFull();
         if (event.shouldCommit()) {
             event.capacity = capacity;

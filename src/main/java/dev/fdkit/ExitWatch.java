@@ -216,6 +216,7 @@ final class ExitWatch implements FallbackReaper.Target {
     private void finish(ExitStatus status, long seenAtNanos) {
         if (pidfd != null) pidfd.fd.release();
         exit.complete(status);
+        if (!FdkitEvents.recorderStarted()) return;
         FdkitEvents.ProcessExited event = new FdkitEvents.ProcessExited();
         if (event.shouldCommit()) {
             event.pid = pid;

@@ -169,13 +169,14 @@ final class PollerRegistration {
     }
 
     private void runHandler(int events) {
-        FdkitEvents.PollerStall stall = new FdkitEvents.PollerStall();
-        stall.begin();
+        FdkitEvents.PollerStall stall = FdkitEvents.recorderStarted() ? new FdkitEvents.PollerStall() : null;
+        if (stall != null) stall.begin();
         try {
             handler.onReady(api, events);
         } catch (Throwable t) {
             LOG.log(System.Logger.Level.WARNING, "handler of " + target + " threw", t);
         }
+        if (stall == null) return;
         stall.end();
         if (stall.shouldCommit()) {
             stall.registration = toString();

@@ -70,8 +70,8 @@ final class ProcessStarter {
     private static ProcessDescriptor spawn(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException, SyscallException {
         Spawner.Request request = request(builder, opts, stdio);
         ControlGroup cgroup = opts.has(SpawnFlag.NEW_CGROUP) ? ControlGroup.create() : null;
-        FdkitEvents.ProcessSpawned spawned = new FdkitEvents.ProcessSpawned();
-        spawned.begin();
+        FdkitEvents.ProcessSpawned spawned = FdkitEvents.recorderStarted() ? new FdkitEvents.ProcessSpawned() : null;
+        if (spawned != null) spawned.begin();
         Spawner.Child child;
         try {
             child = Spawner.spawn(request, Linux.has(Feature.PIDFD_OPEN));
@@ -80,7 +80,7 @@ final class ProcessStarter {
             if (cgroup != null) cgroup.discard(e);
             throw e;
         }
-        if (spawned.shouldCommit()) {
+        if (spawned != null && spawned.shouldCommit()) {
             spawned.command = String.join(" ", request.argv());
             spawned.pid = child.pid();
             spawned.commit();

@@ -707,6 +707,7 @@ public final class Uring implements Pollable, AutoCloseable {
     }
 
     private void recordOverflow(long flushes) {
+        if (!FdkitEvents.recorderStarted()) return;
         FdkitEvents.UringCqOverflow event = new FdkitEvents.UringCqOverflow();
         if (event.shouldCommit()) {
             event.cqEntries = ring.cqEntries();

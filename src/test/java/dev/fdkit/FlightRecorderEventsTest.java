@@ -56,6 +56,15 @@ class FlightRecorderEventsTest {
         assertThat(without.value("cause")).contains("without Flight Recorder");
     }
 
+    /** The first event object loads Flight Recorder's metadata (0.1–0.2 s): with no recorder, fdkit creates none. */
+    @Test
+    void withNoRecorderASpawnAnExitAndAHandlerLoadNoFlightRecorderMetadata() throws Exception {
+        ScenarioJvm.Result idle = ScenarioJvm.run(JfrIdleScenario.class, java.time.Duration.ofSeconds(30), java.util.List.of("-Xlog:class+load"));
+        assertThat(idle.value("status")).isEqualTo("exited 0");
+        assertThat(idle.value("handled")).isEqualTo("5");
+        assertThat(idle.output()).contains("dev.fdkit.ExitWatch ").doesNotContain("jdk.jfr.internal.MetadataLoader").doesNotContain("dev.fdkit.FdkitEvents$");
+    }
+
     @Test
     void aSpawnAndItsExitAreRecordedWithCommandPidStatusAndLatency() throws Exception {
         long pid;
