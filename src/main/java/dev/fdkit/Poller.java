@@ -144,6 +144,7 @@ public final class Poller implements Pollable, AutoCloseable {
             Poller p = new Poller(true);
             try {
                 SharedLoop.start(p.batch);
+                SharedLoop.leaveNativeAtExit(p);
             } catch (Throwable t) { // OutOfMemoryError: no thread can be created (RLIMIT_NPROC, clone3 refused)
                 p.epoll.close();
                 p.wakeup.close();

@@ -30,6 +30,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @ExtendWith(LeakGuard.class)
 @Timeout(60)
 class PollerTest {
+    /** HotSpot's exit waited up to 300 ms for the idle poller thread to come out of epoll_wait, in every JVM using fdkit. */
+    @Test
+    void atJvmExitTheSharedPollerLeavesEpollWaitAndParksInJava() throws Exception {
+        ScenarioJvm.Result exit = ScenarioJvm.run(PollerExitScenario.class, java.time.Duration.ofSeconds(30), java.util.List.of());
+        assertThat(exit.exitCode()).isZero();
+        assertThat(exit.value("parkedInJavaAtExit")).isEqualTo("true");
+    }
+
     private static final Duration WAIT = Duration.ofSeconds(10);
     private static final Poller.Handler NOTHING = (r, events) -> {};
     /** Runs each task on a new platform thread: a thread blocked in epoll_wait must not be a pooled one. */
