@@ -15,6 +15,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
@@ -39,7 +40,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * handler, the operation travelling in a reusable slot whose index and generation are the CQE's user_data.
  * <p>
  * The ring's descriptor is watched by a {@link Poller} (the shared one unless you pass yours), whose thread
- * reaps completions and completes the futures; {@link #fd()} exposes it for a host event loop. A full
+ * reaps completions and completes the futures; {@link #fd()} exposes it for a host event loop. A ring from
+ * {@link #openUnwatched(int)} has no poller: its owner reaps, and the kernel wakes nobody per completion. A full
  * completion queue loses nothing (IORING_FEAT_NODROP; the overflow is flushed while reaping, and the ring
  * descriptor stays readable while the kernel holds overflowed completions).
  * <p>
@@ -179,7 +181,7 @@ public final class Uring implements Pollable, AutoCloseable {
     private static final List<Object> NEVER_FREED = new ArrayList<>();
 
     private final IoUringRing ring;
-    private final Poller.Registration registration;
+    private final Poller.Registration registration; // null for an unwatched ring
     private final ReentrantLock submitLock = new ReentrantLock();
     private final ReentrantLock reapLock = new ReentrantLock();
     /** The operations in flight; its monitor guards it. Lock order: submitLock or reapLock, then slots. */
@@ -256,7 +258,7 @@ public final class Uring implements Pollable, AutoCloseable {
         // left the completion parked until some later one. The ring descriptor polls readable while the CQ holds
         // entries or completions are parked, and the kernel wakes its pollers on the overflow too.
         try {
-            this.registration = poller.register(ring::fd, Poller.READABLE, (r, events) -> reap());
+            this.registration = poller == null ? null : poller.register(ring::fd, Poller.READABLE, (r, events) -> reap());
         } catch (RuntimeException e) {
             closeRingQuietly();
             throw e;
@@ -287,9 +289,28 @@ public final class Uring implements Pollable, AutoCloseable {
      * @throws UncheckedIOException          if io_uring_setup fails (EMFILE, ENOMEM...)
      */
     public static Uring open(int entries, Poller poller) {
-        if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
+        requireEntries(entries);
         Objects.requireNonNull(poller, "poller");
         return new Uring(entries, Math.max(2, entries * 8), poller, false);
+    }
+
+    /**
+     * A ring no poller watches: completions are reaped only by {@link #reap()} on the owner's thread, or by a
+     * host event loop that watches {@link #fd()} itself and calls {@code reap()} when it is readable. Futures,
+     * handlers and the waits built on this ring ({@link #read}, {@link #exitOf}...) complete on the reaping
+     * thread, and only once someone reaps. For a thread that owns its ring, as an event loop or a batch
+     * submitter does: the kernel then wakes no poller for every completion (for a NOP round trip that wake
+     * is about a quarter of the kernel's work).
+     *
+     * @param entries the submission queue size, 1 to 32768; the completion queue gets 8x as many
+     * @return a new ring, owned by the caller: close it
+     * @throws IllegalArgumentException      if {@code entries} is out of range
+     * @throws UnsupportedOperationException without io_uring, with the probe's cause
+     * @throws UncheckedIOException          if io_uring_setup fails (EMFILE, ENOMEM...)
+     */
+    public static Uring openUnwatched(int entries) {
+        requireEntries(entries);
+        return new Uring(entries, Math.max(2, entries * 8), null, false);
     }
 
     /**
@@ -304,9 +325,13 @@ public final class Uring implements Pollable, AutoCloseable {
      * @throws UncheckedIOException          if io_uring_setup fails (EMFILE, ENOMEM...)
      */
     public static Uring open(int entries, int completionEntries, Poller poller) {
-        if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
+        requireEntries(entries);
         if (completionEntries < entries) throw new IllegalArgumentException("completionEntries must be at least entries (" + entries + "), was " + completionEntries);
         return new Uring(entries, completionEntries, Objects.requireNonNull(poller, "poller"), false);
+    }
+
+    private static void requireEntries(int entries) {
+        if (entries < 1 || entries > 32768) throw new IllegalArgumentException("entries must be between 1 and 32768, was " + entries);
     }
 
     /**
@@ -432,8 +457,8 @@ public final class Uring implements Pollable, AutoCloseable {
     public void submitWith(Op op, CompletionHandler handler) {
         Objects.requireNonNull(handler, "handler");
         long userData = register(op, handler);
-        enter(null, 1, userData);
-        cancelIfTargetClosed(userData);
+        enter(null, null, 1, op, userData);
+        if (hasTarget(op)) cancelIfTargetClosed(userData);
     }
 
     /**
@@ -460,43 +485,82 @@ public final class Uring implements Pollable, AutoCloseable {
      * @throws UnsupportedOperationException if this kernel lacks an op's opcode
      */
     public List<CompletableFuture<Completion>> submitAll(List<? extends Op> ops) {
-        Op[] batch = Objects.requireNonNull(ops, "ops").toArray(new Op[0]); // a snapshot: the list may change under us
+        List<Op> batch = Arrays.asList(Objects.requireNonNull(ops, "ops").toArray(new Op[0])); // a snapshot: the list may change under us
         requireOpen();
-        if (batch.length == 0) return List.of();
-        FutureHandler[] handlers = new FutureHandler[batch.length];
-        long[] userData = new long[batch.length];
-        for (int i = 0; i < batch.length; i++) {
+        if (batch.isEmpty()) return List.of();
+        FutureHandler[] handlers = new FutureHandler[batch.size()];
+        submitBatch(batch, null, handlers, new long[batch.size()]);
+        List<CompletableFuture<Completion>> futures = new ArrayList<>(batch.size());
+        for (FutureHandler h : handlers) futures.add(h.future);
+        return Collections.unmodifiableList(futures);
+    }
+
+    /**
+     * Submits all of {@code ops} with one io_uring_enter, as {@link #submitAll(List)} does, and calls
+     * {@code handler} with each of their completions, as {@link #submitWith(Op, CompletionHandler)} does: the
+     * batch path that allocates nothing (with a random-access list, as ArrayList, {@code List.of} or
+     * {@code Arrays.asList}; the handler tells the ops apart by cookie). The rules are submitAll's: every op is
+     * checked first, and if one is rejected none is submitted and the exception names its index. Unlike
+     * submitAll it takes no snapshot: the list must not change during the call.
+     *
+     * @param ops     the operations, in submission order; not null
+     * @param handler called with every completion of every op, on the reaping thread; not null
+     * @throws NullPointerException          if {@code ops}, {@code handler} or an op (or a field it needs) is null
+     * @throws IllegalArgumentException      if an op breaks a rule of its record or reuses a cookie
+     * @throws IllegalStateException         if this Uring is closed, or the target descriptor of an op is
+     * @throws UnsupportedOperationException if this kernel lacks an op's opcode
+     */
+    public void submitAllWith(List<? extends Op> ops, CompletionHandler handler) {
+        Objects.requireNonNull(ops, "ops");
+        Objects.requireNonNull(handler, "handler");
+        requireOpen();
+        if (ops.isEmpty()) return;
+        long[] userData = batchUserData.get();
+        if (userData.length < ops.size()) batchUserData.set(userData = new long[Math.max(ops.size(), userData.length * 2)]);
+        submitBatch(ops, handler, null, userData);
+    }
+
+    /** A batch's user_data, reused per submitting thread: submitAllWith allocates nothing once it is big enough. */
+    private final ThreadLocal<long[]> batchUserData = ThreadLocal.withInitial(() -> new long[32]);
+
+    /**
+     * Registers every op of {@code batch} into {@code userData}, each with {@code handler}, or else with a new
+     * FutureHandler stored in {@code futures}; releases them all if one is rejected; then submits them with one enter.
+     */
+    private void submitBatch(List<? extends Op> batch, CompletionHandler handler, FutureHandler[] futures, long[] userData) {
+        int count = batch.size();
+        for (int i = 0; i < count; i++) {
+            Op op = batch.get(i);
             try {
-                if (batch[i] == null) throw new NullPointerException("ops[" + i + "] is null");
-                handlers[i] = new FutureHandler(batch[i], null);
-                userData[i] = register(batch[i], handlers[i]);
+                if (op == null) throw new NullPointerException("ops[" + i + "] is null");
+                userData[i] = register(op, handler != null ? handler : (futures[i] = new FutureHandler(op, null)));
             } catch (RuntimeException e) {
                 forget(userData, 0, i, 0);
                 throw rejected(batch, i, e);
             }
         }
-        enter(userData, batch.length, 0);
-        List<CompletableFuture<Completion>> futures = new ArrayList<>(batch.length);
-        for (int i = 0; i < batch.length; i++) {
-            cancelIfTargetClosed(userData[i]);
-            futures.add(handlers[i].future);
+        enter(batch, userData, count, null, 0);
+        for (int i = 0; i < count; i++) {
+            if (hasTarget(batch.get(i))) cancelIfTargetClosed(userData[i]);
         }
-        return Collections.unmodifiableList(futures);
     }
 
     /**
-     * Fills an SQE for each of {@code count} registered ops — {@code batch[i]}, or {@code single} when batch is
-     * null (one op needs no array) — and enters the kernel. On failure nothing the kernel has not taken stays
+     * Fills an SQE for each of {@code count} registered ops — {@code ops[i]} in slot {@code batch[i]}, or
+     * {@code singleOp} in slot {@code single} when batch is null (one op needs no array) — and enters the kernel. On failure nothing the kernel has not taken stays
      * behind: those SQEs are withdrawn from the SQ (a later enter would otherwise submit them, completing under
      * user_data nobody waits for) and their slots released; ops the kernel took (when the SQ filled up and had
      * to be entered midway) stay in flight.
      */
-    private void enter(long[] batch, int count, long single) {
+    private void enter(List<? extends Op> ops, long[] batch, int count, Op singleOp, long single) {
         int prepared = 0;
         submitLock.lock();
         try {
             requireOpen(); // again under the lock: close() sets `closed` under it and then unmaps the rings
-            for (; prepared < count; prepared++) prepareSqe(batch == null ? single : batch[prepared]);
+            for (; prepared < count; prepared++) {
+                if (batch == null) prepareSqe(singleOp, single);
+                else prepareSqe(ops.get(prepared), batch[prepared]);
+            }
             enter();
         } catch (RuntimeException e) {
             // Not closed (we hold the lock close() sets it under): the rings are still mapped.
@@ -552,11 +616,11 @@ public final class Uring implements Pollable, AutoCloseable {
      * only writes fields; should it throw all the same, the slot is given back, never left as a zeroed SQE
      * (a NOP with user_data 0) for the next enter to submit.
      */
-    private void prepareSqe(long userData) {
+    private void prepareSqe(Op op, long userData) {
         MemorySegment sqe;
         while ((sqe = ring.nextSqe()) == null) enter();
         try {
-            prepare(sqe, userData);
+            prepare(sqe, op, userData);
         } catch (RuntimeException | Error e) {
             ring.unclaimLastSqe();
             throw e;
@@ -605,13 +669,13 @@ public final class Uring implements Pollable, AutoCloseable {
     }
 
     /** {@code e} for {@code batch[index]}: the same type (it names the rule), the index in the message. */
-    private static RuntimeException rejected(Op[] batch, int index, RuntimeException e) {
-        Op op = batch[index];
+    private static RuntimeException rejected(List<? extends Op> batch, int index, RuntimeException e) {
+        Op op = batch.get(index);
         if (op == null) return e; // already "ops[i] is null"
         String message = e.getMessage();
         if (alreadyInFlight(op.cookie()).equals(message)) {
             for (int j = 0; j < index; j++) {
-                if (batch[j].cookie() == op.cookie()) {
+                if (batch.get(j).cookie() == op.cookie()) {
                     message = "cookie " + op.cookie() + " is also the cookie of ops[" + j + "]";
                     break;
                 }
@@ -654,16 +718,30 @@ public final class Uring implements Pollable, AutoCloseable {
     }
 
     /**
-     * Fills {@code sqe} for the op in the slot, liburing-style (see IoUringPrep), the kernel's memory being the
-     * slot's scratch. Cannot fail: register() checked every value (a timeout, a live futex word).
+     * Fills {@code sqe} for {@code op}, registered in the slot {@code userData} names, liburing-style (see
+     * IoUringPrep), the kernel's memory being the slot's scratch. Cannot fail: register() checked every value
+     * (a timeout, a live futex word). The ops that need nothing of their slot skip its monitor: one lock fewer
+     * on the allocation-free path.
      */
-    private void prepare(MemorySegment sqe, long userData) {
+    private void prepare(MemorySegment sqe, Op op, long userData) {
+        switch (op) {
+            case Nop n -> IoUringPrep.prepNop(sqe);
+            case FutexWait f -> IoUringPrep.prepFutexWait(sqe, f.futex().word(), Integer.toUnsignedLong(f.expected()),
+                    Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
+            case FutexWake f -> IoUringPrep.prepFutexWake(sqe, f.futex().word(), f.count(),
+                    Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
+            default -> prepareFromSlot(sqe, userData);
+        }
+        IoUringPrep.setData64(sqe, userData);
+    }
+
+    /** The ops whose SQE takes their slot's descriptor number, scratch memory or another slot's user_data. */
+    private void prepareFromSlot(MemorySegment sqe, long userData) {
         synchronized (slots) {
             int slot = slots.slotOf(userData);
             int fd = slots.number(slot);
             MemorySegment scratch = slots.scratch(slot);
             switch (slots.op(slot)) {
-                case Nop n -> IoUringPrep.prepNop(sqe);
                 case PollAdd p when p.multishot() -> IoUringPrep.prepPollMultishot(sqe, fd, pollEvents(p.events()));
                 case PollAdd p -> IoUringPrep.prepPollAdd(sqe, fd, pollEvents(p.events()));
                 // offset -1: the descriptor's current position (eventfds and pipes have none)
@@ -675,13 +753,11 @@ public final class Uring implements Pollable, AutoCloseable {
                 // user_data 0 names no slot: the kernel answers -ENOENT, as for a cookie not in flight
                 case Cancel c -> IoUringPrep.prepCancel64(sqe, slots.userDataOf(c.targetCookie()), 0);
                 case Waitid w -> IoUringPrep.prepWaitid(sqe, Uapi.P_PIDFD, fd, scratch, Uapi.WEXITED | (w.reap() ? 0 : Uapi.WNOWAIT), 0);
-                case FutexWait f -> IoUringPrep.prepFutexWait(sqe, f.futex().word(), Integer.toUnsignedLong(f.expected()),
-                        Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
-                case FutexWake f -> IoUringPrep.prepFutexWake(sqe, f.futex().word(), f.count(),
-                        Integer.toUnsignedLong(Uapi.FUTEX_BITSET_MATCH_ANY), f.futex().futex2Flags(), 0);
                 case FutexWaitv v -> IoUringPrep.prepFutexWaitv(sqe, Futex.fillWaitv(slots.waitv(slot), v.futexes(), v.expected()), v.futexes().size(), 0);
+                case Nop n -> throw new AssertionError("prepared without its slot");
+                case FutexWait f -> throw new AssertionError("prepared without its slot");
+                case FutexWake f -> throw new AssertionError("prepared without its slot");
             }
-            IoUringPrep.setData64(sqe, userData);
         }
     }
 
@@ -846,7 +922,7 @@ public final class Uring implements Pollable, AutoCloseable {
             submitLock.unlock();
         }
         drainInFlight();
-        registration.cancel();
+        if (registration != null) registration.cancel();
         long[] left;
         int count = 0;
         synchronized (slots) {
@@ -938,6 +1014,11 @@ public final class Uring implements Pollable, AutoCloseable {
         if (feature == null) return;
         Capability c = Linux.feature(feature);
         if (!c.available()) throw new UnsupportedOperationException(feature.displayName() + " is unavailable: " + c.cause());
+    }
+
+    /** Whether the op has a target descriptor (whose close cancels it): PollAdd, Read, Waitid. */
+    private static boolean hasTarget(Op op) {
+        return op instanceof PollAdd || op instanceof Read || op instanceof Waitid;
     }
 
     /** The descriptor the kernel will use, held for the operation's lifetime; null if none. */

@@ -13,11 +13,14 @@ import java.lang.invoke.MethodType;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -126,6 +129,62 @@ class UringAllocationTest {
                 reaper.join(TimeUnit.SECONDS.toMillis(10));
             }
             assertThat(reaper.isAlive()).isFalse();
+        }
+    }
+
+    @Test
+    void theBatchHandlerPathAllocatesNothingPerOperationOnAnUnwatchedRing() {
+        try (Uring uring = Uring.openUnwatched(64)) { // no poller at all: only this thread reaps
+            Counter counter = new Counter();
+            List<Uring.Op> batch = new ArrayList<>(); // the same records, submitted again once each batch completed
+            for (int i = 0; i < 30; i++) batch.add(new Uring.Nop(1)); // cookies must be unique within a batch...
+            assertThatThrownBy(() -> uring.submitAllWith(batch, counter)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("ops[1]: cookie 1 is also the cookie of ops[0]");
+            for (int i = 0; i < 30; i++) batch.set(i, i < ops.length ? ops[i] : new Uring.Nop(4 + i));
+            long self = Thread.currentThread().threadId();
+            BatchCounter checked = new BatchCounter();
+            runBatches(uring, batch, checked, OPS / 30); // warm-up
+            long perOp;
+            int rounds = 0;
+            do {
+                rounds++;
+                long before = allocatedBytes(self);
+                runBatches(uring, batch, checked, OPS / 30);
+                long bytes = allocatedBytes(self) - before;
+                perOp = bytes / OPS;
+                System.out.printf("Uring batch handler path, unwatched: %d B over %d ops, round %d%n", bytes, OPS / 30 * 30, rounds);
+            } while (perOp >= 1 && rounds < ROUNDS);
+            assertThat(perOp).as("bytes per op in round %d (rounds stop at the first under 1 B/op)", rounds).isZero();
+            assertThat(checked.wrong).isZero();
+            assertThat(checked.done).isEqualTo((long) OPS / 30 * 30 * (rounds + 1));
+            assertThat(uring.inFlight()).isZero();
+        }
+    }
+
+    /**
+     * {@code batches} submitAllWith calls of {@code batch}, each reaped in full on this thread before the next;
+     * checks every completion's cookie and result as {@link Counter} does for the ops 1 to 3, and res 0 for the rest.
+     */
+    private static void runBatches(Uring uring, List<Uring.Op> batch, BatchCounter counter, int batches) {
+        for (int b = 0; b < batches; b++) {
+            uring.submitAllWith(batch, counter);
+            long deadline = System.nanoTime() + WAIT_NANOS;
+            while (uring.inFlight() > 0) {
+                if (uring.reap() == 0 && System.nanoTime() > deadline) throw new AssertionError("batch " + b + " incomplete after 10 s");
+            }
+        }
+    }
+
+    /** As {@link Counter}, for a batch: cookies 1 to 3 are the ops of {@link #ops}, the others Nops (res 0). */
+    private static final class BatchCounter implements Uring.CompletionHandler {
+        long done;
+        long wrong;
+
+        @Override
+        public void onCompletion(long cookie, int res, int flags) {
+            int expected = cookie == 2 ? -fdkit_h.ETIME() : 0;
+            if (cookie < 1 || cookie > 33 || res != expected || flags != 0) wrong++;
+            done++;
         }
     }
 

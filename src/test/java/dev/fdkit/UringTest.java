@@ -74,6 +74,22 @@ class UringTest {
         uring = Uring.open(64);
     }
 
+    @Test
+    void anUnwatchedRingCompletesOnlyWhenItsOwnerReapsAndItsCloseFailsWhatIsLeft() throws Exception {
+        assertThatThrownBy(() -> Uring.openUnwatched(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("entries");
+        try (Uring uring = Uring.openUnwatched(8)) {
+            CompletableFuture<Completion> nop = uring.submit(new Uring.Nop(1));
+            // A NOP completes inside the io_uring_enter that submits it: its CQE waits in the ring, and no poller reaps it.
+            assertThat(nop.isDone()).as("completed before anyone reaped").isFalse();
+            assertThat(Syscalls.poll(uring.fd(), fdkit_h.POLLIN(), 0)).as("the ring descriptor is readable: a CQE waits").isEqualTo(1);
+            assertThat(uring.reap()).isEqualTo(1);
+            assertThat(nop.join().res()).isZero();
+            CompletableFuture<Completion> timeout = uring.submit(new Uring.Timeout(Duration.ofHours(1), 2));
+            uring.close();
+            assertThat(catchThrowable(timeout::join).getCause()).isInstanceOf(IOException.class).hasMessageContaining("Uring closed");
+        }
+    }
+
     @AfterEach
     void closeRing() {
         if (uring == null) return;

@@ -32,10 +32,14 @@ import java.util.concurrent.TimeUnit;
  *       Each {@code submit} enters the kernel once, so this is 32 io_uring_enter calls per batch (C's
  *       {@code batch32_enter_each} does the same): the per-op API's cost;</li>
  *   <li>{@link #batch32SubmitAll}: the same 32 NOPs through one {@code submitAll} (one io_uring_enter per
- *       batch, as C's {@code batch32}), then {@code reap()} until all 32 futures are complete.</li>
+ *       batch, as C's {@code batch32}), then {@code reap()} until all 32 futures are complete;</li>
+ *   <li>{@link #batch32SubmitAllWith}: the same through {@code submitAllWith(ops, handler)}, the allocation-free
+ *       batch, on the unwatched ring: 32 NOP records made once, one io_uring_enter, reaped here.</li>
  * </ul>
- * The ring is {@code Uring.open(64, Poller.open())}: a poller nobody polls, so completions are reaped only
- * here (the kernel still wakes the ring descriptor's pollers for every CQE, as for every fdkit Uring).
+ * The future paths use {@code Uring.open(64, Poller.open())}: a poller nobody polls, so completions are reaped
+ * only here (the kernel still wakes the ring descriptor's poller for every CQE, as for every watched Uring).
+ * {@link #unbatchedHandler} uses {@code Uring.openUnwatched(64)}, as the C loop has no poller either;
+ * {@link #unbatchedHandlerWatched} is the same on the watched ring, for the cost of that wake.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -48,12 +52,14 @@ public class UringNop {
 
     private Poller poller;
     private Uring uring;
+    private Uring unwatched;
     private long cookie;
     @SuppressWarnings("unchecked")
     private final CompletableFuture<Completion>[] futures = new CompletableFuture[BATCH];
     private final Uring.Op[] nops = new Uring.Op[BATCH];
     private final List<Uring.Op> batch = Arrays.asList(nops); // a view: refilled, never copied, per invocation
     private final Uring.Nop nop = new Uring.Nop(-1); // the handler path's op: one record, resubmitted
+    private final List<Uring.Op> handledBatch = handledBatch(); // 32 records with their own cookies, resubmitted
     private final Handled handled = new Handled();
 
     /** Counts completions and keeps the last result: primitives only. */
@@ -68,18 +74,28 @@ public class UringNop {
         }
     }
 
+    private static List<Uring.Op> handledBatch() {
+        Uring.Op[] ops = new Uring.Op[BATCH];
+        for (int i = 0; i < BATCH; i++) ops[i] = new Uring.Nop(-2 - i);
+        return List.of(ops);
+    }
+
     @Setup(Level.Trial)
     public void open() {
         poller = Poller.open();
         uring = Uring.open(64, poller);
+        unwatched = Uring.openUnwatched(64);
         if (unbatched() != 0) throw new IllegalStateException("NOP did not complete with res 0");
         if (batch32SubmitAll() != 0) throw new IllegalStateException("a batched NOP did not complete with res 0");
         if (unbatchedHandler() != 0) throw new IllegalStateException("a handled NOP did not complete with res 0");
+        if (batch32SubmitAllWith() != 0) throw new IllegalStateException("a handled batched NOP did not complete with res 0");
+        if (unbatchedHandlerWatched() != 0) throw new IllegalStateException("a handled NOP did not complete with res 0");
     }
 
     @TearDown(Level.Trial)
     public void close() {
         uring.close();
+        unwatched.close();
         poller.close();
     }
 
@@ -118,10 +134,28 @@ public class UringNop {
     }
 
     @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int batch32SubmitAllWith() {
+        long target = handled.done + BATCH;
+        unwatched.submitAllWith(handledBatch, handled);
+        while (handled.done < target) unwatched.reap();
+        return handled.res;
+    }
+
+    @Benchmark
     public int unbatchedHandler() {
+        return handledRoundTrip(unwatched);
+    }
+
+    @Benchmark
+    public int unbatchedHandlerWatched() {
+        return handledRoundTrip(uring);
+    }
+
+    private int handledRoundTrip(Uring ring) {
         long target = handled.done + 1;
-        uring.submitWith(nop, handled);
-        while (handled.done < target) uring.reap();
+        ring.submitWith(nop, handled);
+        while (handled.done < target) ring.reap();
         return handled.res;
     }
 }
