@@ -20,7 +20,7 @@
  *   {"name":"eventfd_roundtrip.idle_thread","unit":"ns/op","score":..,"error":..,"mean":..,"cpu":..,
  *    "runs":[..],"cpu_runs":[..]}
  *
- * Usage: eventfd_roundtrip [--quick]      (--quick: fewer, shorter runs)
+ * Usage: eventfd_roundtrip [--quick] [--runs N]      (bench_c.h: parse_args)
  * Built by bin/bench: gcc -O2 -pthread.
  */
 #define _GNU_SOURCE
@@ -84,9 +84,9 @@ static void *idle(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    int runs = quick ? 3 : 7;
-    uint64_t run_ns = quick ? 500000000u : 1000000000u;
+    int runs;
+    uint64_t run_ns;
+    parse_args(argc, argv, &runs, &run_ns);
 
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd < 0) die("eventfd");

@@ -30,7 +30,7 @@
  * Output: one JSON object per line, the format every C baseline in src/jmh/c prints (see eventfd_roundtrip.c):
  *   {"name":"exit_latency.pidfd_epoll","unit":"us/op","score":..,"error":..,"mean":..,"cpu":..,"runs":[..],"cpu_runs":[..]}
  *
- * Usage: exit_latency [--quick]
+ * Usage: exit_latency [--quick] [--runs N]      (bench_c.h: parse_args)
  * Built by bin/bench: gcc -O2 -pthread.
  */
 #define _GNU_SOURCE
@@ -180,10 +180,12 @@ static void measure(const char *name, int runs, uint64_t run_ns) {
 }
 
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int runs;
+    uint64_t run_ns;
+    parse_args(argc, argv, &runs, &run_ns);
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) die("epoll_create1", errno);
-    measure("exit_latency.pidfd_epoll", quick ? 3 : 7, quick ? 500000000u : 1000000000u);
+    measure("exit_latency.pidfd_epoll", runs, run_ns);
 
     poller_epfd = epoll_create1(EPOLL_CLOEXEC);
     if (poller_epfd < 0) die("epoll_create1", errno);
@@ -191,6 +193,6 @@ int main(int argc, char **argv) {
     pthread_t t;
     if ((errno = pthread_create(&t, NULL, poller, NULL)) != 0) die("pthread_create", errno);
     use_poller = 1;
-    measure("exit_latency.poller_thread", quick ? 3 : 7, quick ? 500000000u : 1000000000u);
+    measure("exit_latency.poller_thread", runs, run_ns);
     return 0;
 }

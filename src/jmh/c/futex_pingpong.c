@@ -17,7 +17,7 @@
  * per round trip), the error the standard deviation over the runs; "cpu" is the measuring thread's lowest
  * CPU time (user + system) per round trip. Output: one JSON line per variant, as eventfd_roundtrip.c.
  *
- * Usage: futex_pingpong [--quick]      (--quick: fewer, shorter runs)
+ * Usage: futex_pingpong [--quick] [--runs N]      (bench_c.h: parse_args)
  * Built by bin/bench: gcc -O2 -pthread.
  */
 #define _GNU_SOURCE
@@ -123,9 +123,9 @@ static void measure(const char *name, void (*round_trip)(void), int runs, uint64
 }
 
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    int runs = quick ? 3 : 7;
-    uint64_t run_ns = quick ? 500000000u : 1000000000u;
+    int runs;
+    uint64_t run_ns;
+    parse_args(argc, argv, &runs, &run_ns);
     pthread_t t;
 
     if ((errno = pthread_create(&t, NULL, futex_partner, NULL)) != 0) die("pthread_create");

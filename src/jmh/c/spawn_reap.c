@@ -18,7 +18,7 @@
  * Output: one JSON object per line, the format every C baseline in src/jmh/c prints (see eventfd_roundtrip.c):
  *   {"name":"spawn_reap.posix_spawn","unit":"ms/op","score":..,"error":..,"mean":..,"cpu":..,"runs":[..],"cpu_runs":[..]}
  *
- * Usage: spawn_reap [--quick]
+ * Usage: spawn_reap [--quick] [--runs N]      (bench_c.h: parse_args)
  * Built by bin/bench: gcc -O2 -pthread.
  */
 #define _GNU_SOURCE
@@ -116,9 +116,9 @@ static void measure(const char *name, void (*op)(void), int runs, uint64_t run_n
 }
 
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    int runs = quick ? 3 : 7;
-    uint64_t run_ns = quick ? 500000000u : 1000000000u;
+    int runs;
+    uint64_t run_ns;
+    parse_args(argc, argv, &runs, &run_ns);
     prepare_as_fdkit();
     measure("spawn_reap.posix_spawn", plain, runs, run_ns);
     measure("spawn_reap.as_fdkit", as_fdkit, runs, run_ns);

@@ -18,7 +18,7 @@
  * NOP submitted and reaped), the error the standard deviation over the runs, "cpu" the thread's lowest CPU
  * time per op in ns. Output: one JSON line per variant, as eventfd_roundtrip.c.
  *
- * Usage: uring_nop [--quick]      (--quick: fewer, shorter runs)
+ * Usage: uring_nop [--quick] [--runs N]      (bench_c.h: parse_args)
  * Built by bin/bench: gcc -O2 -pthread.
  */
 #define _GNU_SOURCE
@@ -180,9 +180,9 @@ static void measure(const char *name, int with_eventfd, void (*step)(struct ring
 }
 
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    int runs = quick ? 3 : 7;
-    uint64_t run_ns = quick ? 500000000u : 1000000000u;
+    int runs;
+    uint64_t run_ns;
+    parse_args(argc, argv, &runs, &run_ns);
     measure("uring_nop.unbatched", 0, unbatched, runs, run_ns);
     measure("uring_nop.batch32", 0, batch32, runs, run_ns);
     measure("uring_nop.batch32_enter_each", 0, batch32_enter_each, runs, run_ns);

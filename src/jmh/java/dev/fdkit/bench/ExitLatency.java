@@ -3,6 +3,7 @@ package dev.fdkit.bench;
 import com.zaxxer.nuprocess.NuAbstractProcessHandler;
 import com.zaxxer.nuprocess.NuProcess;
 import com.zaxxer.nuprocess.NuProcessBuilder;
+import dev.fdkit.ExitStatus;
 import dev.fdkit.ProcessDescriptor;
 import dev.fdkit.internal.Spawner;
 import dev.fdkit.internal.Syscalls;
@@ -23,11 +24,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
- * Row "exit-notification latency": the time from the event that makes a child exit to the moment the
- * exit callback runs. Not a JMH benchmark: the end of each measurement is stamped by a callback on another
- * thread (fdkit's poller, the JDK's pool), which JMH cannot time; so this program measures exactly as its C
- * baseline src/jmh/c/exit_latency.c does and prints the same JSON lines (bin/bench collects them into
- * bench/java-result.json).
+ * Rows "exit-notification latency": the time from the event that makes a child exit to the moment the
+ * exit callback runs, or waitFor() returns. Not a JMH benchmark: the end of each measurement is stamped by a
+ * callback on another thread (fdkit's poller, the JDK's pool), which JMH cannot time; so this program measures
+ * exactly as its C baseline src/jmh/c/exit_latency.c does and prints the same JSON lines (bin/bench collects
+ * them into bench/java-result.json).
  * <p>
  * One exit: spawn /bin/cat with stdin and stdout on pipes and attach the exit callback; write one byte to
  * its stdin and read it back from its stdout (cat is now running and back in read(0)); then
@@ -44,9 +45,14 @@ import java.util.stream.Collectors;
  *       with waitid(P_PIDFD) — the same calls the C loop makes;</li>
  *   <li>{@code exit_latency.fdkit_direct_echo} (diagnostic): the same, but the echo before t0 is read directly
  *       (poll + read), as the C program reads it, not through {@code p.stdout()} and the poller;</li>
+ *   <li>{@code exit_latency.fdkit_waitfor}: the same child and set-up, no {@code onExit()}: the measuring
+ *       (platform) thread calls {@code p.waitFor()} and stamps t1 when it returns. Nobody else awaits the exit,
+ *       so waitFor polls the pidfd itself and reaps on the calling thread (ExitWatch), as the C loop does;</li>
  *   <li>{@code exit_latency.jdk}: {@code java.lang.ProcessBuilder.start()}, {@code onExit().thenRun(..)}: the
  *       JDK's reaper thread returns from waitpid, then the callback runs on the common ForkJoinPool
  *       ({@code Process.onExit()} completes asynchronously);</li>
+ *   <li>{@code exit_latency.jdk_waitfor}: {@code java.lang.Process.waitFor()} on the measuring thread, t1 when it
+ *       returns: the JDK's reaper thread returns from waitpid and wakes the waiter;</li>
  *   <li>{@code exit_latency.nuprocess}: NuProcess 3.0.0, {@code NuProcessHandler.onExit} (it finds exits by
  *       polling);</li>
  *   <li>{@code exit_latency.raw_ffm} (diagnostic): the C loop's exact calls from Java through fdkit's internal
@@ -75,7 +81,9 @@ public final class ExitLatency {
         long warmupNanos = quick ? 2_000_000_000L : 3_000_000_000L;
         measure("exit_latency.fdkit", ExitLatency::fdkit, runs, runNanos, warmupNanos, 1);
         measure("exit_latency.fdkit_direct_echo", ExitLatency::fdkitDirectEcho, runs, runNanos, warmupNanos, 1);
+        measure("exit_latency.fdkit_waitfor", ExitLatency::fdkitWaitFor, runs, runNanos, warmupNanos, 1);
         measure("exit_latency.jdk", ExitLatency::jdk, runs, runNanos, warmupNanos, 1);
+        measure("exit_latency.jdk_waitfor", ExitLatency::jdkWaitFor, runs, runNanos, warmupNanos, 1);
         measure("exit_latency.raw_ffm", ExitLatency::rawFfm, runs, runNanos, warmupNanos, 1);
         measure("exit_latency.nuprocess", ExitLatency::nuProcess, runs, runNanos, runNanos / 2, 3);
     }
@@ -134,6 +142,20 @@ public final class ExitLatency {
         }
     }
 
+    /** As {@link #fdkit}, but with no onExit(): this platform thread waits in {@code waitFor()}, and stamps t1. */
+    static long fdkitWaitFor() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(CAT).redirectError(ProcessBuilder.Redirect.INHERIT); // stdin, stdout: PIPE
+        try (ProcessDescriptor p = ProcessDescriptor.start(pb)) {
+            echo(p.stdin(), p.stdout());
+            long t0 = System.nanoTime();
+            p.stdin().close();
+            ExitStatus status = p.waitFor();
+            long t1 = System.nanoTime();
+            if (!status.success()) throw new IllegalStateException("cat failed: " + status);
+            return t1 - t0;
+        }
+    }
+
     /** The fdkit stream's descriptor (its class is package-private: the benchmark runs on the class path). */
     private static dev.fdkit.internal.Fd descriptorOf(InputStream stream) throws ReflectiveOperationException {
         java.lang.reflect.Method descriptor = stream.getClass().getDeclaredMethod("descriptor");
@@ -150,6 +172,23 @@ public final class ExitLatency {
             long t0 = System.nanoTime();
             p.getOutputStream().close();
             return stamp.await() - t0;
+        } finally {
+            p.getInputStream().close();
+            p.getErrorStream().close();
+        }
+    }
+
+    /** As {@link #jdk}, but with no onExit(): this thread waits in {@code Process.waitFor()}, and stamps t1. */
+    static long jdkWaitFor() throws Exception {
+        Process p = new ProcessBuilder(CAT).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            echo(p.getOutputStream(), p.getInputStream());
+            long t0 = System.nanoTime();
+            p.getOutputStream().close();
+            int code = p.waitFor();
+            long t1 = System.nanoTime();
+            if (code != 0) throw new IllegalStateException("cat failed: exit code " + code);
+            return t1 - t0;
         } finally {
             p.getInputStream().close();
             p.getErrorStream().close();

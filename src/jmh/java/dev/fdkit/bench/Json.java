@@ -7,8 +7,8 @@ import java.util.Map;
 
 /**
  * A minimal JSON reader for the report: objects become {@code Map<String, Object>}, arrays {@code List<Object>},
- * numbers {@code Double}, and {@code true}/{@code false}/{@code null} themselves. Enough for JMH's result
- * file and the C baselines' output; not a general-purpose parser.
+ * numbers {@code Double}, and {@code true}/{@code false}/{@code null} themselves; {@link #write} turns such values
+ * back into text. Enough for JMH's result file and the C baselines' output; not a general-purpose parser.
  */
 final class Json {
     private final String text;
@@ -41,6 +41,55 @@ final class Json {
     @SuppressWarnings("unchecked")
     static List<Object> array(Object value) {
         return value instanceof List<?> l ? (List<Object>) l : List.of();
+    }
+
+    /** JSON text of a value as {@link #parse} returns them; NaN and infinities as strings, as JMH writes them. */
+    static String write(Object value) {
+        StringBuilder out = new StringBuilder();
+        write(value, out);
+        return out.toString();
+    }
+
+    private static void write(Object value, StringBuilder out) {
+        switch (value) {
+            case null -> out.append("null");
+            case Boolean b -> out.append(b);
+            case Double d when d.isNaN() || d.isInfinite() -> writeString(d.toString(), out);
+            case Double d -> out.append(java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString());
+            case String s -> writeString(s, out);
+            case List<?> list -> {
+                out.append('[');
+                for (int i = 0; i < list.size(); i++) {
+                    if (i > 0) out.append(',');
+                    write(list.get(i), out);
+                }
+                out.append(']');
+            }
+            case Map<?, ?> map -> {
+                out.append('{');
+                String separator = "";
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    out.append(separator);
+                    writeString(String.valueOf(e.getKey()), out);
+                    out.append(':');
+                    write(e.getValue(), out);
+                    separator = ",";
+                }
+                out.append('}');
+            }
+            default -> throw new IllegalArgumentException("JSON: cannot write a " + value.getClass().getName());
+        }
+    }
+
+    private static void writeString(String s, StringBuilder out) {
+        out.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') out.append('\\').append(c);
+            else if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
+            else out.append(c);
+        }
+        out.append('"');
     }
 
     private Object value() {

@@ -7,8 +7,8 @@ import dev.fdkit.bench.Rows.Target;
 import java.util.List;
 
 /**
- * The ProcessDescriptor rows of bench/REPORT.md (issue 3), listed in {@link Rows#ALL}: spawn + reap, exit
- * latency, threads and memory while watching children. Kept here so that their long notes do not crowd
+ * The ProcessDescriptor rows of bench/REPORT.md (issues 3 and 13), listed in {@link Rows#ALL}: spawn + reap,
+ * exit latency (onExit and waitFor), threads and memory while watching children, the fdkit tool. Kept here so that their long notes do not crowd
  * Rows.java.
  */
 final class ProcessRows {
@@ -112,6 +112,26 @@ final class ProcessRows {
             Target.atMost(1.2, "c:exit_latency.pidfd_epoll", "C (issue 3)"), EXIT_NOTES,
             List.of("java:exit_latency.fdkit.median", "java:exit_latency.fdkit_direct_echo.median", "c:exit_latency.pidfd_epoll.median", "c:exit_latency.poller_thread.median",
                     "java:exit_latency.raw_ffm.median", "java:exit_latency.jdk.median", "java:exit_latency.nuprocess.median"));
+
+    private static final String WAITFOR_NOTES = """
+            The same exits as the row above, but nobody attaches a callback: the measuring platform thread calls \
+            `p.waitFor()` and stamps t1 when it returns (ExitLatency `exit_latency.fdkit_waitfor`). Nobody else \
+            awaits the exit, so fdkit's waitFor blocks in poll(2) on the child's pidfd itself and reaps it with \
+            waitid on the calling thread (ExitWatch): one wake-up, the kernel's, as in the C loop the target names \
+            (the closing thread in epoll_wait on the pidfd, then waitid). The shared poller, which watches every \
+            child from birth, also sees the pidfd readable; the first to look reaps. The JDK's `Process.waitFor()` \
+            waits until its reaper thread has returned from waitpid and woken it. "fdkit onExit" is the row \
+            above's figure: the hand-off through the poller thread that waitFor saves.""";
+
+    static final Row EXIT_LATENCY_WAITFOR = new Row("Exit-notification latency: child exits → waitFor() returns on a platform thread (µs)",
+            "java:exit_latency.fdkit_waitfor",
+            List.of(new Baseline("C pidfd + epoll_wait, same thread", "c:exit_latency.pidfd_epoll"),
+                    new Baseline("raw FFM, the C loop from Java", "java:exit_latency.raw_ffm"),
+                    new Baseline("java.lang.Process.waitFor()", "java:exit_latency.jdk_waitfor"),
+                    new Baseline("fdkit onExit callback (the row above)", "java:exit_latency.fdkit")),
+            Target.atMost(1.2, "c:exit_latency.pidfd_epoll", "C (issue 13)"), WAITFOR_NOTES,
+            List.of("java:exit_latency.fdkit_waitfor.median", "c:exit_latency.pidfd_epoll.median",
+                    "java:exit_latency.raw_ffm.median", "java:exit_latency.jdk_waitfor.median"));
 
     /** The fdkit tool against xargs and GNU parallel, whole processes (src/jmh/sh/cli_batch.sh). */
     private static Row tool(int commands, double target) {

@@ -28,7 +28,8 @@ import java.util.stream.Stream;
  * Usage: {@code Report [--jmh FILE] [--c FILE] [--java FILE] [--run FILE] [--out FILE] [--readme FILE]}
  * ({@code --readme}: also put the report's summary between that file's performance markers); the run file (bench/run.properties,
  * written by bin/bench) says how and when the results were measured: command, mode (quick|full), gcc,
- * load.before, load.after, finished.
+ * load.before, load.after, finished, and c.interleaved and c.split (which C program ran around which Java side, and
+ * how its runs were split).
  */
 public final class Report {
     /** One measured figure: a JMH benchmark's primary score or a C program's best run. */
@@ -114,7 +115,7 @@ public final class Report {
                 min(values), max(values), Json.number(result.get("cpu")), stdev(Json.array(result.get("cpu_runs"))));
     }
 
-    private static double stdev(List<Object> runs) {
+    static double stdev(List<Object> runs) {
         double[] v = runs.stream().mapToDouble(Json::number).toArray();
         if (v.length < 2) return Double.NaN;
         double mean = java.util.Arrays.stream(v).average().orElse(Double.NaN), sq = 0;
@@ -136,11 +137,11 @@ public final class Report {
         return low && high ? "**met**" : !low && !high ? "**not met**" : "undecided (noise)";
     }
 
-    private static double min(List<Double> values) {
+    static double min(List<Double> values) {
         return values.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
     }
 
-    private static double max(List<Double> values) {
+    static double max(List<Double> values) {
         return values.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
     }
 
@@ -190,7 +191,7 @@ public final class Report {
                 .append("less sensitive to other load on the machine. \"CPU\": thread CPU time (user + system) per op — ")
                 .append("JMH's worker threads plus fdkit's own (the poller: work moved there still counts; dev.fdkit.bench.CpuTimeProfiler) and the C loop's thread (CLOCK_THREAD_CPUTIME_ID, ")
                 .append("best run) — which does not count time other processes held the CPU; on a quiet machine it is ")
-                .append("close to the wall time.\n\n");
+                .append("close to the wall time. ").append(interleaving(run)).append("\n\n");
         md.append("| Row | fdkit | Baseline | Baseline score | fdkit / baseline | Best / best | CPU: fdkit / baseline | Target | Met |\n");
         md.append("|---|---|---|---|---|---|---|---|---|\n");
         Set<String> used = new HashSet<>();
@@ -204,7 +205,7 @@ public final class Report {
                 Measurement m = measurements.get(b.key());
                 boolean absolute = row.target() != null && row.target().absolute(); // a bound on fdkit's score: judged on the first line
                 boolean targeted = row.target() != null && (absolute ? first : row.target().baseline().equals(b.key()));
-                boolean lowerIsBetter = row.target() != null ? row.target().atMost() : f == null || !f.unit().startsWith("ops/"); // untargeted: by the unit
+                boolean lowerIsBetter = row.target() != null ? row.target().atMost() : f == null || !Results.higherIsBetter(f.unit()); // untargeted: by the unit
                 String ratio = "not run", best = "not run", cpuRatio = "not run", met = targeted ? "not run" : "—";
                 if (f != null && m != null) {
                     if (!f.unit().equals(m.unit())) {
@@ -283,6 +284,20 @@ public final class Report {
                     .append(" | ").append(m.settings()).append(" |\n");
         }
         return new Rendered(md.toString(), summaryText);
+    }
+
+    /** When the C baselines ran relative to the Java side: bin/bench records it in run.properties (c.interleaved, c.split). */
+    private static String interleaving(Properties run) {
+        String pairs = run.getProperty("c.interleaved");
+        if (pairs == null) {
+            return "These C baselines were all measured before the Java side (an older bin/bench), so a ratio may compare "
+                    + "two periods of the machine's speed, which drifts.";
+        }
+        return "Each C baseline is measured in the same period as the Java side it is compared with, since the machine's "
+                + "speed drifts over a run: its program takes part of its runs just before the JMH benchmark class or Java "
+                + "main program of its rows and the rest just after (" + run.getProperty("c.split", "?") + " per variant), and "
+                + "the parts are merged into one figure over all runs (dev.fdkit.bench.Results). "
+                + (pairs.isEmpty() ? "In this run no C program ran beside its Java side." : "In this run: " + pairs + ".");
     }
 
     private static String loadNote(Properties run) {

@@ -166,6 +166,7 @@ final class Rows {
                     List.of("jmh:dev.fdkit.bench.EventFdHotPath.useCount", "jmh:dev.fdkit.bench.EventFdHotPath.threadLocal")),
             ProcessRows.SPAWN_REAP, // issue 3's rows: see ProcessRows
             ProcessRows.EXIT_LATENCY,
+            ProcessRows.EXIT_LATENCY_WAITFOR,
             ProcessRows.THREADS_1K,
             ProcessRows.THREADS_10K,
             ProcessRows.MEMORY_1K,
