@@ -11,8 +11,10 @@
  *   batch32                   per 32 ops: 32 SQEs, one io_uring_enter, reap 32 CQEs (the tokio-uring batch)
  *   batch32_enter_each        per 32 ops: 32 × (one SQE, one io_uring_enter), then reap 32 CQEs — what
  *                             fdkit's Uring does for 32 submit() calls (it enters once per submit)
- *   *_eventfd                 the same with an eventfd registered (IORING_REGISTER_EVENTFD), as every fdkit
- *                             Uring has one: the kernel signals it for every CQE
+ *   *_eventfd                 the same with an eventfd registered (IORING_REGISTER_EVENTFD), as fdkit's Uring
+ *                             had before it polled the ring descriptor: the kernel signals it for every CQE
+ *   unbatched_epoll           the same with the ring descriptor in an epoll set nobody waits on, as a watched
+ *                             fdkit Uring's poller holds it (Uring.openUnwatched has none)
  *
  * Each variant runs 7 times for about 1 s after a warm-up; the score is the best run in ops/s (one op = one
  * NOP submitted and reaped), the error the standard deviation over the runs, "cpu" the thread's lowest CPU
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -90,6 +93,15 @@ static void ring_register_eventfd(struct ring *r) {
     int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (efd < 0) die("eventfd");
     if (syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_EVENTFD, &efd, 1) < 0) die("IORING_REGISTER_EVENTFD");
+}
+
+/* The ring descriptor in an epoll set nobody waits on, level-triggered, as a watched fdkit Uring's poller holds
+ * it: the kernel then wakes that epoll's callback for every CQE. */
+static void ring_watch_with_epoll(struct ring *r) {
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) die("epoll_create1");
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 1 };
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, r->fd, &ev) < 0) die("epoll_ctl");
 }
 
 static void ring_close(struct ring *r) {
@@ -168,10 +180,13 @@ static double run(struct ring *r, void (*step)(struct ring *), uint64_t run_ns, 
     return (double) ops * 1e9 / (double) elapsed;
 }
 
-static void measure(const char *name, int with_eventfd, void (*step)(struct ring *), int runs, uint64_t run_ns) {
+enum watch { UNWATCHED, EVENTFD, EPOLL };
+
+static void measure(const char *name, enum watch watch, void (*step)(struct ring *), int runs, uint64_t run_ns) {
     struct ring r;
     ring_open(&r, 64, 512);
-    if (with_eventfd) ring_register_eventfd(&r);
+    if (watch == EVENTFD) ring_register_eventfd(&r);
+    if (watch == EPOLL) ring_watch_with_epoll(&r);
     double scores[64], cpus[64];
     run(&r, step, run_ns / 2, &cpus[0]); /* warm-up */
     for (int i = 0; i < runs; i++) scores[i] = run(&r, step, run_ns, &cpus[i]);
@@ -183,10 +198,11 @@ int main(int argc, char **argv) {
     int runs;
     uint64_t run_ns;
     parse_args(argc, argv, &runs, &run_ns);
-    measure("uring_nop.unbatched", 0, unbatched, runs, run_ns);
-    measure("uring_nop.batch32", 0, batch32, runs, run_ns);
-    measure("uring_nop.batch32_enter_each", 0, batch32_enter_each, runs, run_ns);
-    measure("uring_nop.unbatched_eventfd", 1, unbatched, runs, run_ns);
-    measure("uring_nop.batch32_eventfd", 1, batch32, runs, run_ns);
+    measure("uring_nop.unbatched", UNWATCHED, unbatched, runs, run_ns);
+    measure("uring_nop.batch32", UNWATCHED, batch32, runs, run_ns);
+    measure("uring_nop.batch32_enter_each", UNWATCHED, batch32_enter_each, runs, run_ns);
+    measure("uring_nop.unbatched_eventfd", EVENTFD, unbatched, runs, run_ns);
+    measure("uring_nop.unbatched_epoll", EPOLL, unbatched, runs, run_ns);
+    measure("uring_nop.batch32_eventfd", EVENTFD, batch32, runs, run_ns);
     return 0;
 }

@@ -102,10 +102,12 @@ final class Rows {
     private static final String URING_NOP_NOTES = """
             One IORING_OP_NOP submitted and its completion reaped, on one thread: `Uring.submitWith(nop, handler)` \
             (one reusable op, a primitive handler, nothing allocated) or `Uring.submit(new Nop(cookie))` (a future), \
-            each one io_uring_enter, then `reap()` until it completed, on `Uring.open(64, Poller.open())` — a \
-            poller nobody polls, so only this thread reaps. C (src/jmh/c/uring_nop.c): raw io_uring_setup / mmap \
-            / io_uring_enter, no liburing, the same 64/512-entry ring; `unbatched_eventfd` also registers an \
-            eventfd, as fdkit's Uring did before it polled the ring's own descriptor. For reference only, not a \
+            each one io_uring_enter, then `reap()` until it completed. The row's figure is on \
+            `Uring.openUnwatched(64)`, a ring its owner reaps, as the C loop's; "watched" is the same on \
+            `Uring.open(64, Poller.open())` (a poller nobody polls), whose epoll callback the kernel runs for \
+            every CQE — the C `unbatched_epoll` line measures that cost alone. C (src/jmh/c/uring_nop.c): raw \
+            io_uring_setup / mmap / io_uring_enter, no liburing, the same 64/512-entry ring; `unbatched_eventfd` \
+            registers an eventfd, as fdkit's Uring did before it polled the ring's own descriptor. For reference only, not a \
             target: tokio-uring reports 687K NOPs/s unbatched and 3.69M/s at batch 32 on a 6-core i7 (another \
             machine, another runtime).""";
     private static final String URING_BATCH_NOTES = """
@@ -114,9 +116,7 @@ final class Rows {
             like-for-like C figure is `batch32_enter_each`. `Uring.submitAll(List<Op>)` prepares all 32 SQEs and \
             enters once (the next row, `UringNop.batch32SubmitAll`): compare it with C `batch32` (32 SQEs, one \
             io_uring_enter, one reaping pass; the tokio-uring batch). In C one enter per batch is 3-4× the \
-            enter-per-op throughput (about 230 ns of syscall entry and ring bookkeeping saved per NOP); the \
-            per-op Java costs listed under the unbatched row (futures, the in-flight map, the eventfd signal per \
-            CQE) remain with either API.""";
+            enter-per-op throughput (about 230 ns of syscall entry and ring bookkeeping saved per NOP).""";
     private static final String URING_EXIT_NOTES = """
             32 sleeping children are started and watched before each invocation (not timed); the timed part \
             SIGKILLs all 32 through their pidfds and waits until every exit is known and every child reaped \
@@ -219,7 +219,9 @@ final class Rows {
             new Row("io_uring NOP round trip, unbatched, handler path `submitWith` (ops/s)",
                     "jmh:dev.fdkit.bench.UringNop.unbatchedHandler",
                     List.of(new Baseline("C, raw io_uring syscalls", "c:uring_nop.unbatched"),
+                            new Baseline("C, raw, ring descriptor in an idle epoll set", "c:uring_nop.unbatched_epoll"),
                             new Baseline("C, raw, eventfd registered", "c:uring_nop.unbatched_eventfd"),
+                            new Baseline("fdkit, handler path on a watched ring", "jmh:dev.fdkit.bench.UringNop.unbatchedHandlerWatched"),
                             new Baseline("fdkit, future path `submit(op)`", "jmh:dev.fdkit.bench.UringNop.unbatched")),
                     Target.atLeast(0.8, "c:uring_nop.unbatched", "C (issue 13)"), URING_NOP_NOTES, List.of()),
             new Row("io_uring NOP, batches of 32 (ops/s)",
@@ -228,11 +230,12 @@ final class Rows {
                             new Baseline("C, 32 SQEs, one io_uring_enter (a batch submit)", "c:uring_nop.batch32"),
                             new Baseline("C, one io_uring_enter per 32, eventfd registered", "c:uring_nop.batch32_eventfd")),
                     null, URING_BATCH_NOTES, List.of()),
-            new Row("io_uring NOP, batches of 32 through Uring.submitAll (ops/s)",
-                    "jmh:dev.fdkit.bench.UringNop.batch32SubmitAll",
+            new Row("io_uring NOP, batches of 32 through Uring.submitAllWith (ops/s)",
+                    "jmh:dev.fdkit.bench.UringNop.batch32SubmitAllWith",
                     List.of(new Baseline("C, 32 SQEs, one io_uring_enter", "c:uring_nop.batch32"),
-                            new Baseline("C, one io_uring_enter per 32, eventfd registered", "c:uring_nop.batch32_eventfd")),
-                    Target.atLeast(0.6, "c:uring_nop.batch32", "C (issue 13)"), "As the row above, with one `submitAll` of the 32 NOPs: one io_uring_enter per batch, as in C.", List.of()),
+                            new Baseline("C, one io_uring_enter per 32, eventfd registered", "c:uring_nop.batch32_eventfd"),
+                            new Baseline("fdkit, `submitAll` (a future per op, watched ring)", "jmh:dev.fdkit.bench.UringNop.batch32SubmitAll")),
+                    Target.atLeast(0.6, "c:uring_nop.batch32", "C (issue 13)"), "As the row above, with one `submitAllWith(ops, handler)` of 32 NOP records made once, on the unwatched ring: one io_uring_enter per batch and nothing allocated, as in C; `submitAll` does the same with a future per op.", List.of()),
             new Row("Uring vs epoll: batch of 64 eventfd reads (ns per read; ratio = Uring / epoll)",
                     "jmh:dev.fdkit.bench.UringVsEpoll.uringEventFdReads",
                     List.of(new Baseline("fdkit Poller (epoll) + EventFd.tryReadValue", "jmh:dev.fdkit.bench.UringVsEpoll.epollEventFdReads")),
