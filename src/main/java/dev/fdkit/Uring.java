@@ -187,7 +187,8 @@ public final class Uring implements Pollable, AutoCloseable {
     /** The operations in flight; its monitor guards it. Lock order: submitLock or reapLock, then slots. */
     private final UringSlots slots;
     private final AtomicLong internalCookies = new AtomicLong(Long.MIN_VALUE + 1);
-    private final IoUringRing.CqeHandler onCqe = this::complete;
+    private final UringCompletions completions; // guarded by reapLock
+    private final IoUringRing.CqeHandler onCqe;
     private final boolean shared;
     private volatile boolean closed;
     private boolean ringClosed; // guarded by reapLock
@@ -252,6 +253,8 @@ public final class Uring implements Pollable, AutoCloseable {
             throw ErrnoException.unchecked(e);
         }
         this.slots = new UringSlots(ring.sqEntries(), CloseHook::new);
+        this.completions = new UringCompletions(slots);
+        this.onCqe = completions::add;
         // The ring's own descriptor, level-triggered, not an eventfd registered with IORING_REGISTER_EVENTFD: a
         // completion that finds the CQ full is parked in the kernel's overflow list without signalling the eventfd
         // (the CQ tail did not move), so a reap that checked IORING_SQ_CQ_OVERFLOW just before the kernel set it
@@ -580,27 +583,30 @@ public final class Uring implements Pollable, AutoCloseable {
         Objects.requireNonNull(op, "op");
         if (op.cookie() == CANCEL_ALL_COOKIE) throw new IllegalArgumentException("cookie " + CANCEL_ALL_COOKIE + " is reserved");
         requireOpen();
-        Fd fd = targetFd(op);
-        int number = fd == null ? -1 : fd.acquire();
+        Fd fd = check(op);
+        if (fd == null) return claim(op, handler, null, -1);
+        int number = fd.acquire();
         long userData;
         try {
-            requireSupported(op);
-            validate(op);
-            synchronized (slots) {
-                userData = slots.claim(op, handler, fd, number);
-            }
+            userData = claim(op, handler, fd, number);
         } catch (RuntimeException | Error e) {
-            if (fd != null) fd.release();
+            fd.release();
             throw e;
         }
-        if (userData == 0) {
-            if (fd != null) fd.release();
-            throw new IllegalArgumentException(alreadyInFlight(op.cookie()));
-        }
-        if (fd != null && !fd.addCloseHook(closeHook(userData))) { // closed since acquire(): nobody would ever cancel it
+        if (!fd.addCloseHook(closeHook(userData))) { // closed since acquire(): nobody would ever cancel it
             forget(userData);
             throw fd.closedException();
         }
+        return userData;
+    }
+
+    /** A slot for the checked op; IllegalArgumentException, nothing taken, if its cookie is in flight. */
+    private long claim(Op op, CompletionHandler handler, Fd fd, int number) {
+        long userData;
+        synchronized (slots) {
+            userData = slots.claim(op, handler, fd, number);
+        }
+        if (userData == 0) throw new IllegalArgumentException(alreadyInFlight(op.cookie()));
         return userData;
     }
 
@@ -662,7 +668,7 @@ public final class Uring implements Pollable, AutoCloseable {
         return true;
     }
 
-    private static void releaseTarget(Fd fd, Runnable hook) {
+    static void releaseTarget(Fd fd, Runnable hook) {
         if (fd == null) return;
         fd.removeCloseHook(hook);
         fd.release();
@@ -773,7 +779,13 @@ public final class Uring implements Pollable, AutoCloseable {
         try {
             if (ringClosed) return 0; // the rings are unmapped
             long flushesBefore = ring.overflowFlushes();
-            int reaped = ring.reap(onCqe);
+            int enclosing = completions.begin();
+            int reaped;
+            try {
+                reaped = ring.reap(onCqe);
+            } finally {
+                completions.end(enclosing); // the handlers run here, after the CQ slots are free
+            }
             long flushes = ring.overflowFlushes() - flushesBefore;
             if (flushes > 0) recordOverflow(flushes);
             return reaped;
@@ -789,35 +801,6 @@ public final class Uring implements Pollable, AutoCloseable {
             event.cqEntries = ring.cqEntries();
             event.flushes = (int) flushes;
             event.commit();
-        }
-    }
-
-    /**
-     * One completion for the slot {@code userData} names: frees the slot after the last one (so the handler may
-     * submit the same cookie again), then calls the handler. Once per user_data: a stale or foreign one is ignored.
-     */
-    private void complete(long userData, int res, int flags) {
-        boolean more = (flags & Uapi.IORING_CQE_F_MORE) != 0;
-        long cookie;
-        CompletionHandler handler;
-        Fd fd = null;
-        Runnable hook = null;
-        synchronized (slots) {
-            int slot = slots.slotOf(userData);
-            if (slot < 0) return; // the close-time cancel-all, or a cancelled operation's late echo
-            cookie = slots.cookie(slot);
-            handler = slots.handler(slot);
-            if (!more) {
-                fd = slots.fd(slot);
-                hook = slots.closeHook(slot);
-                slots.release(slot);
-            }
-        }
-        releaseTarget(fd, hook);
-        try {
-            handler.onCompletion(cookie, res, flags);
-        } catch (RuntimeException e) {
-            System.getLogger("dev.fdkit.Uring").log(System.Logger.Level.WARNING, "completion handler threw", e);
         }
     }
 
@@ -940,12 +923,14 @@ public final class Uring implements Pollable, AutoCloseable {
                 }
             }
         }
-        for (int i = 0; i < count; i++) complete(left[i], -Errno.ECANCELED, 0);
         // No submit touches the SQ any more (they all check `closed` under submitLock, set above); a reap()
         // on another thread must not touch the CQ while it is unmapped: reapLock. Not both locks at once:
         // reaping runs completion callbacks, which may submit (and get IllegalStateException) under reapLock.
         reapLock.lock();
         try {
+            int enclosing = completions.begin();
+            for (int i = 0; i < count; i++) completions.add(left[i], -Errno.ECANCELED, 0);
+            completions.end(enclosing);
             ringClosed = true;
             closeRingQuietly();
         } finally {
@@ -1002,68 +987,76 @@ public final class Uring implements Pollable, AutoCloseable {
         };
     }
 
-    /** Refuses an op whose opcode this kernel lacks (they all came after io_uring itself). */
-    private static void requireSupported(Op op) {
-        Feature feature = switch (op) {
-            case Waitid w -> Feature.IO_URING_WAITID;
-            case FutexWait f -> Feature.IO_URING_FUTEX;
-            case FutexWake f -> Feature.IO_URING_FUTEX;
-            case FutexWaitv f -> Feature.IO_URING_FUTEX;
-            default -> null;
-        };
-        if (feature == null) return;
-        Capability c = Linux.feature(feature);
-        if (!c.available()) throw new UnsupportedOperationException(feature.displayName() + " is unavailable: " + c.cause());
-    }
-
     /** Whether the op has a target descriptor (whose close cancels it): PollAdd, Read, Waitid. */
     private static boolean hasTarget(Op op) {
         return op instanceof PollAdd || op instanceof Read || op instanceof Waitid;
     }
 
-    /** The descriptor the kernel will use, held for the operation's lifetime; null if none. */
-    private static Fd targetFd(Op op) {
-        Pollable target = switch (op) {
-            case PollAdd p -> Objects.requireNonNull(p.target(), "target");
-            case Read r -> Objects.requireNonNull(r.target(), "target");
-            case Waitid w -> Objects.requireNonNull(w.process(), "process");
-            default -> null;
-        };
-        if (target == null) return null;
-        Fd fd = Descriptors.of(target);
-        if (fd != null) return fd;
-        throw new IllegalArgumentException("target must be an EventFd or a ProcessDescriptor, was " + target);
-    }
-
-    /** Checks what the kernel will be given, before a slot or an SQE is taken; allocates nothing. */
-    private static void validate(Op op) {
-        switch (op) {
+    /**
+     * Checks what the kernel will be given, before a slot or an SQE is taken, and returns the descriptor it will
+     * use (held for the operation's lifetime by the caller), or null if none. One switch, allocating nothing: the
+     * target first, then the opcode (they all came after io_uring itself), then the record's own rules.
+     */
+    private static Fd check(Op op) {
+        return switch (op) {
+            case Nop n -> null;
+            case Cancel c -> null;
             case PollAdd p -> {
+                Fd fd = targetFd(Objects.requireNonNull(p.target(), "target"));
                 if (p.events() == 0 || (p.events() & ~(Poller.READABLE | Poller.WRITABLE | Poller.HANGUP)) != 0) {
                     throw new IllegalArgumentException("events must combine Poller.READABLE, WRITABLE, HANGUP; was 0x" + Integer.toHexString(p.events()));
                 }
+                yield fd;
             }
             case Read r -> {
+                Fd fd = targetFd(Objects.requireNonNull(r.target(), "target"));
                 MemorySegment b = Objects.requireNonNull(r.buffer(), "buffer");
                 if (!b.isNative() || b.isReadOnly() || b.byteSize() == 0) throw new IllegalArgumentException("buffer must be native, writable and non-empty");
+                yield fd;
             }
-            case Timeout t -> Durations.timeoutNanos(t.after(), "after");
+            case Timeout t -> {
+                Durations.timeoutNanos(t.after(), "after");
+                yield null;
+            }
             case Waitid w -> {
+                Fd fd = targetFd(Objects.requireNonNull(w.process(), "process"));
+                requireFeature(Feature.IO_URING_WAITID);
                 if (w.reap() && w.process().isChild()) {
                     throw new IllegalArgumentException("reap must be false for a process fdkit started (pid " + w.process().pid()
                             + "): its ProcessDescriptor reaps it and keeps its exit status, which a second reaper would take from it;"
                             + " use reap = false, exitOf(process) or process.onExit()");
                 }
+                yield fd;
             }
-            case FutexWait f -> requireLiveWord(f.futex());
+            case FutexWait f -> {
+                requireFeature(Feature.IO_URING_FUTEX);
+                requireLiveWord(f.futex());
+                yield null;
+            }
             case FutexWake f -> {
+                requireFeature(Feature.IO_URING_FUTEX);
                 requireLiveWord(f.futex());
                 if (f.count() < 1) throw new IllegalArgumentException("count must be at least 1, was " + f.count());
+                yield null;
             }
-            case FutexWaitv v -> Futex.checkWaitv(Objects.requireNonNull(v.futexes(), "futexes"), Objects.requireNonNull(v.expected(), "expected"));
-            case Nop n -> { }
-            case Cancel c -> { }
-        }
+            case FutexWaitv v -> {
+                requireFeature(Feature.IO_URING_FUTEX);
+                Futex.checkWaitv(Objects.requireNonNull(v.futexes(), "futexes"), Objects.requireNonNull(v.expected(), "expected"));
+                yield null;
+            }
+        };
+    }
+
+    /** Refuses an op whose opcode this kernel lacks. */
+    private static void requireFeature(Feature feature) {
+        Capability c = Linux.feature(feature);
+        if (!c.available()) throw new UnsupportedOperationException(feature.displayName() + " is unavailable: " + c.cause());
+    }
+
+    private static Fd targetFd(Pollable target) {
+        Fd fd = Descriptors.of(target);
+        if (fd != null) return fd;
+        throw new IllegalArgumentException("target must be an EventFd or a ProcessDescriptor, was " + target);
     }
 
     /** The kernel gets only the word's address: one whose memory is closed may already hold something else. */

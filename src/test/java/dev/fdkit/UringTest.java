@@ -74,6 +74,29 @@ class UringTest {
         uring = Uring.open(64);
     }
 
+    /** A reap gathers its CQEs before running their handlers: a handler that reaps again still sees every completion, in order. */
+    @Test
+    void aHandlerThatReapsAgainGetsItsCompletionBeforeTheRestOfTheBatchInOrder() {
+        try (Uring unwatched = Uring.openUnwatched(64)) {
+            List<Long> order = new ArrayList<>();
+            Uring.CompletionHandler[] handler = new Uring.CompletionHandler[1];
+            handler[0] = (cookie, res, flags) -> {
+                order.add(cookie);
+                if (cookie != 1) return;
+                unwatched.submitWith(new Uring.Nop(100), handler[0]);
+                while (!order.contains(100L)) unwatched.reap(); // nested in the reap that runs this handler
+            };
+            List<Uring.Op> batch = new ArrayList<>();
+            for (long c = 1; c <= 40; c++) batch.add(new Uring.Nop(c));
+            unwatched.submitAllWith(batch, handler[0]);
+            assertThat(unwatched.reap()).isEqualTo(40);
+            List<Long> expected = new ArrayList<>(List.of(1L, 100L));
+            for (long c = 2; c <= 40; c++) expected.add(c);
+            assertThat(order).isEqualTo(expected);
+            assertThat(unwatched.inFlight()).isZero();
+        }
+    }
+
     @Test
     void anUnwatchedRingCompletesOnlyWhenItsOwnerReapsAndItsCloseFailsWhatIsLeft() throws Exception {
         assertThatThrownBy(() -> Uring.openUnwatched(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("entries");

@@ -124,6 +124,8 @@ public final class Syscalls {
 
     private static final class UringCalls {
         static final MethodHandle SYSCALL6 = linkSyscall(6);
+        // io_uring_enter without GETEVENTS only submits: it never waits, so it may skip the thread-state transition
+        static final MethodHandle ENTER_SUBMIT_ONLY = linkSyscall(6, true);
         static final MethodHandle MMAP = link("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), false);
         static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), false);
     }
@@ -733,7 +735,9 @@ public final class Syscalls {
     public static int ioUringEnterRaw(int fd, int toSubmit, int minComplete, int flags) {
         MemorySegment state = SCRATCH.get().callState;
         try {
-            long r = (long) UringCalls.SYSCALL6.invokeExact(state, (long) fdkit_h.SYS_io_uring_enter(), (long) fd, (long) toSubmit, (long) minComplete,
+            long r = minComplete == 0 && (flags & fdkit_h.IORING_ENTER_GETEVENTS()) == 0
+                    ? (long) UringCalls.ENTER_SUBMIT_ONLY.invokeExact(state, (long) fdkit_h.SYS_io_uring_enter(), (long) fd, (long) toSubmit, 0L, (long) flags, 0L, 0L)
+                    : (long) UringCalls.SYSCALL6.invokeExact(state, (long) fdkit_h.SYS_io_uring_enter(), (long) fd, (long) toSubmit, (long) minComplete,
                     (long) flags, 0L, 0L);
             if (r >= 0) return (int) r;
             int errno = errno(state);
@@ -866,9 +870,16 @@ public final class Syscalls {
     }
 
     private static MethodHandle linkSyscall(int argumentCount) {
+        return linkSyscall(argumentCount, false);
+    }
+
+    private static MethodHandle linkSyscall(int argumentCount, boolean neverBlocks) {
         ValueLayout[] arguments = new ValueLayout[argumentCount + 1];
         java.util.Arrays.fill(arguments, JAVA_LONG);
         FunctionDescriptor descriptor = FunctionDescriptor.of(JAVA_LONG, arguments);
+        if (neverBlocks && CriticalProbe.AVAILABLE) {
+            return LINKER.downcallHandle(symbol("syscall"), descriptor, Linker.Option.firstVariadicArg(1), Linker.Option.critical(false), CAPTURE_ERRNO);
+        }
         return LINKER.downcallHandle(symbol("syscall"), descriptor, Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
     }
 }
