@@ -153,8 +153,8 @@ final class ProcessStarter {
         if (!stdio.isSet(1)) stdio.redirect(1, builder.redirectOutput());
         if (builder.redirectErrorStream()) stdio.errorToOutput();
         else stdio.redirect(2, builder.redirectError());
-        int[] passFrom = new int[opts.passed().size()];
-        int[] passTo = new int[passFrom.length];
+        int[] passFrom = opts.passed().isEmpty() ? NOTHING : new int[opts.passed().size()];
+        int[] passTo = opts.passed().isEmpty() ? NOTHING : new int[passFrom.length];
         for (int i = 0; i < passFrom.length; i++) {
             PassedDescriptor pass = opts.passed().get(i);
             checkOpen(pass);
@@ -164,6 +164,8 @@ final class ProcessStarter {
         return new Spawner.Request(argv, environment, directory, stdio.childFd,
                 opts.has(SpawnFlag.NEW_SESSION), opts.has(SpawnFlag.NEW_PROCESS_GROUP), passFrom, passTo);
     }
+
+    private static final int[] NOTHING = {}; // no descriptors passed: the common case, shared (never written)
 
     /** A closed source would fail posix_spawn with a bare EBADF: say which option is wrong instead. */
     private static void checkOpen(PassedDescriptor pass) throws SyscallException {
