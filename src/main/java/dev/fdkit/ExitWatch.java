@@ -217,13 +217,16 @@ final class ExitWatch implements FallbackReaper.Target {
     @Override
     public boolean pollExit() {
         ExitStatus status;
+        Poller.Registration r; // with pidfds, only if a waiter's standDown registered again after handing it to the reaper
         synchronized (this) {
             if (lvPhase() != WATCHING) return true; // exited (a reaper thread that handed the loop on completes it) or abandoned
             ExitProbe.Result look = ExitProbe.orUnknown("waiting", () -> child ? ExitProbe.reapChild(pid, -1) : ExitProbe.otherByStartTime(pid, startTicks));
             if (!(look instanceof ExitProbe.Exited e)) return false;
             status = e.status();
             soPhase(EXITED);
+            r = registration;
         }
+        if (r != null) r.cancel();
         finish(status, System.nanoTime());
         return true;
     }
@@ -298,8 +301,8 @@ final class ExitWatch implements FallbackReaper.Target {
     private void pollPidfd(int number, long deadline) throws InterruptedException {
         SharedLoop.beforeBlocking(); // on the shared poller's loop thread: hand the loop on before blocking it
         Poller.Registration taken = standIn();
-        if (taken != null) taken.cancel(); // outside the lock: it waits for a handler that may wait for the lock
         try {
+            if (taken != null) taken.cancel(); // outside the lock: it waits for a handler that may wait for the lock
             pollUntilExit(number, deadline);
         } finally {
             standDown(number);
@@ -313,7 +316,7 @@ final class ExitWatch implements FallbackReaper.Target {
      * another waiter has it already, or the watch has left WATCHING.
      */
     private synchronized Poller.Registration standIn() {
-        if (lvPhase() != WATCHING || waiters++ > 0) return null;
+        if (waiters++ > 0 || lvPhase() != WATCHING) return null; // counted either way: standDown counts every waiter out
         Poller.Registration r = registration;
         registration = null;
         return r;

@@ -371,7 +371,7 @@ class ProcessDescriptorWatchTest {
     /**
      * A platform thread in waitFor() polls its child's pidfd itself: the shared poller lets go of it meanwhile, so
      * the exit wakes that thread alone (the poller woke too, and fought it for the watch's lock, about 30 us of CPU
-     * per child). A waiter that leaves early (interrupted, or timed out) gives it back: the child stays watched,
+     * per child). The last waiter to leave early (interrupted, or timed out) gives it back: the child stays watched,
      * and is reaped with nobody waiting. Seen in the epoll set itself (/proc/self/fdinfo of the poller's fd).
      */
     @Test
@@ -390,6 +390,8 @@ class ProcessDescriptorWatchTest {
                 }
             });
             waitUntil(() -> !epollTargets(epoll).contains(pidfd));
+            assertThat(p.waitFor(Duration.ofMillis(100))).as("a second waiter, leaving first").isEmpty();
+            assertThat(epollTargets(epoll)).as("still off the poller: the first waiter polls on").doesNotContain(pidfd);
             interrupted.interrupt();
             interrupted.join(5_000);
             assertThat(ended.get()).isInstanceOf(InterruptedException.class);
