@@ -25,8 +25,9 @@ import java.util.function.Supplier;
  *     |                                                       poller; without pidfds, joins the FallbackReaper
  *  WATCHING --exited(status)--------------------> EXITED      the look that saw the end, under the lock:
  *     |        our child: the poller (pidfd readable), a          waitid(WEXITED) reaps it (the one place)
- *     |          platform thread in waitFor (its own poll(2) of the pidfd; it then cancels the poller
- *     |          registration), or the fallback reaper (pollExit): whichever looks first
+ *     |          platform thread in waitFor (its own poll(2) of the pidfd, the poller registration taken
+ *     |          out meanwhile and put back if it leaves first), or the fallback reaper (pollExit): whichever
+ *     |          looks first
  *     |        another process: the poller (WNOWAIT, PIDFD_INFO_EXIT), the retry timer (PIDFD_INFO_EXIT once
  *     |          its parent has reaped it), the fallback reaper (its start time changed)
  *     |        then, outside the lock: the use of the pidfd released, the future completed (JFR event)
@@ -62,7 +63,8 @@ final class ExitWatch implements FallbackReaper.Target {
     private final long startTicks; // without pidfds, for other processes: tells this one from a later one with its pid
     private final CompletableFuture<ExitStatus> exit = new PollerSafeFuture<>();
     private volatile int state; // written under this
-    private Poller.Registration registration; // guarded by this; while WATCHING through the shared poller
+    private Poller.Registration registration; // guarded by this; while WATCHING through the shared poller, unless a waiter took it
+    private int waiters; // guarded by this: platform threads in pollPidfd, polling our child's pidfd themselves
 
     private ExitWatch(int pid, Pidfd pidfd, boolean child) {
         this.pid = pid;
@@ -133,13 +135,18 @@ final class ExitWatch implements FallbackReaper.Target {
         }
         int number = pidfd.fd.acquire(); // held until the exit is known: the number stays ours meanwhile
         try {
-            Pollable raw = new WatchedPidfd(number, pid); // foreign: closing the descriptor must not stop the watch
-            registration = Poller.shared().register(raw, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> onPidfdReadable(r, number));
+            registration = registerOnPoller(number);
         } catch (RuntimeException e) {
             pidfd.fd.release();
             throw e;
         }
         soPhase(WATCHING);
+    }
+
+    /** Under this: the pidfd ({@code number}, the watch's use) ONE_SHOT on the shared poller. */
+    private Poller.Registration registerOnPoller(int number) {
+        Pollable raw = new WatchedPidfd(number, pid); // foreign: closing the descriptor must not stop the watch
+        return Poller.shared().register(raw, Poller.READABLE, Poller.Trigger.ONE_SHOT, (r, events) -> onPidfdReadable(r, number));
     }
 
     // ------------------------------------------------------------------ WATCHING -> EXITED
@@ -150,7 +157,7 @@ final class ExitWatch implements FallbackReaper.Target {
         ExitProbe.Result look = lookAtReadable(number);
         if (look == null) return; // exited through a waiter, who cancels the registration; or abandoned: close() does
         switch (look) {
-            case ExitProbe.Pending.STILL_RUNNING -> r.rearm();
+            case ExitProbe.Pending.STILL_RUNNING -> rearm(r);
             case ExitProbe.Pending.NOT_YET_PUBLISHED -> {
                 r.cancel();
                 retryExitInfo(number, 0, seenAt);
@@ -159,6 +166,15 @@ final class ExitWatch implements FallbackReaper.Target {
                 r.cancel();
                 finish(e.status(), seenAt);
             }
+        }
+    }
+
+    /** A spurious readiness: watch on, unless a waiter took the registration meanwhile (it watches, then registers anew). */
+    private static void rearm(Poller.Registration r) {
+        try {
+            r.rearm();
+        } catch (IllegalStateException cancelled) {
+            // cancelled by a waiter that polls the pidfd itself (standIn): nothing of ours to re-arm
         }
     }
 
@@ -201,13 +217,16 @@ final class ExitWatch implements FallbackReaper.Target {
     @Override
     public boolean pollExit() {
         ExitStatus status;
+        Poller.Registration r; // with pidfds, only if a waiter's standDown registered again after handing it to the reaper
         synchronized (this) {
             if (lvPhase() != WATCHING) return true; // exited (a reaper thread that handed the loop on completes it) or abandoned
             ExitProbe.Result look = ExitProbe.orUnknown("waiting", () -> child ? ExitProbe.reapChild(pid, -1) : ExitProbe.otherByStartTime(pid, startTicks));
             if (!(look instanceof ExitProbe.Exited e)) return false;
             status = e.status();
             soPhase(EXITED);
+            r = registration;
         }
+        if (r != null) r.cancel();
         finish(status, System.nanoTime());
         return true;
     }
@@ -305,6 +324,43 @@ final class ExitWatch implements FallbackReaper.Target {
      */
     private void pollPidfd(int number, long deadline) throws InterruptedException {
         SharedLoop.beforeBlocking(); // on the shared poller's loop thread: hand the loop on before blocking it
+        Poller.Registration taken = standIn();
+        try {
+            if (taken != null) taken.cancel(); // outside the lock: it waits for a handler that may wait for the lock
+            pollUntilExit(number, deadline);
+        } finally {
+            standDown(number);
+        }
+    }
+
+    /**
+     * Under this, as a platform thread starts polling our child's pidfd itself: the first such waiter takes the
+     * poller registration out (returned, for the caller to cancel), so that the exit wakes this thread alone, not
+     * the poller too, which would only find the waiter's look done or contend with it for this lock. Null if
+     * another waiter has it already, or the watch has left WATCHING.
+     */
+    private synchronized Poller.Registration standIn() {
+        if (waiters++ > 0 || lvPhase() != WATCHING) return null; // counted either way: standDown counts every waiter out
+        Poller.Registration r = registration;
+        registration = null;
+        return r;
+    }
+
+    /**
+     * Under this, as a waiter stops polling: the last one to leave while the watch is still WATCHING (timeout,
+     * interrupt, poll failure) puts the pidfd back on the poller, so the child stays watched from birth to reap.
+     * If that fails (ENOMEM) the fallback reaper looks at it instead, by pid: it is never left unwatched.
+     */
+    private synchronized void standDown(int number) {
+        if (--waiters > 0 || lvPhase() != WATCHING || registration != null) return;
+        try {
+            registration = registerOnPoller(number);
+        } catch (RuntimeException e) {
+            FallbackReaper.watch(this);
+        }
+    }
+
+    private void pollUntilExit(int number, long deadline) throws InterruptedException {
         while (lvPhase() == WATCHING) {
             if (Thread.interrupted()) throw new InterruptedException();
             long remaining = deadline - System.nanoTime();

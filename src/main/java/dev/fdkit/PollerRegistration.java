@@ -25,7 +25,7 @@ final class PollerRegistration {
     private final Poller.Trigger trigger;
     private final Poller.Handler handler;
     private final ReentrantLock dispatchLock = new ReentrantLock();
-    private final Runnable closeHook = () -> cancel(true);
+    private final Runnable closeHook; // null for a foreign Pollable: nothing of ours to close it
     private final AtomicBoolean cancelled = new AtomicBoolean();
     // Events that arrived while the handler ran on another thread (one that blocked: see the Poller class comment).
     private final AtomicInteger pendingEvents = new AtomicInteger();
@@ -37,6 +37,7 @@ final class PollerRegistration {
         this.poller = poller;
         this.target = target;
         this.owned = Descriptors.of(target);
+        this.closeHook = owned == null ? null : () -> cancel(true);
         this.registered = Descriptors.watchedByFdkit(target) ? duplicate(owned) : owned;
         this.foreignFd = owned == null ? target.fd() : -1;
         if (owned == null && foreignFd < 0) throw new IllegalArgumentException("target.fd() must be an open descriptor (0 or more), was " + foreignFd + " for " + target);

@@ -124,7 +124,8 @@ public final class ProcessDescriptor implements Descriptors.Owned, AutoCloseable
      * @throws IOException as {@link #start}: the program cannot be executed
      */
     public static ProcessDescriptor spawn(String... argv) throws IOException {
-        return start(new ProcessBuilder(Objects.requireNonNull(argv, "argv")).inheritIO());
+        ProcessBuilder builder = new ProcessBuilder(Objects.requireNonNull(argv, "argv")).inheritIO();
+        return ProcessStarter.start(builder, true, ProcessStarter.NO_OPTIONS, new Stdio());
     }
 
     /**

@@ -30,8 +30,12 @@ final class ProcessStarter {
         }
     }
 
+    /** No options: the common case, one instance. */
+    static final Options NO_OPTIONS = new Options(EnumSet.noneOf(SpawnFlag.class), List.of());
+
     static Options optionSet(SpawnOption... options) {
         Objects.requireNonNull(options, "options");
+        if (options.length == 0) return NO_OPTIONS;
         EnumSet<SpawnFlag> flags = EnumSet.noneOf(SpawnFlag.class);
         List<PassedDescriptor> passed = new ArrayList<>();
         for (int i = 0; i < options.length; i++) {
@@ -56,8 +60,16 @@ final class ProcessStarter {
      * redirects are then not applied); every descriptor in {@code stdio} is closed here, whatever happens.
      */
     static ProcessDescriptor start(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException {
+        return start(builder, false, opts, stdio);
+    }
+
+    /**
+     * As {@link #start(ProcessBuilder, Options, Stdio)}; {@code jvmEnvironment}: the caller made the builder and
+     * never asked for its environment(), so it is the JVM's own and need not be copied and compared.
+     */
+    static ProcessDescriptor start(ProcessBuilder builder, boolean jvmEnvironment, Options opts, Stdio stdio) throws IOException {
         try {
-            return spawn(builder, opts, stdio);
+            return spawn(builder, jvmEnvironment, opts, stdio);
         } catch (SyscallException e) {
             stdio.closeAll();
             throw ErrnoException.of(e);
@@ -67,8 +79,8 @@ final class ProcessStarter {
         }
     }
 
-    private static ProcessDescriptor spawn(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException, SyscallException {
-        Spawner.Request request = request(builder, opts, stdio);
+    private static ProcessDescriptor spawn(ProcessBuilder builder, boolean jvmEnvironment, Options opts, Stdio stdio) throws IOException, SyscallException {
+        Spawner.Request request = request(builder, jvmEnvironment, opts, stdio);
         ControlGroup cgroup = opts.has(SpawnFlag.NEW_CGROUP) ? ControlGroup.create() : null;
         FdkitEvents.ProcessSpawned spawned = FdkitEvents.recorderStarted() ? new FdkitEvents.ProcessSpawned() : null;
         if (spawned != null) spawned.begin();
@@ -124,7 +136,7 @@ final class ProcessStarter {
     }
 
     /** The builder's command, environment and directory, checked, and its redirects applied to {@code stdio}. */
-    private static Spawner.Request request(ProcessBuilder builder, Options opts, Stdio stdio) throws IOException, SyscallException {
+    private static Spawner.Request request(ProcessBuilder builder, boolean jvmEnvironment, Options opts, Stdio stdio) throws IOException, SyscallException {
         List<String> command = builder.command();
         for (int i = 0; i < command.size(); i++) {
             if (command.get(i) == null) throw new NullPointerException("command[" + i + "] is null");
@@ -132,7 +144,7 @@ final class ProcessStarter {
         List<String> argv = List.copyOf(command);
         if (argv.isEmpty()) throw new IllegalArgumentException("command must not be empty");
         for (String arg : argv) checkNoNul(arg, "command");
-        List<String> environment = environmentOf(builder);
+        List<String> environment = jvmEnvironment ? Spawner.INHERITED_ENVIRONMENT : environmentOf(builder);
         File dir = builder.directory();
         String directory = dir == null ? null : dir.getPath();
         if (directory != null) checkNoNul(directory, "directory");
@@ -141,8 +153,8 @@ final class ProcessStarter {
         if (!stdio.isSet(1)) stdio.redirect(1, builder.redirectOutput());
         if (builder.redirectErrorStream()) stdio.errorToOutput();
         else stdio.redirect(2, builder.redirectError());
-        int[] passFrom = new int[opts.passed().size()];
-        int[] passTo = new int[passFrom.length];
+        int[] passFrom = opts.passed().isEmpty() ? NOTHING : new int[opts.passed().size()];
+        int[] passTo = opts.passed().isEmpty() ? NOTHING : new int[passFrom.length];
         for (int i = 0; i < passFrom.length; i++) {
             PassedDescriptor pass = opts.passed().get(i);
             checkOpen(pass);
@@ -152,6 +164,8 @@ final class ProcessStarter {
         return new Spawner.Request(argv, environment, directory, stdio.childFd,
                 opts.has(SpawnFlag.NEW_SESSION), opts.has(SpawnFlag.NEW_PROCESS_GROUP), passFrom, passTo);
     }
+
+    private static final int[] NOTHING = {}; // no descriptors passed: the common case, shared (never written)
 
     /** A closed source would fail posix_spawn with a bare EBADF: say which option is wrong instead. */
     private static void checkOpen(PassedDescriptor pass) throws SyscallException {
@@ -214,7 +228,7 @@ final class ProcessStarter {
      */
     private static List<String> environmentOf(ProcessBuilder builder) {
         Map<String, String> wanted = builder.environment();
-        if (wanted.equals(System.getenv())) return Spawner.INHERITED_ENVIRONMENT;
+        if (isJvmEnvironment(wanted)) return Spawner.INHERITED_ENVIRONMENT;
         List<String> environment = new ArrayList<>(wanted.size());
         for (Map.Entry<String, String> e : wanted.entrySet()) {
             checkNoNul(e.getKey(), "environment name");
@@ -222,6 +236,23 @@ final class ProcessStarter {
             environment.add(e.getKey() + "=" + e.getValue());
         }
         return environment;
+    }
+
+    /**
+     * {@code wanted.equals(System.getenv())}, against a plain copy: System.getenv()'s own get() encodes the key
+     * it is given and hashes the bytes, for every variable compared.
+     */
+    private static boolean isJvmEnvironment(Map<String, String> wanted) {
+        Map<String, String> jvm = JvmEnvironment.COPY;
+        if (wanted.size() != jvm.size()) return false;
+        for (Map.Entry<String, String> e : wanted.entrySet()) {
+            if (!e.getValue().equals(jvm.get(e.getKey()))) return false;
+        }
+        return true;
+    }
+
+    private static final class JvmEnvironment {
+        static final Map<String, String> COPY = Map.copyOf(System.getenv()); // System.getenv() never changes
     }
 
     static void checkNoNul(String s, String what) {

@@ -66,6 +66,7 @@ final class Stdio {
 
     /** Our pipe ends as streams, owned by them from now on. */
     ChildPipes pipes() {
+        if (ourPipeEnd[0] == NONE && ourPipeEnd[1] == NONE && ourPipeEnd[2] == NONE) return ChildPipes.NONE;
         ChildPipes pipes = new ChildPipes(
                 ourPipeEnd[0] != NONE ? new PipeWriter(ourPipeEnd[0], "stdin") : ChildPipes.NOT_A_PIPE_OUT,
                 ourPipeEnd[1] != NONE ? new PipeReader(ourPipeEnd[1], "stdout") : ChildPipes.NOT_A_PIPE_IN,

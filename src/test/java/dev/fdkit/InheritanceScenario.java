@@ -41,6 +41,20 @@ public final class InheritanceScenario {
                     .map(l -> l.substring(l.lastIndexOf(' ', l.indexOf(" -> ") - 1) + 1).replace(" -> ", " ")).toList()));
             System.out.println("child.fdsInherited=" + run(new ProcessBuilder("sh", "-c", "ls /proc/$$/fd").inheritIO().redirectOutput(Redirect.PIPE))
                     .strip().replace('\n', ' '));
+            // Everything inherited (ProcessDescriptor.spawn): the file actions and attributes are built once and
+            // shared by such spawns, so the second spawn here is served from what the first built. Its descriptors
+            // are read from /proc once it sleeps (exec'd, started up).
+            for (int round = 0; round < 2; round++) {
+                try (ProcessDescriptor p = ProcessDescriptor.spawn("sleep", "30")) {
+                    Path proc = Path.of("/proc/" + p.pid());
+                    if (!Processes.awaitCondition(java.time.Duration.ofSeconds(10), () -> state(proc) == 'S')) throw new IllegalStateException("sleep never slept");
+                    try (var listing = Files.list(proc.resolve("fd"))) {
+                        System.out.println("child.fdsPlain" + round + "=" + String.join(" ", listing.map(f -> f.getFileName().toString()).sorted().toList()));
+                    }
+                    p.kill();
+                    p.waitFor();
+                }
+            }
             ProcessBuilder env = new ProcessBuilder("/usr/bin/env");
             env.environment().clear();
             env.environment().put("ONLY", "this");
@@ -54,6 +68,16 @@ public final class InheritanceScenario {
         }
         System.out.println("done=true");
         System.exit(0);
+    }
+
+    /** The state letter of /proc/PID/stat, or 0 if it cannot be read. */
+    private static char state(Path proc) {
+        try {
+            String stat = Files.readString(proc.resolve("stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2);
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     private static String run(ProcessBuilder pb) throws IOException, Exception {

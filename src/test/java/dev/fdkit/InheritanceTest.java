@@ -58,6 +58,8 @@ class InheritanceTest {
         assertThat(fds[1]).matches("1 pipe:\\[\\d+\\]");
         assertThat(fds[2]).isEqualTo("2 " + r.value("errors"));
         assertThat(r.value("child.fdsInherited")).isEqualTo("0 1 2");
+        assertThat(r.value("child.fdsPlain0")).as("nothing redirected: the shared file actions").isEqualTo("0 1 2");
+        assertThat(r.value("child.fdsPlain1")).as("the same, built once").isEqualTo("0 1 2");
     }
 
     @Test

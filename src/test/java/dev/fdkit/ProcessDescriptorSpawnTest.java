@@ -155,6 +155,26 @@ class ProcessDescriptorSpawnTest {
         assertThat(environmentOf(run(new ProcessBuilder("/usr/bin/env", "-0")))).isEqualTo(System.getenv());
     }
 
+    @Test
+    void anEnvironmentOfTheSameSizeAsTheJvmsButNotEqualIsPassedAsItIs() throws Exception {
+        // The check for "the JVM's own" compares every variable, not the size: one value changed, or one
+        // variable swapped for another, is the builder's environment.
+        String name = System.getenv().keySet().iterator().next();
+        ProcessBuilder changedValue = new ProcessBuilder("/usr/bin/env", "-0");
+        changedValue.environment().put(name, System.getenv(name) + "-changed");
+        Map<String, String> expected = new HashMap<>(System.getenv());
+        expected.put(name, System.getenv(name) + "-changed");
+        assertThat(environmentOf(run(changedValue))).isEqualTo(expected);
+
+        ProcessBuilder swapped = new ProcessBuilder("/usr/bin/env", "-0");
+        swapped.environment().remove(name);
+        swapped.environment().put("FDKIT_SWAPPED_IN", "yes");
+        expected = new HashMap<>(System.getenv());
+        expected.remove(name);
+        expected.put("FDKIT_SWAPPED_IN", "yes");
+        assertThat(environmentOf(run(swapped))).isEqualTo(expected);
+    }
+
     private static Map<String, String> environmentOf(Run r) {
         Map<String, String> environment = new HashMap<>();
         for (String entry : r.stdout().split("\0")) {

@@ -368,6 +368,56 @@ class ProcessDescriptorWatchTest {
         }
     }
 
+    /**
+     * A platform thread in waitFor() polls its child's pidfd itself: the shared poller lets go of it meanwhile, so
+     * the exit wakes that thread alone (the poller woke too, and fought it for the watch's lock, about 30 us of CPU
+     * per child). The last waiter to leave early (interrupted, or timed out) gives it back: the child stays watched,
+     * and is reaped with nobody waiting. Seen in the epoll set itself (/proc/self/fdinfo of the poller's fd).
+     */
+    @Test
+    void aPlatformThreadInWaitForTakesItsChildOffTheSharedPollerAndGivesItBackWhenItLeavesEarly() throws Exception {
+        try (ProcessDescriptor p = ProcessDescriptor.start(quiet("sleep", "30"))) {
+            int epoll = Poller.shared().fd();
+            int pidfd = p.fd();
+            assertThat(epollTargets(epoll)).as("watched from birth").contains(pidfd);
+
+            AtomicReference<Throwable> ended = new AtomicReference<>();
+            Thread interrupted = Thread.ofPlatform().start(() -> {
+                try {
+                    p.waitFor();
+                } catch (Throwable t) {
+                    ended.set(t);
+                }
+            });
+            waitUntil(() -> !epollTargets(epoll).contains(pidfd));
+            assertThat(p.waitFor(Duration.ofMillis(100))).as("a second waiter, leaving first").isEmpty();
+            assertThat(epollTargets(epoll)).as("still off the poller: the first waiter polls on").doesNotContain(pidfd);
+            interrupted.interrupt();
+            interrupted.join(5_000);
+            assertThat(ended.get()).isInstanceOf(InterruptedException.class);
+            assertThat(epollTargets(epoll)).as("back on the poller after the interrupt").contains(pidfd);
+
+            assertThat(p.waitFor(Duration.ofMillis(100))).isEmpty();
+            assertThat(epollTargets(epoll)).as("back on the poller after the timeout").contains(pidfd);
+
+            p.kill();
+            assertThat(await(p.onExit(), 5).signal()).as("reaped by the poller, nobody waiting").isEqualTo(SIGKILL);
+            assertThat(epollTargets(epoll)).doesNotContain(pidfd);
+        }
+    }
+
+    /** The descriptors in the epoll set {@code epoll} ("tfd:" lines of its fdinfo). */
+    private static List<Integer> epollTargets(int epoll) {
+        try {
+            return java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + epoll)).stream()
+                    .filter(line -> line.startsWith("tfd:"))
+                    .map(line -> Integer.parseInt(line.split("\\s+")[1]))
+                    .toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void waitForOnTwoHundredVirtualThreads() throws Exception {
         long start = System.nanoTime();

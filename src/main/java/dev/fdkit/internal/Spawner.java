@@ -10,12 +10,15 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
@@ -114,36 +117,85 @@ public final class Spawner {
 
     private static Child spawn(Request request, List<String> arguments, boolean withPidfd) throws SyscallException {
         String program = arguments.getFirst();
-        try (Arena arena = Arena.ofConfined()) { // one per spawn, freed before we return
+        MemorySegment attributes = attributes(request);
+        try (Arena arena = Arena.ofConfined()) { // one per spawn, for what varies in size (argv, envp), freed before we return
             MemorySegment argv = cStrings(arena, arguments);
             MemorySegment envp = request.environment() == INHERITED_ENVIRONMENT ? InheritedEnvp.ENVP : cStrings(arena, request.environment());
-            MemorySegment file = arena.allocateFrom(program);
-            MemorySegment actions = arena.allocate(posix_spawn_file_actions_t.layout());
-            MemorySegment attributes = arena.allocate(posix_spawnattr_t.layout());
-            check(fdkit_h.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init", program);
+            MemorySegment file = argv.getAtIndex(ADDRESS, 0); // the program is argv[0]
+            MemorySegment out = arena.allocate(JAVA_INT);
+            MemorySegment shared = plainActions(request, program);
+            boolean plain = shared != null;
+            MemorySegment actions = plain ? shared : arena.allocate(posix_spawn_file_actions_t.layout());
+            if (!plain) check(fdkit_h.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init", program);
             try {
-                check(fdkit_h.posix_spawnattr_init(attributes), "posix_spawnattr_init", program);
-                try {
-                    describe(arena, request, actions, attributes, program);
-                    MemorySegment out = arena.allocate(JAVA_INT);
-                    if (withPidfd && PIDFD_SPAWNP != null && PIDFD_GETPID != null) {
-                        checkSpawn(invoke(PIDFD_SPAWNP, out, file, actions, attributes, argv, envp), "pidfd_spawnp", request);
-                        int pidfd = out.get(JAVA_INT, 0);
-                        return new Child(pidOf(pidfd), pidfd);
-                    }
-                    checkSpawn(fdkit_h.posix_spawnp(out, file, actions, attributes, argv, envp), "posix_spawnp", request);
-                    int pid = out.get(JAVA_INT, 0);
-                    return new Child(pid, withPidfd ? pidfdOf(pid, program) : -1);
-                } finally {
-                    fdkit_h.posix_spawnattr_destroy(attributes);
+                if (!plain) describeFiles(arena, request, actions, program);
+                if (withPidfd && PIDFD_SPAWNP != null && PIDFD_GETPID != null) {
+                    checkSpawn(invoke(PIDFD_SPAWNP, out, file, actions, attributes, argv, envp), "pidfd_spawnp", request);
+                    int pidfd = out.get(JAVA_INT, 0);
+                    return new Child(pidOf(pidfd), pidfd);
                 }
+                checkSpawn(fdkit_h.posix_spawnp(out, file, actions, attributes, argv, envp), "posix_spawnp", request);
+                int pid = out.get(JAVA_INT, 0);
+                return new Child(pid, withPidfd ? pidfdOf(pid, program) : -1);
             } finally {
-                fdkit_h.posix_spawn_file_actions_destroy(actions);
+                if (!plain) fdkit_h.posix_spawn_file_actions_destroy(actions);
             }
         }
     }
 
-    private static void describe(Arena arena, Request request, MemorySegment actions, MemorySegment attributes, String program)
+    /**
+     * The file actions of a request that redirects nothing, passes nothing and keeps our directory: only "close
+     * everything from 3 up", the same for every such spawn, so built once, on first use (posix_spawn only reads
+     * them: const), and kept for the life of the JVM. Null for any other request, and without
+     * posix_spawn_file_actions_addclosefrom_np (the list then depends on what is open now: built per spawn).
+     */
+    private static MemorySegment plainActions(Request request, String program) throws SyscallException {
+        int[] stdio = request.stdio();
+        boolean plain = stdio[0] < 0 && stdio[1] < 0 && stdio[2] < 0 && request.passFrom().length == 0 && request.directory() == null;
+        if (!plain || ADDCLOSEFROM == null) return null;
+        MemorySegment actions = plainActions;
+        return actions != null ? actions : buildPlainActions(program);
+    }
+
+    private static volatile MemorySegment plainActions; // written once, under Spawner.class
+
+    private static synchronized MemorySegment buildPlainActions(String program) throws SyscallException {
+        if (plainActions != null) return plainActions;
+        MemorySegment actions = Arena.ofAuto().allocate(posix_spawn_file_actions_t.layout()); // reachable from here for good
+        check(fdkit_h.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init", program);
+        try {
+            closeEverythingAbove(3, actions, program);
+        } catch (SyscallException | RuntimeException e) { // ENOMEM: the next spawn tries again
+            fdkit_h.posix_spawn_file_actions_destroy(actions);
+            throw e;
+        }
+        plainActions = actions;
+        return actions;
+    }
+
+    /**
+     * The spawn attributes for the request's session and group flags: each of the four is the same for every
+     * spawn, so built once, on first use (posix_spawn only reads them: const), and kept for the life of the JVM.
+     */
+    private static MemorySegment attributes(Request request) throws SyscallException {
+        int index = (request.newSession() ? 1 : 0) | (request.newProcessGroup() ? 2 : 0);
+        MemorySegment attributes = ATTRIBUTES.get(index);
+        return attributes != null ? attributes : buildAttributes(index, request);
+    }
+
+    private static final AtomicReferenceArray<MemorySegment> ATTRIBUTES = new AtomicReferenceArray<>(4); // each written once, under Spawner.class
+
+    private static synchronized MemorySegment buildAttributes(int index, Request request) throws SyscallException {
+        if (ATTRIBUTES.get(index) != null) return ATTRIBUTES.get(index);
+        String program = request.argv().getFirst();
+        MemorySegment attributes = Arena.ofAuto().allocate(posix_spawnattr_t.layout()); // reachable from ATTRIBUTES for good
+        check(fdkit_h.posix_spawnattr_init(attributes), "posix_spawnattr_init", program); // glibc's holds no other memory: no destroy needed
+        describeAttributes(request, attributes, program);
+        ATTRIBUTES.set(index, attributes);
+        return attributes;
+    }
+
+    private static void describeFiles(Arena arena, Request request, MemorySegment actions, String program)
             throws SyscallException {
         int parked = parkPassedDescriptors(request, actions, program);
         for (int target = 0; target < 3; target++) {
@@ -157,17 +209,22 @@ public final class Spawner {
             check(fdkit_h.posix_spawn_file_actions_addchdir_np(actions, arena.allocateFrom(request.directory())),
                     "posix_spawn_file_actions_addchdir_np", program);
         }
-        MemorySegment emptyMask = arena.allocate(sigset_t.layout());
-        MemorySegment allSignals = arena.allocate(sigset_t.layout());
-        fdkit_h.sigemptyset(emptyMask);
-        // Every bit set by hand, not with sigfillset: sigfillset leaves out glibc's internal signals (32 and 33,
-        // SIGCANCEL and SIGSETXID), and glibc's spawn child sets each internal signal that is not in the
-        // default set to SIG_IGN -- which survives execve. The child would start with SigIgn 0x180000000, as
-        // java.lang.ProcessBuilder's children on glibc 2.36 do. posix_spawnattr_setsigdefault copies the set
-        // as it is; the child resets each member to SIG_DFL (and ignores the EINVAL for SIGKILL and SIGSTOP).
-        allSignals.fill((byte) 0xff);
-        check(fdkit_h.posix_spawnattr_setsigmask(attributes, emptyMask), "posix_spawnattr_setsigmask", program);
-        check(fdkit_h.posix_spawnattr_setsigdefault(attributes, allSignals), "posix_spawnattr_setsigdefault", program);
+    }
+
+    private static void describeAttributes(Request request, MemorySegment attributes, String program) throws SyscallException {
+        try (Arena arena = Arena.ofConfined()) { // the sets are copied into the attributes
+            MemorySegment emptyMask = arena.allocate(sigset_t.layout());
+            MemorySegment allSignals = arena.allocate(sigset_t.layout());
+            fdkit_h.sigemptyset(emptyMask);
+            // Every bit set by hand, not with sigfillset: sigfillset leaves out glibc's internal signals (32 and 33,
+            // SIGCANCEL and SIGSETXID), and glibc's spawn child sets each internal signal that is not in the
+            // default set to SIG_IGN -- which survives execve. The child would start with SigIgn 0x180000000, as
+            // java.lang.ProcessBuilder's children on glibc 2.36 do. posix_spawnattr_setsigdefault copies the set
+            // as it is; the child resets each member to SIG_DFL (and ignores the EINVAL for SIGKILL and SIGSTOP).
+            allSignals.fill((byte) 0xff);
+            check(fdkit_h.posix_spawnattr_setsigmask(attributes, emptyMask), "posix_spawnattr_setsigmask", program);
+            check(fdkit_h.posix_spawnattr_setsigdefault(attributes, allSignals), "posix_spawnattr_setsigdefault", program);
+        }
         int flags = fdkit_h.POSIX_SPAWN_SETSIGMASK() | fdkit_h.POSIX_SPAWN_SETSIGDEF();
         if (request.newSession()) flags |= fdkit_h.POSIX_SPAWN_SETSID();
         if (request.newProcessGroup()) {
@@ -250,12 +307,25 @@ public final class Spawner {
         }
     }
 
-    /** A NULL-terminated char*[] of the strings. */
+    /** A NULL-terminated char*[] of the strings (UTF-8), in one allocation: the pointers, then the strings they point to. */
     private static MemorySegment cStrings(Arena arena, List<String> strings) {
-        MemorySegment array = arena.allocate(ADDRESS, strings.size() + 1);
-        for (int i = 0; i < strings.size(); i++) array.setAtIndex(ADDRESS, i, arena.allocateFrom(strings.get(i)));
-        array.setAtIndex(ADDRESS, strings.size(), MemorySegment.NULL);
-        return array;
+        int n = strings.size();
+        byte[][] encoded = new byte[n][];
+        long pointers = (n + 1) * ADDRESS.byteSize();
+        long size = pointers;
+        for (int i = 0; i < n; i++) {
+            encoded[i] = strings.get(i).getBytes(StandardCharsets.UTF_8);
+            size += encoded[i].length + 1;
+        }
+        MemorySegment block = arena.allocate(size, ADDRESS.byteAlignment()); // zeroed: each string's NUL is there already
+        long offset = pointers;
+        for (int i = 0; i < n; i++) {
+            MemorySegment.copy(encoded[i], 0, block, JAVA_BYTE, offset, encoded[i].length);
+            block.setAtIndex(ADDRESS, i, block.asSlice(offset));
+            offset += encoded[i].length + 1;
+        }
+        block.setAtIndex(ADDRESS, n, MemorySegment.NULL);
+        return block;
     }
 
     /**
