@@ -278,12 +278,10 @@ final class ExitWatch implements FallbackReaper.Target {
         if (child && pidfd != null && !exit.isDone() && !Thread.currentThread().isVirtual()) {
             int number = pidfd.fd.tryAcquire();
             if (number >= 0) {
-                Poller.Registration r = disarmPoller();
                 try {
                     pollPidfd(number, deadline);
                 } finally {
                     pidfd.fd.release();
-                    if (r != null && lvPhase() == WATCHING) rearmPoller(r); // timed out, interrupted, or left to it
                 }
             }
         }
@@ -293,28 +291,6 @@ final class ExitWatch implements FallbackReaper.Target {
             throw closedBeforeExit(e);
         } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause());
-        }
-    }
-
-    /**
-     * The poller's interest in the pidfd, disarmed while this thread polls it: the exit then wakes this thread
-     * alone, not the poller too (two wake-ups, and a race for the look that the waiter may lose, to park again).
-     */
-    private Poller.Registration disarmPoller() {
-        Poller.Registration r;
-        synchronized (this) {
-            r = lvPhase() == WATCHING ? registration : null;
-        }
-        if (r != null) r.disarm();
-        return r;
-    }
-
-    /** Gives the watch back to the poller: the guarantee that our child is reaped holds without a waiter. */
-    private static void rearmPoller(Poller.Registration r) {
-        try {
-            r.rearm();
-        } catch (IllegalStateException cancelled) {
-            // the exit was taken meanwhile (the look cancels the registration)
         }
     }
 

@@ -486,11 +486,6 @@ public final class Poller implements Pollable, AutoCloseable {
             impl.modify(events);
         }
 
-        /** ONE_SHOT only: no events until {@link #rearm()}, for a thread that waits on the descriptor itself. */
-        void disarm() {
-            impl.disarm();
-        }
-
         /**
          * Stops this registration. When it returns the handler is not running (unless the caller is that
          * handler) and never runs again. Idempotent.

@@ -91,23 +91,6 @@ final class PollerRegistration {
         }
     }
 
-    /**
-     * A ONE_SHOT registration whose next readiness another thread will handle itself: stays in epoll with no
-     * events, so the kernel wakes nobody for it, until {@link #modify} re-arms it. Nothing if cancelled or closed.
-     */
-    void disarm() {
-        if (trigger != Poller.Trigger.ONE_SHOT || cancelled.get()) return;
-        int fd = acquireTarget();
-        if (fd < 0) return;
-        try {
-            poller.epollCtl(Uapi.EPOLL_CTL_MOD, fd, Uapi.EPOLLONESHOT, token);
-        } catch (SyscallException e) {
-            // ENOENT: a concurrent cancel() took it out; nothing to disarm
-        } finally {
-            releaseTarget();
-        }
-    }
-
     /** {@link Poller.Registration#cancel()}: when it returns the handler is not running (unless the caller is that handler). */
     void cancel() {
         cancel(false);

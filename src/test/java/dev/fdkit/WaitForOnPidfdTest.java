@@ -1,17 +1,12 @@
 package dev.fdkit;
 
 import dev.fdkit.internal.Syscalls;
-import dev.fdkit.internal.Uapi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.File;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.ProcessBuilder.Redirect;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
@@ -23,7 +18,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import static dev.fdkit.Processes.SIGKILL;
 import static dev.fdkit.Processes.await;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
  * waitFor() on a platform thread, for our child, blocks in poll(2) on the pidfd and reaps on the calling thread
@@ -55,48 +49,6 @@ class WaitForOnPidfdTest {
             assertThat(p.waitFor(Duration.ZERO)).contains(status);
             Processes.Stat s = Processes.stat(p.pid());
             assertThat(s == null || s.state() != 'Z' || s.ppid() != Processes.OUR_PID).as("reaped, not a zombie").isTrue();
-        }
-    }
-
-    /**
-     * While a platform thread polls the pidfd in waitFor(), the shared poller's interest in it is disarmed (its
-     * epoll entry, in /proc/self/fdinfo, has no EPOLLIN; the kernel keeps EPOLLERR and EPOLLHUP in every entry): the
-     * exit wakes the waiter alone, not the poller too.
-     * A waitFor that times out gives the interest back, so the child is still reaped with nobody waiting.
-     */
-    @Test
-    void aWaitingPlatformThreadDisarmsThePollerAndATimedOutOneGivesTheWatchBack() throws Exception {
-        try (ProcessDescriptor p = ProcessDescriptor.start(new ProcessBuilder("cat").redirectOutput(Redirect.DISCARD))) {
-            assertThat(pollerEvents(p.fd()) & Uapi.EPOLLIN).as("armed from birth").isEqualTo(Uapi.EPOLLIN);
-            CompletableFuture<Optional<ExitStatus>> waited = new CompletableFuture<>();
-            Thread waiter = Thread.ofPlatform().start(() -> {
-                try {
-                    waited.complete(p.waitFor(Duration.ofSeconds(20)));
-                } catch (Throwable t) {
-                    waited.completeExceptionally(t);
-                }
-            });
-            assertThat(Processes.awaitCondition(WAIT, () -> (pollerEvents(p.fd()) & Uapi.EPOLLIN) == 0)).as("disarmed while the waiter polls").isTrue();
-            waiter.interrupt(); // the wait ends without the exit: the interest comes back
-            assertThat(catchThrowable(() -> await(waited, 10))).hasCauseInstanceOf(InterruptedException.class);
-            waiter.join(WAIT.toMillis());
-            assertThat(pollerEvents(p.fd()) & Uapi.EPOLLIN).as("re-armed after the interrupted wait").isEqualTo(Uapi.EPOLLIN);
-            CompletableFuture<ExitStatus> onExit = p.onExit();
-            p.stdin().close(); // cat exits: the poller, not a waiter, reaps it
-            assertThat(await(onExit, 10).code()).isZero();
-        }
-    }
-
-    /** The events of {@code fd}'s entry in the shared poller's epoll set (/proc/self/fdinfo), or -1 if it has none. */
-    private static int pollerEvents(int fd) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/" + Poller.shared().fd()))) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length >= 4 && f[0].equals("tfd:") && Integer.parseInt(f[1]) == fd) return Integer.parseInt(f[3], 16);
-            }
-            return -1;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
