@@ -105,7 +105,10 @@ final class Rows {
             each one io_uring_enter, then `reap()` until it completed. The row's figure is on \
             `Uring.openUnwatched(64)`, a ring its owner reaps, as the C loop's; "watched" is the same on \
             `Uring.open(64, Poller.open())` (a poller nobody polls), whose epoll callback the kernel runs for \
-            every CQE — the C `unbatched_epoll` line measures that cost alone. C (src/jmh/c/uring_nop.c): raw \
+            every CQE — the C `unbatched_epoll` line measures that cost alone. "Java floor" runs the C loop's \
+            calls from Java through fdkit's internal IoUringRing (SQEs through a MemorySegment, the same \
+            io_uring_enter downcall, CQEs read into a handler), without Uring's checks, slots, cookies and locks: \
+            fdkit / floor is Uring's own cost, floor / C what the JVM and FFM cost. C (src/jmh/c/uring_nop.c): raw \
             io_uring_setup / mmap / io_uring_enter, no liburing, the same 64/512-entry ring; `unbatched_eventfd` \
             registers an eventfd, as fdkit's Uring did before it polled the ring's own descriptor. For reference only, not a \
             target: tokio-uring reports 687K NOPs/s unbatched and 3.69M/s at batch 32 on a 6-core i7 (another \
@@ -221,6 +224,7 @@ final class Rows {
                     List.of(new Baseline("C, raw io_uring syscalls", "c:uring_nop.unbatched"),
                             new Baseline("C, raw, ring descriptor in an idle epoll set", "c:uring_nop.unbatched_epoll"),
                             new Baseline("C, raw, eventfd registered", "c:uring_nop.unbatched_eventfd"),
+                            new Baseline("Java floor: fdkit's internal IoUringRing alone, the C loop in Java", "jmh:dev.fdkit.bench.UringNop.unbatchedRingOnly"),
                             new Baseline("fdkit, handler path on a watched ring", "jmh:dev.fdkit.bench.UringNop.unbatchedHandlerWatched"),
                             new Baseline("fdkit, future path `submit(op)`", "jmh:dev.fdkit.bench.UringNop.unbatched")),
                     Target.atLeast(0.8, "c:uring_nop.unbatched", "C (issue 13)"), URING_NOP_NOTES, List.of()),
@@ -234,6 +238,7 @@ final class Rows {
                     "jmh:dev.fdkit.bench.UringNop.batch32SubmitAllWith",
                     List.of(new Baseline("C, 32 SQEs, one io_uring_enter", "c:uring_nop.batch32"),
                             new Baseline("C, one io_uring_enter per 32, eventfd registered", "c:uring_nop.batch32_eventfd"),
+                            new Baseline("Java floor: fdkit's internal IoUringRing alone, the C loop in Java", "jmh:dev.fdkit.bench.UringNop.batch32RingOnly"),
                             new Baseline("fdkit, `submitAll` (a future per op, watched ring)", "jmh:dev.fdkit.bench.UringNop.batch32SubmitAll")),
                     Target.atLeast(0.6, "c:uring_nop.batch32", "C (issue 13)"), "As the row above, with one `submitAllWith(ops, handler)` of 32 NOP records made once, on the unwatched ring: one io_uring_enter per batch and nothing allocated, as in C; `submitAll` does the same with a future per op.", List.of()),
             new Row("Uring vs epoll: batch of 64 eventfd reads (ns per read; ratio = Uring / epoll)",

@@ -3,6 +3,9 @@ package dev.fdkit.bench;
 import dev.fdkit.Completion;
 import dev.fdkit.Poller;
 import dev.fdkit.Uring;
+import dev.fdkit.internal.IoUringPrep;
+import dev.fdkit.internal.IoUringRing;
+import dev.fdkit.internal.SyscallException;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -17,6 +20,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -40,6 +44,10 @@ import java.util.concurrent.TimeUnit;
  * only here (the kernel still wakes the ring descriptor's poller for every CQE, as for every watched Uring).
  * {@link #unbatchedHandler} uses {@code Uring.openUnwatched(64)}, as the C loop has no poller either;
  * {@link #unbatchedHandlerWatched} is the same on the watched ring, for the cost of that wake.
+ * <p>
+ * {@link #unbatchedRingOnly} and {@link #batch32RingOnly} are the Java floor: the same NOPs through fdkit's
+ * internal IoUringRing alone (SQE written through a MemorySegment, the same io_uring_enter downcall, CQEs read
+ * into a handler), without Uring's checks, slot table, cookie table and locks — the C loop, written in Java.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -53,6 +61,9 @@ public class UringNop {
     private Poller poller;
     private Uring uring;
     private Uring unwatched;
+    private IoUringRing raw;
+    private long rawCompleted;
+    private final IoUringRing.CqeHandler rawHandler = (userData, res, flags) -> rawCompleted++;
     private long cookie;
     @SuppressWarnings("unchecked")
     private final CompletableFuture<Completion>[] futures = new CompletableFuture[BATCH];
@@ -85,6 +96,11 @@ public class UringNop {
         poller = Poller.open();
         uring = Uring.open(64, poller);
         unwatched = Uring.openUnwatched(64);
+        try {
+            raw = new IoUringRing(64, 512);
+        } catch (SyscallException e) {
+            throw new IllegalStateException(e);
+        }
         if (unbatched() != 0) throw new IllegalStateException("NOP did not complete with res 0");
         if (batch32SubmitAll() != 0) throw new IllegalStateException("a batched NOP did not complete with res 0");
         if (unbatchedHandler() != 0) throw new IllegalStateException("a handled NOP did not complete with res 0");
@@ -96,6 +112,11 @@ public class UringNop {
     public void close() {
         uring.close();
         unwatched.close();
+        try {
+            raw.close();
+        } catch (SyscallException e) {
+            throw new IllegalStateException(e);
+        }
         poller.close();
     }
 
@@ -150,6 +171,29 @@ public class UringNop {
     @Benchmark
     public int unbatchedHandlerWatched() {
         return handledRoundTrip(uring);
+    }
+
+    @Benchmark
+    public long unbatchedRingOnly() {
+        long target = rawCompleted + 1;
+        IoUringPrep.prepNop(raw.nextSqe());
+        raw.submit(0);
+        while (rawCompleted < target) raw.reap(rawHandler);
+        return rawCompleted;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public long batch32RingOnly() {
+        long target = rawCompleted + BATCH;
+        for (int i = 0; i < BATCH; i++) {
+            MemorySegment sqe = raw.nextSqe();
+            IoUringPrep.prepNop(sqe);
+            IoUringPrep.setData64(sqe, i + 1);
+        }
+        raw.submit(0);
+        while (rawCompleted < target) raw.reap(rawHandler);
+        return rawCompleted;
     }
 
     private int handledRoundTrip(Uring ring) {
