@@ -82,6 +82,7 @@ public final class ExitLatency {
         measure("exit_latency.fdkit", ExitLatency::fdkit, runs, runNanos, warmupNanos, 1);
         measure("exit_latency.fdkit_direct_echo", ExitLatency::fdkitDirectEcho, runs, runNanos, warmupNanos, 1);
         measure("exit_latency.fdkit_waitfor", ExitLatency::fdkitWaitFor, runs, runNanos, warmupNanos, 1);
+        measure("exit_latency.fdkit_waitfor_direct_echo", ExitLatency::fdkitWaitForDirectEcho, runs, runNanos, warmupNanos, 1);
         measure("exit_latency.jdk", ExitLatency::jdk, runs, runNanos, warmupNanos, 1);
         measure("exit_latency.jdk_waitfor", ExitLatency::jdkWaitFor, runs, runNanos, warmupNanos, 1);
         measure("exit_latency.raw_ffm", ExitLatency::rawFfm, runs, runNanos, warmupNanos, 1);
@@ -126,19 +127,41 @@ public final class ExitLatency {
         try (ProcessDescriptor p = ProcessDescriptor.start(pb)) {
             Stamp stamp = new Stamp();
             p.onExit().thenRun(stamp::mark);
-            p.stdin().write('x');
-            p.stdin().flush();
-            dev.fdkit.internal.Fd out = descriptorOf(p.stdout());
-            int number = out.acquire();
-            try {
-                Syscalls.poll(number, fdkit_h.POLLIN(), -1);
-                if (Syscalls.read(number, BYTE, 1) != 1) throw new IOException("cat did not echo");
-            } finally {
-                out.release();
-            }
+            directEcho(p);
             long t0 = System.nanoTime();
             p.stdin().close();
             return stamp.await() - t0;
+        }
+    }
+
+    /** The echo as the C program does it: write one byte, poll + read our end of cat's stdout on this thread. */
+    private static void directEcho(ProcessDescriptor p) throws Exception {
+        p.stdin().write('x');
+        p.stdin().flush();
+        dev.fdkit.internal.Fd out = descriptorOf(p.stdout());
+        int number = out.acquire();
+        try {
+            Syscalls.poll(number, fdkit_h.POLLIN(), -1);
+            if (Syscalls.read(number, BYTE, 1) != 1) throw new IOException("cat did not echo");
+        } finally {
+            out.release();
+        }
+    }
+
+    /**
+     * As {@link #fdkitWaitFor} with the echo read as in {@link #fdkitDirectEcho}: the same timed part, but the
+     * measuring thread was last woken by the kernel, not by the poller thread's hand-off of the echo.
+     */
+    static long fdkitWaitForDirectEcho() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(CAT).redirectError(ProcessBuilder.Redirect.INHERIT); // stdin, stdout: PIPE
+        try (ProcessDescriptor p = ProcessDescriptor.start(pb)) {
+            directEcho(p);
+            long t0 = System.nanoTime();
+            p.stdin().close();
+            ExitStatus status = p.waitFor();
+            long t1 = System.nanoTime();
+            if (!status.success()) throw new IllegalStateException("cat failed: " + status);
+            return t1 - t0;
         }
     }
 

@@ -119,7 +119,12 @@ final class ProcessRows {
             awaits the exit, so fdkit's waitFor blocks in poll(2) on the child's pidfd itself and reaps it with \
             waitid on the calling thread (ExitWatch): one wake-up, the kernel's, as in the C loop the target names \
             (the closing thread in epoll_wait on the pidfd, then waitid). The shared poller, which watches every \
-            child from birth, also sees the pidfd readable; the first to look reaps. The JDK's `Process.waitFor()` \
+            child from birth, leaves the pidfd alone while a waiter polls it (the waiter puts it back if it \
+            gives up first). "echo read directly" reads the echo before t0 as the C program does, on this \
+            thread, instead of through `p.stdout()`, whose wait is handed over by the poller thread: the timed \
+            part is the same calls, yet it is faster whenever the measuring thread was last woken by the kernel \
+            rather than by the poller thread (an unrelated EventFd wait through the poller before t0 slows it \
+            too) — thread placement on the two CPUs, not work on fdkit's path. The JDK's `Process.waitFor()` \
             waits until its reaper thread has returned from waitpid and woken it. "fdkit onExit" is the row \
             above's figure: the hand-off through the poller thread that waitFor saves.""";
 
@@ -127,6 +132,7 @@ final class ProcessRows {
             "java:exit_latency.fdkit_waitfor",
             List.of(new Baseline("C pidfd + epoll_wait, same thread", "c:exit_latency.pidfd_epoll"),
                     new Baseline("raw FFM, the C loop from Java", "java:exit_latency.raw_ffm"),
+                    new Baseline("fdkit waitFor, echo read directly (setup as in C)", "java:exit_latency.fdkit_waitfor_direct_echo"),
                     new Baseline("java.lang.Process.waitFor()", "java:exit_latency.jdk_waitfor"),
                     new Baseline("fdkit onExit callback (the row above)", "java:exit_latency.fdkit")),
             Target.atMost(1.2, "c:exit_latency.pidfd_epoll", "C (issue 13)"), WAITFOR_NOTES,
