@@ -153,23 +153,19 @@ public final class ExitLatency {
      * measuring thread was last woken by the kernel, not by the poller thread's hand-off of the echo.
      */
     static long fdkitWaitForDirectEcho() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(CAT).redirectError(ProcessBuilder.Redirect.INHERIT); // stdin, stdout: PIPE
-        try (ProcessDescriptor p = ProcessDescriptor.start(pb)) {
-            directEcho(p);
-            long t0 = System.nanoTime();
-            p.stdin().close();
-            ExitStatus status = p.waitFor();
-            long t1 = System.nanoTime();
-            if (!status.success()) throw new IllegalStateException("cat failed: " + status);
-            return t1 - t0;
-        }
+        return waitForLatency(true);
     }
 
     /** As {@link #fdkit}, but with no onExit(): this platform thread waits in {@code waitFor()}, and stamps t1. */
     static long fdkitWaitFor() throws Exception {
+        return waitForLatency(false);
+    }
+
+    private static long waitForLatency(boolean directEcho) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(CAT).redirectError(ProcessBuilder.Redirect.INHERIT); // stdin, stdout: PIPE
         try (ProcessDescriptor p = ProcessDescriptor.start(pb)) {
-            echo(p.stdin(), p.stdout());
+            if (directEcho) directEcho(p);
+            else echo(p.stdin(), p.stdout());
             long t0 = System.nanoTime();
             p.stdin().close();
             ExitStatus status = p.waitFor();
