@@ -299,7 +299,8 @@ class PollerTest {
                 CompletableFuture<Void> loop = CompletableFuture.runAsync(() -> {
                     while (!closed.get()) poller.poll(Duration.ofMillis(1));
                 }, NEW_THREAD);
-                if (i % 2 == 0) Thread.sleep(0, 50_000); // not a wait: varies where close lands in the loop (before or during polls)
+                // not a wait: a spin of varying length varies where close lands in the loop (before or during polls)
+                for (int spin = 0; spin < (i % 4) * 5_000; spin++) Thread.onSpinWait();
                 poller.close();
                 closed.set(true);
                 assertThat(loop).succeedsWithin(WAIT);
