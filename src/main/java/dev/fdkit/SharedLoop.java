@@ -56,13 +56,18 @@ final class SharedLoop {
     private static void run(PollBatch batch) {
         while (current == batch) {
             try {
-                if (batch.isDone() && !exiting) batch.fill(-1);
-                else if (batch.isDone() && batch.fill(0) && batch.isDone()) LockSupport.parkNanos(EXIT_POLL_NANOS);
+                if (batch.isDone()) awaitEvents(batch);
                 batch.dispatch();
             } catch (Throwable t) {
                 LOG.log(System.Logger.Level.ERROR, "fdkit poller loop failed; continuing", t);
             }
         }
+    }
+
+    /** epoll_wait until something is ready; once the JVM is exiting, a poll and a park in Java instead (leaveNativeAtExit). */
+    private static void awaitEvents(PollBatch batch) {
+        if (!exiting) batch.fill(-1);
+        else if (batch.fill(0) && batch.isDone()) LockSupport.parkNanos(EXIT_POLL_NANOS);
     }
 
     /** On a poll of the hosted shared poller: the caller runs the loop, unless a blocking wait handed it to a thread. */

@@ -461,7 +461,7 @@ public final class Uring implements Pollable, AutoCloseable {
         Objects.requireNonNull(handler, "handler");
         long userData = register(op, handler);
         enter(null, null, 1, op, userData);
-        if (hasTarget(op)) cancelIfTargetClosed(userData);
+        cancelIfTargetClosed(op, userData);
     }
 
     /**
@@ -523,8 +523,8 @@ public final class Uring implements Pollable, AutoCloseable {
         submitBatch(ops, handler, null, userData);
     }
 
-    /** A batch's user_data, reused per submitting thread: submitAllWith allocates nothing once it is big enough. */
-    private final ThreadLocal<long[]> batchUserData = ThreadLocal.withInitial(() -> new long[32]);
+    /** A batch's user_data, reused per submitting thread (any ring): submitAllWith allocates nothing once it is big enough. */
+    private static final ThreadLocal<long[]> batchUserData = ThreadLocal.withInitial(() -> new long[32]);
 
     /**
      * Registers every op of {@code batch} into {@code userData}, each with {@code handler}, or else with a new
@@ -544,7 +544,7 @@ public final class Uring implements Pollable, AutoCloseable {
         }
         enter(batch, userData, count, null, 0);
         for (int i = 0; i < count; i++) {
-            if (hasTarget(batch.get(i))) cancelIfTargetClosed(userData[i]);
+            cancelIfTargetClosed(batch.get(i), userData[i]);
         }
     }
 
@@ -633,8 +633,12 @@ public final class Uring implements Pollable, AutoCloseable {
         }
     }
 
-    /** A close of the target that ran its hook before the SQE reached the kernel cancelled nothing: cancel now. */
-    private void cancelIfTargetClosed(long userData) {
+    /**
+     * A close of the target that ran its hook before the SQE reached the kernel cancelled nothing: cancel now.
+     * An op without a target has nothing to check (and skips the table's monitor).
+     */
+    private void cancelIfTargetClosed(Op op, long userData) {
+        if (!hasTarget(op)) return;
         long cookie;
         synchronized (slots) {
             int slot = slots.slotOf(userData);
